@@ -1,0 +1,85 @@
+/// The AMQP basic properties FleetBus reads and writes.
+public struct MessageProperties: Sendable, Equatable {
+    public var contentType: String?
+    public var correlationId: String?
+    public var replyTo: String?
+    public var messageId: String?
+    /// Per-message TTL in milliseconds (AMQP carries it as a string).
+    public var expirationMilliseconds: Int?
+    public var type: String?
+    public var timestamp: UInt64?
+    /// Persistent messages survive a broker restart when they sit on a durable queue.
+    public var persistent: Bool
+    public var headers: [String: AMQPFieldValue]
+
+    public init(contentType: String? = nil, correlationId: String? = nil, replyTo: String? = nil,
+                messageId: String? = nil, expirationMilliseconds: Int? = nil, type: String? = nil,
+                timestamp: UInt64? = nil, persistent: Bool = true, headers: [String: AMQPFieldValue] = [:]) {
+        self.contentType = contentType
+        self.correlationId = correlationId
+        self.replyTo = replyTo
+        self.messageId = messageId
+        self.expirationMilliseconds = expirationMilliseconds
+        self.type = type
+        self.timestamp = timestamp
+        self.persistent = persistent
+        self.headers = headers
+    }
+}
+
+/// A message to publish.
+public struct OutgoingMessage: Sendable {
+    public var exchange: String
+    public var routingKey: String
+    public var body: [UInt8]
+    public var properties: MessageProperties
+    /// A mandatory message that no queue takes comes back as `AMQPError.Kind.returned`.
+    public var mandatory: Bool
+
+    public init(exchange: String, routingKey: String, body: [UInt8], properties: MessageProperties = .init(), mandatory: Bool = false) {
+        self.exchange = exchange
+        self.routingKey = routingKey
+        self.body = body
+        self.properties = properties
+        self.mandatory = mandatory
+    }
+}
+
+/// A message received by a consumer. Settle it exactly once with `ack`, `nack` or `reject`
+/// (consumers started with `noAck` need none).
+public struct Delivery: Sendable {
+    public let exchange: String
+    public let routingKey: String
+    public let body: [UInt8]
+    public let properties: MessageProperties
+    public let redelivered: Bool
+    public let deliveryTag: UInt64
+    /// Which connection incarnation delivered it: a tag from before a reconnect is dead.
+    let generation: UInt64
+    let connection: AMQPConnection?
+
+    public func ack(multiple: Bool = false) {
+        connection?.settle(.ack(multiple: multiple), tag: deliveryTag, generation: generation)
+    }
+
+    /// Negative acknowledgement; without `requeue` the message goes to the queue's dead-letter exchange.
+    public func nack(requeue: Bool, multiple: Bool = false) {
+        connection?.settle(.nack(requeue: requeue, multiple: multiple), tag: deliveryTag, generation: generation)
+    }
+
+    /// Rejects one message; without `requeue` it is dead-lettered.
+    public func reject(requeue: Bool) {
+        connection?.settle(.reject(requeue: requeue), tag: deliveryTag, generation: generation)
+    }
+
+    /// The reason the broker dead-lettered this message (`rejected`, `expired`, `maxlen`), if it was.
+    public var deathReason: String? {
+        properties.headers["x-death"]?.arrayValue?.first?.tableValue?["reason"]?.stringValue
+    }
+}
+
+enum Settlement: Sendable {
+    case ack(multiple: Bool)
+    case nack(requeue: Bool, multiple: Bool)
+    case reject(requeue: Bool)
+}

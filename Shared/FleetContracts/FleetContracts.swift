@@ -1,0 +1,1 @@
+public enum FleetContractsVersion { public static let string = "1" }

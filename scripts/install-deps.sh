@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs, with apt-get, whatever the build, the tests and the local stack need and the machine lacks.
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+packages=(pkg-config librabbitmq-dev libhiredis-dev rabbitmq-server redis-server redis-tools)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
+
+log "installing: ${missing[*]}"
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+# policy-rc.d keeps apt from trying to start the system services: the stack starts its own.
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+command -v swift >/dev/null || { log "swift is not on PATH: install Swift 6 (https://swift.org/install)"; exit 1; }

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Starts, stops and reports on RabbitMQ and Redis as plain background processes bound to 127.0.0.1,
+# with data and logs under .run/. Idempotent: `start` finds a running server and leaves it be.
+#   scripts/stack.sh start|stop|status
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+RMQ_DIR=$FLEET_RUN_DIR/rabbitmq
+REDIS_DIR=$FLEET_RUN_DIR/redis
+
+rabbit_env() {
+  # Debian's /usr/sbin wrappers switch to the rabbitmq user; the real scripts sit beside the wrapper.
+  RMQ_BIN=$(dirname "$(readlink -f "$(command -v rabbitmq-server)")")
+  export HOME=$RMQ_DIR/home   # the Erlang cookie lives here: the server and every CLI call share it
+  export RABBITMQ_NODENAME=rabbit@localhost
+  export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+  export RABBITMQ_NODE_PORT=$FLEET_AMQP_PORT
+  export RABBITMQ_DIST_PORT=$((FLEET_AMQP_PORT + 20000))
+  export ERL_EPMD_ADDRESS=127.0.0.1
+  export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+  export RABBITMQ_CONFIG_FILE=$RMQ_DIR/rabbitmq
+  export RABBITMQ_MNESIA_BASE=$RMQ_DIR/mnesia
+  export RABBITMQ_LOG_BASE=$RMQ_DIR/log
+  export RABBITMQ_PID_FILE=$RMQ_DIR/rabbitmq.pid
+  export RABBITMQ_ENABLED_PLUGINS_FILE=$RMQ_DIR/enabled_plugins
+  export RABBITMQ_ENABLED_PLUGINS=""
+}
+
+rabbit_running() { rabbit_env; "$RMQ_BIN/rabbitmq-diagnostics" -q check_running >/dev/null 2>&1; }
+
+start_rabbit() {
+  rabbit_env
+  mkdir -p "$HOME" "$RABBITMQ_MNESIA_BASE" "$RABBITMQ_LOG_BASE"
+  if rabbit_running; then log "rabbitmq already running on 127.0.0.1:$FLEET_AMQP_PORT"; return; fi
+  cat > "$RMQ_DIR/rabbitmq.conf" <<CONF
+listeners.tcp.default = 127.0.0.1:$FLEET_AMQP_PORT
+loopback_users = none
+log.console = false
+log.file.level = warning
+CONF
+  [ -f "$RABBITMQ_ENABLED_PLUGINS_FILE" ] || echo "[]." > "$RABBITMQ_ENABLED_PLUGINS_FILE"
+  # Started by hand first, or the first CLI call starts epmd listening on every interface.
+  epmd -address 127.0.0.1 -daemon
+  log "starting rabbitmq on 127.0.0.1:$FLEET_AMQP_PORT"
+  nohup "$RMQ_BIN/rabbitmq-server" > "$RMQ_DIR/server.out" 2>&1 &
+  for _ in $(seq 1 120); do
+    if rabbit_running; then log "rabbitmq ready"; return; fi
+    sleep 0.5
+  done
+  log "rabbitmq did not become ready; see $RMQ_DIR/server.out and $RABBITMQ_LOG_BASE"
+  tail -20 "$RMQ_DIR/server.out" >&2 || true
+  exit 1
+}
+
+stop_rabbit() {
+  rabbit_env
+  if rabbit_running; then
+    log "stopping rabbitmq"
+    "$RMQ_BIN/rabbitmqctl" -q stop "$RABBITMQ_PID_FILE" >/dev/null 2>&1 || true
+  fi
+}
+
+redis_cli() { redis-cli -h 127.0.0.1 -p "$FLEET_REDIS_PORT" "$@"; }
+redis_running() { redis_cli ping 2>/dev/null | grep -q PONG; }
+
+start_redis() {
+  mkdir -p "$REDIS_DIR"
+  if redis_running; then log "redis already running on 127.0.0.1:$FLEET_REDIS_PORT"; return; fi
+  log "starting redis on 127.0.0.1:$FLEET_REDIS_PORT"
+  redis-server --bind 127.0.0.1 --port "$FLEET_REDIS_PORT" --daemonize yes --dir "$REDIS_DIR" \
+    --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log" --save "" --appendonly no
+  for _ in $(seq 1 100); do
+    if redis_running; then log "redis ready"; return; fi
+    sleep 0.1
+  done
+  log "redis did not become ready; see $REDIS_DIR/redis.log"; exit 1
+}
+
+stop_redis() {
+  if redis_running; then log "stopping redis"; redis_cli shutdown nosave >/dev/null 2>&1 || true; fi
+}
+
+case "${1:-}" in
+  start) start_redis; start_rabbit ;;
+  stop) stop_rabbit; stop_redis ;;
+  start-rabbitmq) start_rabbit ;;
+  stop-rabbitmq) stop_rabbit ;;
+  start-redis) start_redis ;;
+  stop-redis) stop_redis ;;
+  status)
+    if rabbit_running; then echo "rabbitmq: running on 127.0.0.1:$FLEET_AMQP_PORT"; else echo "rabbitmq: stopped"; fi
+    if redis_running; then echo "redis: running on 127.0.0.1:$FLEET_REDIS_PORT"; else echo "redis: stopped"; fi ;;
+  *) echo "usage: $0 start|stop|status|start-rabbitmq|stop-rabbitmq|start-redis|stop-redis" >&2; exit 2 ;;
+esac
