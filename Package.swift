@@ -36,8 +36,9 @@ let package = Package(
         .executableTarget(
             name: "fleet-bench", dependencies: ["FleetBus", "FleetStore"], path: "Tests/Benchmarks/FleetBench"),
         .testTarget(name: "FleetCoreTests", dependencies: ["FleetCore"], path: "Tests/FleetCoreTests"),
-        .testTarget(name: "FleetBusTests", dependencies: ["FleetBus"], path: "Tests/FleetBusTests"),
-        .testTarget(name: "FleetStoreTests", dependencies: ["FleetStore"], path: "Tests/FleetStoreTests"),
+        .target(name: "FleetTestSupport", path: "Tests/FleetTestSupport"),
+        .testTarget(name: "FleetBusTests", dependencies: ["FleetBus", "FleetTestSupport"], path: "Tests/FleetBusTests"),
+        .testTarget(name: "FleetStoreTests", dependencies: ["FleetStore", "FleetTestSupport"], path: "Tests/FleetStoreTests"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -52,6 +52,7 @@ final class ConnectionWorker {
                 continue
             }
             processInbox()
+            if closing { break }
             do throws(AMQPError) {
                 try pumpFrames()
                 try waitForWork(timeoutMs: pollIntervalMs)

@@ -1,0 +1,80 @@
+import Synchronization
+
+/// Sends requests and awaits their replies, many in flight at once on one connection.
+///
+/// Replies come back through RabbitMQ's direct reply-to (`amq.rabbitmq.reply-to`): no reply queue
+/// to declare or clean up. Direct reply-to needs the consumer and the publishes on the same channel,
+/// so the client gets a connection of its own.
+public final class RPCClient: Sendable {
+    public static let replyQueue = "amq.rabbitmq.reply-to"
+    private typealias Waiter = CheckedContinuation<Result<Delivery, AMQPError>, Never>
+    private struct Pending {
+        let waiter: Waiter
+        var timer: Task<Void, Never>?
+    }
+
+    public let connection: AMQPConnection
+    private let pending = Mutex<[String: Pending]>([:])
+    private let counter = Atomic<UInt64>(0)
+    private let prefix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+
+    private init(connection: AMQPConnection) {
+        self.connection = connection
+    }
+
+    /// Starts listening for replies on `connection`, which the client then uses for its requests.
+    public static func start(on connection: AMQPConnection) async throws(AMQPError) -> RPCClient {
+        let client = RPCClient(connection: connection)
+        let replies = try await connection.consume(queue: replyQueue, noAck: true)
+        Task.detached { [client] in
+            for await reply in replies { client.resolve(reply) }
+            client.failAll(AMQPError(.closed, "reply consumer ended"))
+        }
+        return client
+    }
+
+    /// Publishes `body` to `exchange` with `routingKey` and waits up to `timeout` for the reply.
+    /// The request is `mandatory`: with no queue bound for it, it fails at once instead of timing out.
+    public func request(exchange: String, routingKey: String, body: [UInt8], properties: MessageProperties = .init(),
+                        timeout: Duration) async throws(AMQPError) -> Delivery {
+        let id = "\(prefix)-\(counter.wrappingAdd(1, ordering: .relaxed).newValue)"
+        var props = properties
+        props.correlationId = id
+        props.replyTo = Self.replyQueue
+        let message = OutgoingMessage(exchange: exchange, routingKey: routingKey, body: body, properties: props, mandatory: true)
+        let result = await withCheckedContinuation { (waiter: Waiter) in
+            pending.withLock { $0[id] = Pending(waiter: waiter) }
+            let timer = Task {
+                do throws(AMQPError) {
+                    try await connection.publish(message)
+                } catch {
+                    return self.finish(id, .failure(error))
+                }
+                guard (try? await Task.sleep(for: timeout)) != nil else { return }
+                self.finish(id, .failure(AMQPError(.timeout, "no reply to \(routingKey) within \(timeout)")))
+            }
+            pending.withLock { $0[id]?.timer = timer }
+        }
+        return try result.get()
+    }
+
+    private func resolve(_ reply: Delivery) {
+        guard let id = reply.properties.correlationId else { return }
+        finish(id, .success(reply))
+    }
+
+    /// Whoever removes the waiter first answers it; the other outcomes find nothing and do nothing.
+    private func finish(_ id: String, _ result: Result<Delivery, AMQPError>) {
+        guard let entry = pending.withLock({ $0.removeValue(forKey: id) }) else { return }
+        entry.timer?.cancel()
+        entry.waiter.resume(returning: result)
+    }
+
+    private func failAll(_ error: AMQPError) {
+        let waiters = pending.withLock { p in defer { p.removeAll() }; return p }
+        for entry in waiters.values {
+            entry.timer?.cancel()
+            entry.waiter.resume(returning: .failure(error))
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import FleetBus
+import FleetTestSupport
+import Testing
+
+@Suite("request/reply over the broker")
+struct RequestReplyTests {
+    /// A responder on `queue` that answers `echo` with the request body reversed and dead-letters `poison`.
+    private func startResponder(_ f: BusFixture) async throws -> (AMQPConnection, Task<Void, Never>) {
+        let server = try await AMQPConnection.connect(url: TestEnvironment.amqpURL, name: "responder")
+        let router = RequestRouter(handlers: [
+            "echo": { d in .reply(Array(d.body.reversed())) },
+            "poison": { _ in .deadLetter(reason: "undecodable") },
+        ])
+        try await server.declare(Topology(
+            exchanges: [ExchangeDeclaration(name: f.queue + ".x", kind: .topic, durable: false)],
+            bindings: [BindingDeclaration(queue: f.queue, exchange: f.queue + ".x", routingKey: "#")]))
+        let consumer = try await server.consume(queue: f.queue, prefetch: 50)
+        let task = Task { await router.serve(consumer, replies: server) }
+        return (server, task)
+    }
+
+    @Test func hundredConcurrentRequestsGetTheirOwnReplies() async throws {
+        let f = try await BusFixture.make("rpc")
+        let (server, serving) = try await startResponder(f)
+        let client = try await RPCClient.start(on: f.connection)
+        let replies = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+            for i in 0..<100 {
+                group.addTask {
+                    let r = try await client.request(exchange: f.queue + ".x", routingKey: "echo", body: Array("req-\(i)".utf8), timeout: .seconds(10))
+                    return (i, String(decoding: r.body, as: UTF8.self))
+                }
+            }
+            var out: [Int: String] = [:]
+            for try await (i, text) in group { out[i] = text }
+            return out
+        }
+        #expect(replies.count == 100)
+        for i in 0..<100 { #expect(replies[i] == String("req-\(i)".reversed())) }
+        serving.cancel()
+        await server.close()
+        await f.cleanUp()
+    }
+
+    @Test func requestWithoutAnyQueueFailsAtOnce() async throws {
+        let f = try await BusFixture.make("rpc-noroute")
+        let client = try await RPCClient.start(on: f.connection)
+        await #expect(throws: AMQPError.self) {
+            _ = try await client.request(exchange: "", routingKey: "nobody.listens.\(f.queue)", body: [1], timeout: .seconds(30))
+        }
+        await f.cleanUp()
+    }
+
+    @Test func unansweredRequestTimesOut() async throws {
+        let f = try await BusFixture.make("rpc-timeout")
+        let client = try await RPCClient.start(on: f.connection)
+        // The queue exists but nobody consumes it.
+        do {
+            _ = try await client.request(exchange: "", routingKey: f.queue, body: [1], timeout: .milliseconds(300))
+            Issue.record("expected a timeout")
+        } catch {
+            #expect(error.kind == .timeout)
+        }
+        await f.cleanUp()
+    }
+
+    @Test func poisonAndUnknownRequestsAreDeadLetteredAndTheResponderKeepsServing() async throws {
+        let f = try await BusFixture.make("rpc-poison")
+        let (server, serving) = try await startResponder(f)
+        let client = try await RPCClient.start(on: f.connection)
+        await #expect(throws: AMQPError.self) {
+            _ = try await client.request(exchange: f.queue + ".x", routingKey: "poison", body: [1], timeout: .milliseconds(500))
+        }
+        await #expect(throws: AMQPError.self) {
+            _ = try await client.request(exchange: f.queue + ".x", routingKey: "unknown.action", body: [2], timeout: .milliseconds(500))
+        }
+        let ok = try await client.request(exchange: f.queue + ".x", routingKey: "echo", body: Array("ab".utf8), timeout: .seconds(5))
+        #expect(String(decoding: ok.body, as: UTF8.self) == "ba")
+        let dead = try await f.connection.consume(queue: f.deadQueue, prefetch: 10)
+        let deadLettered = await take(2, from: dead, timeout: .seconds(5))
+        #expect(Set(deadLettered.map(\.routingKey)) == ["poison", "unknown.action"])
+        serving.cancel()
+        await server.close()
+        await f.cleanUp()
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where the integration tests find the servers `make test` started, and helpers to drive them.
+public enum TestEnvironment {
+    public static var amqpURL: String {
+        ProcessInfo.processInfo.environment["FLEET_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672/%2f"
+    }
+
+    public static var redisURL: String {
+        ProcessInfo.processInfo.environment["FLEET_REDIS_URL"] ?? "redis://127.0.0.1:6379/0"
+    }
+
+    /// The repository root, found from this file's path.
+    public static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// A name no other test (or earlier run) uses, so tests can run in parallel against one broker.
+    public static func uniqueName(_ prefix: String) -> String {
+        "test.\(prefix).\(UInt32.random(in: 0...UInt32.max))"
+    }
+
+    /// Runs `scripts/stack.sh <action>` (e.g. `stop-rabbitmq`) and fails loudly when it fails.
+    /// posix_spawn + waitpid, not Foundation's Process: a server the script starts in the background
+    /// inherits the descriptors Process watches, and waitUntilExit would then wait for the server.
+    public static func stack(_ action: String) throws {
+        let script = repositoryRoot.appendingPathComponent("scripts/stack.sh").path
+        let argv: [UnsafeMutablePointer<CChar>?] = ["/bin/bash", script, action].map { (s: String) in strdup(s) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, "/bin/bash", &actions, nil, argv, environ) == 0 else {
+            throw StackScriptError(action: action, status: -1)
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        guard status == 0 else { throw StackScriptError(action: action, status: status) }
+    }
+
+    /// Polls `condition` every 50 ms until it holds or `timeout` passes; returns whether it held.
+    public static func eventually(timeout: Duration, _ condition: () async -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return await condition()
+    }
+}
+
+public struct StackScriptError: Error, CustomStringConvertible {
+    public let action: String
+    public let status: Int32
+    public var description: String { "scripts/stack.sh \(action) failed (wait status \(status))" }
+}
