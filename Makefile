@@ -1,0 +1,26 @@
+# The one door to every test (`make test`) and every benchmark (`make bench`).
+.PHONY: run test bench stack-start stack-stop stack-status build clean
+
+run:
+	scripts/run-stack.sh
+
+test:
+	scripts/test.sh
+
+bench:
+	scripts/bench.sh
+
+build:
+	swift build
+
+stack-start:
+	scripts/stack.sh start
+
+stack-stop:
+	scripts/stack.sh stop
+
+stack-status:
+	scripts/stack.sh status
+
+clean:
+	swift package clean

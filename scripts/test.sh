@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# `make test`: installs what is missing, starts RabbitMQ and Redis if they are not running, runs
+# every test, and stops what it started, whatever the outcome.
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+cd "$FLEET_ROOT"
+
+"$FLEET_ROOT/scripts/install-deps.sh"
+
+started_redis=0 started_rabbit=0
+"$FLEET_ROOT/scripts/stack.sh" status | grep -q "redis: running" || started_redis=1
+"$FLEET_ROOT/scripts/stack.sh" status | grep -q "rabbitmq: running" || started_rabbit=1
+cleanup() {
+  [ "$started_rabbit" = 1 ] && "$FLEET_ROOT/scripts/stack.sh" stop-rabbitmq || true
+  [ "$started_redis" = 1 ] && "$FLEET_ROOT/scripts/stack.sh" stop-redis || true
+}
+trap cleanup EXIT
+"$FLEET_ROOT/scripts/stack.sh" start
+
+swift build --build-tests
+
+# Suites that stop and start the servers run alone, after the rest (which run in parallel).
+restart_suites='BrokerRestartTests|RedisRestartTests'
+status=0
+swift test --skip-build --skip "$restart_suites" || status=1
+swift test --skip-build --filter "$restart_suites" || status=1
+exit $status
