@@ -11,7 +11,7 @@ rabbit_env() {
   # Debian's /usr/sbin wrappers switch to the rabbitmq user; the real scripts sit beside the wrapper.
   RMQ_BIN=$(dirname "$(readlink -f "$(command -v rabbitmq-server)")")
   export HOME=$RMQ_DIR/home   # the Erlang cookie lives here: the server and every CLI call share it
-  export RABBITMQ_NODENAME=rabbit@localhost
+  export RABBITMQ_NODENAME=fleet$FLEET_AMQP_PORT@localhost  # per port, so two stacks can share epmd
   export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
   export RABBITMQ_NODE_PORT=$FLEET_AMQP_PORT
   export RABBITMQ_DIST_PORT=$((FLEET_AMQP_PORT + 20000))

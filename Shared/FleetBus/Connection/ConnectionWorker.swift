@@ -82,7 +82,9 @@ final class ConnectionWorker {
             try connect()
             logger.info("amqp reconnected", metadata: ["amqp.generation": "\(generation)"])
         } catch {
-            logger.warning("amqp reconnect failed", metadata: ["error": "\(error)"])
+            // The first failure is news; the ones after it, while the broker stays down, are not.
+            logger.log(level: backoff.attempt <= 1 ? .warning : .debug, "amqp reconnect failed",
+                       metadata: ["error": "\(error)", "amqp.attempt": "\(backoff.attempt)"])
         }
     }
 
