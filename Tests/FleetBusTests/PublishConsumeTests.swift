@@ -66,6 +66,26 @@ struct PublishConsumeTests {
         try await f.connection.publish(f.message("after"))
     }
 
+    @Test func brokerNackFailsExactlyTheMessagesItConcerns() async throws {
+        // A full queue with reject-publish makes the broker basic.nack further publishes.
+        let connection = try await AMQPConnection.connect(url: TestEnvironment.amqpURL, name: "nack")
+        defer { Task { await connection.close() } }
+        let queue = TestEnvironment.uniqueName("full")
+        try await connection.declare(Topology(queues: [QueueDeclaration(
+            name: queue, durable: false, autoDelete: true,
+            arguments: ["x-max-length": 5, "x-overflow": "reject-publish"])]))
+        let batch = (0..<8).map { OutgoingMessage(exchange: "", routingKey: queue, body: Array("m\($0)".utf8)) }
+        let results = await connection.publish(batch: batch)
+        let outcomes = results.map { r -> String in
+            switch r {
+            case .success: return "ok"
+            case .failure(let e): return e.kind == .nacked ? "nacked" : "other: \(e)"
+            }
+        }
+        #expect(outcomes == Array(repeating: "ok", count: 5) + Array(repeating: "nacked", count: 3))
+        #expect(results.compactMap { if case .failure(let e) = $0 { e } else { nil } }.allSatisfy { $0.isRetriable })
+    }
+
     @Test func nackedAndRejectedMessagesAreDeadLettered() async throws {
         let f = try await BusFixture.make("dlq")
         defer { Task { await f.cleanUp() } }

@@ -71,20 +71,20 @@ final class HiredisConnection {
 
     private static func append(_ c: UnsafeMutablePointer<redisContext>, _ command: RedisCommand) -> Int32 {
         let args = command.arguments
-        var pointers: [UnsafePointer<CChar>?] = []
-        pointers.reserveCapacity(args.count)
-        var lengths: [Int] = args.map(\.count)
-        // Copies keep each argument's bytes alive and contiguous for the duration of the call.
-        let buffers = args.map { a -> UnsafeMutableBufferPointer<CChar> in
-            let b = UnsafeMutableBufferPointer<CChar>.allocate(capacity: max(a.count, 1))
-            a.withUnsafeBufferPointer { src in
-                src.withMemoryRebound(to: CChar.self) { s in _ = b.initialize(from: s) }
+        var lengths = args.map(\.count)
+        // One contiguous copy of all arguments, pointed into: one allocation per command, not per argument.
+        var flat: [UInt8] = []
+        flat.reserveCapacity(lengths.reduce(0, +) + 1)
+        for a in args { flat.append(contentsOf: a) }
+        return flat.withUnsafeBufferPointer { buffer in
+            let base = UnsafeRawPointer(buffer.baseAddress ?? UnsafePointer(bitPattern: 1)!)
+            var offset = 0
+            var pointers: [UnsafePointer<CChar>?] = lengths.map { length in
+                defer { offset += length }
+                return (base + offset).assumingMemoryBound(to: CChar.self)
             }
-            return b
+            return redisAppendCommandArgv(c, Int32(args.count), &pointers, &lengths)
         }
-        defer { buffers.forEach { $0.deallocate() } }
-        for b in buffers { pointers.append(UnsafePointer(b.baseAddress)) }
-        return redisAppendCommandArgv(c, Int32(args.count), &pointers, &lengths)
     }
 
     private static func errorString(_ c: UnsafeMutablePointer<redisContext>) -> String {
