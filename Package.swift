@@ -11,6 +11,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         .systemLibrary(
@@ -35,7 +36,10 @@ let package = Package(
             path: "Shared/FleetRuntime"),
         .executableTarget(
             name: "fleet-bench", dependencies: ["FleetBus", "FleetStore"], path: "Tests/Benchmarks/FleetBench"),
-        .testTarget(name: "FleetCoreTests", dependencies: ["FleetCore"], path: "Tests/FleetCoreTests"),
+        .testTarget(
+            name: "FleetCoreTests",
+            dependencies: ["FleetCore", .product(name: "PropertyBased", package: "swift-property-based")],
+            path: "Tests/FleetCoreTests"),
         .target(name: "FleetTestSupport", path: "Tests/FleetTestSupport"),
         .testTarget(name: "FleetBusTests", dependencies: ["FleetBus", "FleetTestSupport"], path: "Tests/FleetBusTests"),
         .testTarget(name: "FleetStoreTests", dependencies: ["FleetStore", "FleetTestSupport"], path: "Tests/FleetStoreTests"),

@@ -1,0 +1,124 @@
+/// A value compared case-insensitively: strings are stored lowercased.
+enum Scalar: Hashable, Sendable {
+    case string(String)
+    case number(Double)
+    case bool(Bool)
+}
+
+/// Where a test reads its value.
+enum FieldRef: Hashable, Sendable {
+    case field(HostField)
+    case fact(String)
+}
+
+/// A positive test on one value; negative operators compile to `.not` around their positive twin.
+enum ValueTest: Hashable, Sendable {
+    case equals(Scalar)
+    case oneOf(Set<Scalar>)
+    case contains(String)
+    case startsWith(String)
+    case endsWith(String)
+    case matches(SafeRegex)
+    case exists(Bool)
+    case compare(SelectorOperator, Double)
+}
+
+/// A type-checked criterion, ready to evaluate.
+indirect enum Predicate: Hashable, Sendable {
+    case test(FieldRef, ValueTest)
+    case any([Predicate])
+    case all([Predicate])
+    case not(Predicate)
+    /// Host is in one of these sets of host ids (the `groups` shortcut, resolved at compile time).
+    case memberOf(Set<String>)
+    case always
+}
+
+/// A host as the evaluator sees it: field values with strings lowercased, built once per upsert.
+struct HostRecord: Sendable {
+    enum Value: Sendable {
+        case scalar(Scalar)
+        case strings([String])
+    }
+
+    let host: Host
+    let values: [Value?]
+    let facts: [String: Scalar]
+
+    init(_ host: Host) {
+        self.host = host
+        var values = [Value?](repeating: nil, count: HostField.allCases.count)
+        for field in HostField.allCases {
+            switch host[field] {
+            case .string(let s)?: values[field.ordinal] = .scalar(.string(s.lowercased()))
+            case .bool(let b)?: values[field.ordinal] = .scalar(.bool(b))
+            case .int(let i)?: values[field.ordinal] = .scalar(.number(Double(i)))
+            case .strings(let a)?: values[field.ordinal] = .strings(a.map { $0.lowercased() })
+            case nil: break
+            }
+        }
+        self.values = values
+        self.facts = host.facts.mapValues {
+            switch $0 {
+            case .string(let s): .string(s.lowercased())
+            case .number(let d): .number(d)
+            case .bool(let b): .bool(b)
+            }
+        }
+    }
+
+    func value(_ ref: FieldRef) -> Value? {
+        switch ref {
+        case .field(let f): values[f.ordinal]
+        case .fact(let k): facts[k].map { .scalar($0) }
+        }
+    }
+}
+
+extension Predicate {
+    func holds(for r: HostRecord) -> Bool {
+        switch self {
+        case .test(let ref, let test): return test.holds(r.value(ref))
+        case .any(let ps): return ps.contains { $0.holds(for: r) }
+        case .all(let ps): return ps.allSatisfy { $0.holds(for: r) }
+        case .not(let p): return !p.holds(for: r)
+        case .memberOf(let ids): return ids.contains(r.host.id)
+        case .always: return true
+        }
+    }
+}
+
+extension ValueTest {
+    /// On a list the test holds when it holds for some element; on an absent value only `exists false` holds.
+    func holds(_ value: HostRecord.Value?) -> Bool {
+        guard let value else {
+            if case .exists(let wanted) = self { return !wanted }
+            return false
+        }
+        if case .exists(let wanted) = self { return wanted }
+        switch value {
+        case .scalar(let s): return holds(s)
+        case .strings(let a): return a.contains { holds(.string($0)) }
+        }
+    }
+
+    private func holds(_ s: Scalar) -> Bool {
+        switch self {
+        case .equals(let v): return s == v
+        case .oneOf(let set): return set.contains(s)
+        case .contains(let t): if case .string(let x) = s { return x.contains(t) } else { return false }
+        case .startsWith(let t): if case .string(let x) = s { return x.hasPrefix(t) } else { return false }
+        case .endsWith(let t): if case .string(let x) = s { return x.hasSuffix(t) } else { return false }
+        case .matches(let re): if case .string(let x) = s { return re.search(x) } else { return false }
+        case .compare(let op, let bound):
+            guard case .number(let x) = s else { return false }
+            switch op {
+            case .gt: return x > bound
+            case .gte: return x >= bound
+            case .lt: return x < bound
+            default: return x <= bound
+            }
+        case .exists: return true
+        }
+    }
+}
