@@ -34,6 +34,7 @@ let package = Package(
             name: "FleetRuntime",
             dependencies: ["FleetBus", "FleetStore", "FleetContracts", .product(name: "Logging", package: "swift-log")],
             path: "Shared/FleetRuntime"),
+        .executableTarget(name: "fleet-core-bench", dependencies: ["FleetCore"], path: "Tests/Benchmarks/FleetCoreBench"),
         .executableTarget(
             name: "fleet-bench", dependencies: ["FleetBus", "FleetStore"], path: "Tests/Benchmarks/FleetBench"),
         .testTarget(

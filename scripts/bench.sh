@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: FleetBus and FleetStore throughput beside baselines measured in the same run
-# (Python pika for RabbitMQ, redis-benchmark for Redis). Median of BENCH_RUNS runs (default 3).
+# (Python pika for RabbitMQ, redis-benchmark for Redis; median of BENCH_RUNS runs, default 3),
+# then FleetCore: selector resolve vs a full scan, regex vs NSRegularExpression (median of 7).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$FLEET_ROOT"
 "$FLEET_ROOT/scripts/install-deps.sh"
@@ -13,6 +14,7 @@ venv=$FLEET_RUN_DIR/bench-venv
 "$venv/bin/python" -c "import pika" 2>/dev/null || "$venv/bin/pip" install -q pika
 
 swift build -c release --product fleet-bench
+swift build -c release --product fleet-core-bench
 out=$FLEET_RUN_DIR/bench-results.txt
 : > "$out"
 for i in $(seq 1 "$runs"); do
@@ -25,3 +27,5 @@ for i in $(seq 1 "$runs"); do
     | awk -F'"' '/SET/ {printf "redis-benchmark.set_c1_p100 %.0f msg/s\n", $4}' >> "$out"
 done
 python3 "$FLEET_ROOT/scripts/bench_report.py" "$out"
+echo
+.build/release/fleet-core-bench

@@ -1,12 +1,12 @@
 @testable import FleetCore
 
 /// Builds a host from a JSON literal; a test that passes bad JSON here fails at once.
-func host(_ json: JSONValue) -> Host {
-    do { return try Host(json: json) } catch { fatalError("bad fixture host: \(error)") }
+func host(_ json: JSONValue) -> FleetHost {
+    do { return try FleetHost(json: json) } catch { fatalError("bad fixture host: \(error)") }
 }
 
 /// A small, varied inventory used by the operator tables.
-let sampleHosts: [Host] = [
+let sampleHosts: [FleetHost] = [
     host(["id": "web-1", "fqdn": "web-1.prod.example.com", "platform": "Linux", "platform_release": "Ubuntu 24.04",
           "approval_status": "approved", "status": "up", "tags": ["webserver", "prod"], "cpu_cores": 8,
           "memory_total_mb": 16384, "active": true, "enabled_shells": ["bash", "sh"], "site_id": "eu-1",
@@ -26,7 +26,7 @@ func compile(_ json: JSONValue, groups: [String: Set<String>] = [:]) throws -> C
     try CompiledSelector(HostSelector(json: json), groupMembers: { groups[$0] })
 }
 
-func select(_ json: JSONValue, in hosts: [Host] = sampleHosts, groups: [String: Set<String>] = [:]) throws -> [String] {
+func select(_ json: JSONValue, in hosts: [FleetHost] = sampleHosts, groups: [String: Set<String>] = [:]) throws -> [String] {
     try InventoryIndex(hosts).select(compile(json, groups: groups)).hostIDs
 }
 

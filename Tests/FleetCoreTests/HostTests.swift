@@ -8,15 +8,15 @@ struct HostTests {
         let json: JSONValue = ["id": "h-1.a_b:c", "fqdn": "h1.example.com", "platform": "Linux", "approval_status": "Approved",
                                "active": true, "cpu_cores": 4, "tags": ["a", "b", "a"], "last_access": "2026-01-02T03:04:05Z",
                                "facts": ["k": "v", "n": 3, "f": 1.5, "b": true]]
-        let h = try Host(json: json)
+        let h = try FleetHost(json: json)
         #expect(h.id == "h-1.a_b:c")
         #expect(h[.approvalStatus] == .string("approved"))
         #expect(h[.tags] == .strings(["a", "b"]))
         #expect(h[.cpuCores] == .int(4))
         #expect(h.facts["n"] == .number(3))
-        #expect(try Host(json: h.json) == h)
+        #expect(try FleetHost(json: h.json) == h)
         let data = try JSONEncoder().encode(h)
-        #expect(try JSONDecoder().decode(Host.self, from: data) == h)
+        #expect(try JSONDecoder().decode(FleetHost.self, from: data) == h)
     }
 
     @Test(arguments: [
@@ -37,16 +37,23 @@ struct HostTests {
         (["id": "h", "facts": "x"], "facts"),
     ] as [(JSONValue, String)])
     func rejectsBadHostsNamingTheField(json: JSONValue, field: String) {
-        #expect(throws: ValidationError.self) { try Host(json: json) }
-        do { _ = try Host(json: json) } catch { #expect(error.errors.contains { $0.field == field }, "\(error)") }
+        #expect(throws: ValidationError.self) { try FleetHost(json: json) }
+        do { _ = try FleetHost(json: json) } catch { #expect(error.errors.contains { $0.field == field }, "\(error)") }
     }
 
     @Test func reportsEveryErrorAtOnce() {
         do {
-            _ = try Host(json: ["id": "h", "colour": "red", "cpu_cores": "x"])
+            _ = try FleetHost(json: ["id": "h", "colour": "red", "cpu_cores": "x"])
             Issue.record("expected errors")
         } catch {
             #expect(Set(error.errors.map(\.field)) == ["colour", "cpu_cores"])
         }
+    }
+}
+
+@Suite("host fields")
+struct HostFieldTests {
+    @Test func ordinalsAreDensePositionsInDeclarationOrder() {
+        #expect(HostField.allCases.enumerated().allSatisfy { $0.offset == $0.element.ordinal })
     }
 }

@@ -10,7 +10,7 @@ struct SelectorPropertyTests {
     static let tags = ["web", "db", "prod", "Prod", "edge"]
     static let statuses = ["approved", "pending", "revoked"]
 
-    static func makeHost(_ n: Int, _ platform: Int, _ tagIndexes: [Int], _ status: Int, _ cores: Int) -> Host {
+    static func makeHost(_ n: Int, _ platform: Int, _ tagIndexes: [Int], _ status: Int, _ cores: Int) -> FleetHost {
         let hostTags: [JSONValue] = tagIndexes.map { .string(tags[$0]) }
         let firstTag = tagIndexes.first.map { tags[$0] } ?? "none"
         let json: JSONValue = [
@@ -62,8 +62,11 @@ struct SelectorPropertyTests {
         await propertyCheck(count: 300, input: Self.hostGen.array(of: 0...60), Self.selectorGen) { hosts, selectorJSON in
             let index = InventoryIndex(hosts)
             let compiled = try! compile(selectorJSON)
-            let fast = index.select(compiled).hostIDs
+            let fast = index.select(compiled)
+            let scan = index.selectByFullScan(compiled)
+            #expect(fast == scan)
 
+            // And the scan itself against first principles: a dictionary, no InventoryIndex at all.
             let inventory = Dictionary(hosts.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
             var expected = Set<String>()
             if compiled.criteriaEnabled {
@@ -73,7 +76,7 @@ struct SelectorPropertyTests {
             }
             expected.formUnion(compiled.explicitIDs.filter { inventory[$0] != nil })
             expected.subtract(compiled.excludedIDs)
-            #expect(fast == expected.sorted())
+            #expect(scan.hostIDs == expected.sorted())
         }
     }
 }

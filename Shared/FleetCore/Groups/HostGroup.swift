@@ -35,7 +35,7 @@ public struct HostGroup: Sendable, Hashable {
             return s
         }
         id = optionalString("id") ?? defaultID
-        if !Host.isValidID(id) { errors.add("id", .invalidValue, "id must be 1-128 characters of [A-Za-z0-9._:-]") }
+        if !FleetHost.isValidID(id) { errors.add("id", .invalidValue, "id must be 1-128 characters of [A-Za-z0-9._:-]") }
         name = optionalString("name") ?? ""
         let trimmed = name.trimmingCharacters(in: .whitespaces)
         if trimmed.isEmpty || name.count > 200 {
@@ -47,7 +47,7 @@ public struct HostGroup: Sendable, Hashable {
         if let v = o["host_ids"], v != .null {
             if let a = v.arrayValue {
                 for (i, item) in a.enumerated() {
-                    if let s = item.stringValue, Host.isValidID(s) {
+                    if let s = item.stringValue, FleetHost.isValidID(s) {
                         if !hostIDs.contains(s) { hostIDs.append(s) }
                     } else {
                         errors.add(path("host_ids", i), .invalidValue, "host ids are 1-128 characters of [A-Za-z0-9._:-]")

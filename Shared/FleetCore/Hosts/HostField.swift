@@ -32,9 +32,35 @@ public enum HostField: String, CaseIterable, Sendable, Hashable {
         }
     }
 
-    /// Dense position, for per-field arrays.
-    public var ordinal: Int { Self.ordinals[self]! }
-    private static let ordinals: [HostField: Int] = Dictionary(uniqueKeysWithValues: allCases.enumerated().map { ($1, $0) })
+    /// Dense position, for per-field arrays: a switch, since this runs for every field test of every host.
+    public var ordinal: Int {
+        switch self {
+        case .id: 0
+        case .fqdn: 1
+        case .platform: 2
+        case .platformRelease: 3
+        case .platformVersion: 4
+        case .machineArchitecture: 5
+        case .processor: 6
+        case .approvalStatus: 7
+        case .status: 8
+        case .ipv4: 9
+        case .ipv6: 10
+        case .publicIP: 11
+        case .agentVersion: 12
+        case .parentHostID: 13
+        case .siteID: 14
+        case .timezone: 15
+        case .lastAccess: 16
+        case .active: 17
+        case .rebootRequired: 18
+        case .scriptExecutionEnabled: 19
+        case .cpuCores: 20
+        case .memoryTotalMB: 21
+        case .tags: 22
+        case .enabledShells: 23
+        }
+    }
 }
 
 /// A host field's value.

@@ -18,6 +18,8 @@ public struct SafeRegex: Sendable, Hashable {
     public let pattern: String
     let program: [Instruction]
     let classes: [CharClassBox]
+    /// Every match must begin at the start of the input (the pattern begins with `^` outside any alternation).
+    let anchoredAtStart: Bool
 
     public init(_ pattern: String) throws(RegexError) {
         self.pattern = pattern
@@ -29,25 +31,50 @@ public struct SafeRegex: Sendable, Hashable {
         }
         program = compiler.program
         classes = compiler.classes
+        anchoredAtStart = program.first == .assertStart
     }
 
     /// True when the pattern matches somewhere in `text` (compared case-insensitively).
     public func search(_ text: String) -> Bool {
-        var current = ThreadList(capacity: program.count)
-        var next = ThreadList(capacity: program.count)
+        let n = program.count
+        // Scratch space on the stack: no allocation per call, so a scan of 100,000 hosts allocates nothing here.
+        return withUnsafeTemporaryAllocation(of: Int32.self, capacity: 4 * n + 2) { ints in
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: n) { seen in
+                seen.initialize(repeating: 0)
+                var current = ThreadList(items: UnsafeMutableBufferPointer(rebasing: ints[0..<n]))
+                var next = ThreadList(items: UnsafeMutableBufferPointer(rebasing: ints[n..<(2 * n)]))
+                let stack = UnsafeMutableBufferPointer(rebasing: ints[(2 * n)...])
+                var mark: UInt32 = 0
+                return run(text, &current, &next, seen, stack, &mark)
+            }
+        }
+    }
+
+    private func run(_ text: String, _ current: inout ThreadList, _ next: inout ThreadList,
+                     _ seen: UnsafeMutableBufferPointer<UInt32>, _ stack: UnsafeMutableBufferPointer<Int32>, _ mark: inout UInt32) -> Bool {
         let scalars = text.unicodeScalars
         var index = scalars.startIndex
         var atStart = true
+        mark &+= 1
         while true {
             let atEnd = index == scalars.endIndex
-            // A new attempt starts at every position: that is what makes this a search.
-            if addThread(&current, 0, atStart: atStart, atEnd: atEnd) { return true }
-            if atEnd { return false }
+            // A new attempt starts at every position (that makes it a search), except for a pattern
+            // anchored with a leading ^, which can only start at the beginning.
+            if atStart || !anchoredAtStart {
+                if addThread(&current, 0, atStart: atStart, atEnd: atEnd, seen, stack, mark) { return true }
+            }
+            if atEnd || (current.count == 0 && anchoredAtStart) { return false }
             let c = Self.fold(scalars[index])
-            next.clear()
             scalars.formIndex(after: &index)
             let nextAtEnd = index == scalars.endIndex
-            for pc in current.items {
+            mark &+= 1
+            if mark == 0 {
+                seen.update(repeating: 0)
+                mark = 1
+            }
+            next.count = 0
+            for i in 0..<current.count {
+                let pc = Int(current.items[i])
                 let advance: Bool
                 switch program[pc] {
                 case .scalar(let s): advance = s == c
@@ -55,7 +82,7 @@ public struct SafeRegex: Sendable, Hashable {
                 case .charClass(let k): advance = classes[k].matches(c)
                 default: advance = false
                 }
-                if advance, addThread(&next, pc + 1, atStart: false, atEnd: nextAtEnd) { return true }
+                if advance, addThread(&next, pc + 1, atStart: false, atEnd: nextAtEnd, seen, stack, mark) { return true }
             }
             swap(&current, &next)
             atStart = false
@@ -63,19 +90,38 @@ public struct SafeRegex: Sendable, Hashable {
     }
 
     /// Follows jumps, splits and assertions from `pc`; returns true when it reaches `match`.
-    private func addThread(_ list: inout ThreadList, _ pc: Int, atStart: Bool, atEnd: Bool) -> Bool {
-        var stack = [pc]
-        while let pc = stack.popLast() {
-            guard list.insert(pc) else { continue }
+    private func addThread(_ list: inout ThreadList, _ pc: Int, atStart: Bool, atEnd: Bool,
+                           _ seen: UnsafeMutableBufferPointer<UInt32>, _ stack: UnsafeMutableBufferPointer<Int32>, _ mark: UInt32) -> Bool {
+        var top = 0
+        stack[top] = Int32(pc)
+        top += 1
+        while top > 0 {
+            top -= 1
+            let pc = Int(stack[top])
+            if seen[pc] == mark { continue }
+            seen[pc] = mark
             switch program[pc] {
             case .match: return true
-            case .jump(let target): stack.append(target)
+            case .jump(let target):
+                stack[top] = Int32(target)
+                top += 1
             case .split(let a, let b):
-                stack.append(b)
-                stack.append(a)
-            case .assertStart: if atStart { stack.append(pc + 1) }
-            case .assertEnd: if atEnd { stack.append(pc + 1) }
-            case .scalar, .any, .charClass: list.items.append(pc)
+                stack[top] = Int32(b)
+                stack[top + 1] = Int32(a)
+                top += 2
+            case .assertStart:
+                if atStart {
+                    stack[top] = Int32(pc + 1)
+                    top += 1
+                }
+            case .assertEnd:
+                if atEnd {
+                    stack[top] = Int32(pc + 1)
+                    top += 1
+                }
+            case .scalar, .any, .charClass:
+                list.items[list.count] = Int32(pc)
+                list.count += 1
             }
         }
         return false
@@ -115,32 +161,10 @@ struct CharClassBox: Hashable {
     }
 }
 
-/// The set of program counters alive at one input position, deduplicated in O(1).
+/// The program counters alive at one input position (deduplicated through the shared `seen` marks).
 struct ThreadList {
-    var items: [Int] = []
-    private var seen: [UInt32]
-    private var mark: UInt32 = 1
-
-    init(capacity: Int) {
-        seen = Array(repeating: 0, count: capacity)
-        items.reserveCapacity(capacity)
-    }
-
-    mutating func clear() {
-        items.removeAll(keepingCapacity: true)
-        mark &+= 1
-        if mark == 0 {
-            for i in seen.indices { seen[i] = 0 }
-            mark = 1
-        }
-    }
-
-    /// False when `pc` was already added at this position.
-    mutating func insert(_ pc: Int) -> Bool {
-        if seen[pc] == mark { return false }
-        seen[pc] = mark
-        return true
-    }
+    let items: UnsafeMutableBufferPointer<Int32>
+    var count = 0
 }
 
 /// Turns the syntax tree into instructions (Thompson's construction).

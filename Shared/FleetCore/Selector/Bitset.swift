@@ -6,8 +6,14 @@ struct Bitset: Sendable, Equatable {
         words = Array(repeating: 0, count: (capacity + 63) / 64)
     }
 
+    /// Inserts `i`, growing the set when `i` is beyond its capacity.
     mutating func insert(_ i: Int) {
+        if i >> 6 >= words.count { words += Array(repeating: 0, count: (i >> 6) - words.count + 1) }
         words[i >> 6] |= 1 << UInt64(i & 63)
+    }
+
+    mutating func remove(_ i: Int) {
+        if i >> 6 < words.count { words[i >> 6] &= ~(1 << UInt64(i & 63)) }
     }
 
     func contains(_ i: Int) -> Bool {

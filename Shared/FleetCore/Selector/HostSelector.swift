@@ -64,9 +64,9 @@ public struct HostSelector: Sendable, Hashable {
         tags = strings("tags")
         groups = strings("groups")
         if let v = o["approval_status"], v != .null {
-            if let s = v.stringValue, Host.approvalStatuses.contains(s.lowercased()) { approvalStatus = s.lowercased() } else {
+            if let s = v.stringValue, FleetHost.approvalStatuses.contains(s.lowercased()) { approvalStatus = s.lowercased() } else {
                 errors.add(path(base, "approval_status"), .invalidValue,
-                           "approval_status must be one of \(Host.approvalStatuses.sorted().joined(separator: ", "))")
+                           "approval_status must be one of \(FleetHost.approvalStatuses.sorted().joined(separator: ", "))")
             }
         }
         if let v = o["all_hosts"], v != .null {

@@ -8,22 +8,24 @@ public struct InventoryIndex: Sendable {
     private var ordinals: [String: Int32] = [:]
     private(set) var records: [HostRecord?] = []
     private var freeOrdinals: [Int32] = []
-    private var postings: [HostField: [String: Set<Int32>]] = [:]
+    private var postings: [HostField: [String: Posting]] = [:]
+    /// The ordinals in use, kept current so a resolve does not walk every record to find them.
+    private(set) var liveOrdinals = Bitset(capacity: 0)
 
     public init() {}
 
-    public init(_ hosts: some Sequence<Host>) {
+    public init(_ hosts: some Sequence<FleetHost>) {
         for h in hosts { upsert(h) }
     }
 
     public var count: Int { ordinals.count }
     public var capacity: Int { records.count }
 
-    public func host(_ id: String) -> Host? { ordinals[id].flatMap { records[Int($0)]?.host } }
+    public func host(_ id: String) -> FleetHost? { ordinals[id].flatMap { records[Int($0)]?.host } }
     public func contains(_ id: String) -> Bool { ordinals[id] != nil }
-    public var hosts: [Host] { records.compactMap { $0?.host } }
+    public var hosts: [FleetHost] { records.compactMap { $0?.host } }
 
-    public mutating func upsert(_ host: Host) {
+    public mutating func upsert(_ host: FleetHost) {
         let ordinal: Int32
         if let existing = ordinals[host.id] {
             ordinal = existing
@@ -37,6 +39,7 @@ public struct InventoryIndex: Sendable {
         let record = HostRecord(host)
         records[Int(ordinal)] = record
         ordinals[host.id] = ordinal
+        liveOrdinals.insert(Int(ordinal))
         index(record, ordinal)
     }
 
@@ -45,20 +48,15 @@ public struct InventoryIndex: Sendable {
         guard let ordinal = ordinals.removeValue(forKey: id), let old = records[Int(ordinal)] else { return false }
         unindex(old, ordinal)
         records[Int(ordinal)] = nil
+        liveOrdinals.remove(Int(ordinal))
         freeOrdinals.append(ordinal)
         return true
     }
 
     func ordinal(of id: String) -> Int? { ordinals[id].map(Int.init) }
 
-    /// Ordinals whose indexed `field` has `key` (lowercased; "true"/"false" for booleans).
-    func postings(_ field: HostField, _ key: String) -> Set<Int32>? { postings[field]?[key] }
-
-    var liveOrdinals: Bitset {
-        var b = Bitset(capacity: records.count)
-        for (i, r) in records.enumerated() where r != nil { b.insert(i) }
-        return b
-    }
+    /// The hosts whose indexed `field` has `key` (lowercased; "true"/"false" for booleans).
+    func posting(_ field: HostField, _ key: String) -> Posting? { postings[field]?[key] }
 
     private static func keys(_ record: HostRecord, _ field: HostField) -> [String] {
         switch record.values[field.ordinal] {
@@ -71,15 +69,17 @@ public struct InventoryIndex: Sendable {
 
     private mutating func index(_ record: HostRecord, _ ordinal: Int32) {
         for field in HostField.allCases where field.isIndexed {
-            for key in Self.keys(record, field) { postings[field, default: [:]][key, default: []].insert(ordinal) }
+            for key in Self.keys(record, field) {
+                postings[field, default: [:]][key, default: .sparse([])].insert(ordinal, capacity: records.count)
+            }
         }
     }
 
     private mutating func unindex(_ record: HostRecord, _ ordinal: Int32) {
         for field in HostField.allCases where field.isIndexed {
             for key in Self.keys(record, field) {
-                postings[field]?[key]?.remove(ordinal)
-                if postings[field]?[key]?.isEmpty == true { postings[field]?[key] = nil }
+                postings[field]?[key]?.remove(ordinal, capacity: records.count)
+                if postings[field]?[key]?.count == 0 { postings[field]?[key] = nil }
             }
         }
     }

@@ -42,12 +42,18 @@ extension InventoryIndex {
         }
         if selector.criteriaEnabled {
             var candidates = liveOrdinals
+            var remaining: [Predicate] = []
             for clause in selector.clauses {
-                if let bits = indexBits(clause.predicate) { candidates.formIntersection(bits) }
+                if let (bits, exact) = indexBits(clause.predicate) {
+                    candidates.formIntersection(bits)
+                    if exact { continue }  // every candidate satisfies it: no need to check again
+                }
+                remaining.append(clause.predicate)
             }
+            remaining.sort { $0.cost < $1.cost }
             candidates.forEach { ordinal in
                 guard let r = records[ordinal] else { return }
-                if selector.clauses.allSatisfy({ $0.predicate.holds(for: r) }) { ids.append(r.host.id) }
+                if remaining.allSatisfy({ $0.holds(for: r) }) { ids.append(r.host.id) }
             }
         }
         for id in explicitKnown { ids.append(id) }
@@ -58,47 +64,68 @@ extension InventoryIndex {
         return result
     }
 
-    /// The ordinals a predicate can hold for, from the postings alone; nil when it needs a scan.
-    private func indexBits(_ p: Predicate) -> Bitset? {
+    /// The reference evaluation: every host checked against every clause, no index. Slow on
+    /// purpose; tests and benchmarks hold `select` to it.
+    public func selectByFullScan(_ selector: CompiledSelector) -> Selection {
+        var ids = Set<String>()
+        if selector.criteriaEnabled {
+            for case let r? in records where selector.clauses.allSatisfy({ $0.predicate.holds(for: r) }) { ids.insert(r.host.id) }
+        }
+        ids.formUnion(selector.explicitIDs.filter(contains))
+        ids.subtract(selector.excludedIDs)
+        return Selection(hostIDs: ids.sorted(), unknownHostIDs: selector.explicitIDs.filter { !contains($0) }.sorted(), explanation: nil)
+    }
+
+    /// The ordinals a predicate can hold for, from the postings alone, and whether that set is
+    /// exact (the predicate holds for every one of them); nil when it needs a scan.
+    private func indexBits(_ p: Predicate) -> (Bitset, exact: Bool)? {
         switch p {
         case .test(.field(let f), .equals(let v)) where f.isIndexed:
-            return bits(f, [v])
+            return (bits(f, [v]), true)
         case .test(.field(let f), .oneOf(let vs)) where f.isIndexed:
-            return bits(f, Array(vs))
+            return (bits(f, Array(vs)), true)
         case .memberOf(let ids):
             var b = Bitset(capacity: capacity)
             for id in ids { if let o = ordinal(of: id) { b.insert(o) } }
-            return b
+            return (b, true)
         case .all(let ps):
             var acc: Bitset?
+            var exact = true
             for q in ps {
-                if let b = indexBits(q) {
+                if let (b, e) = indexBits(q) {
                     if acc == nil { acc = b } else { acc!.formIntersection(b) }
+                    exact = exact && e
+                } else {
+                    exact = false
                 }
             }
-            return acc
+            return acc.map { ($0, exact) }
         case .any(let ps):
             var acc = Bitset(capacity: capacity)
+            var exact = true
             for q in ps {
-                guard let b = indexBits(q) else { return nil }
+                guard let (b, e) = indexBits(q) else { return nil }
                 acc.formUnion(b)
+                exact = exact && e
             }
-            return acc
+            return (acc, exact)
         default:
             return nil
         }
     }
 
     private func bits(_ field: HostField, _ values: [Scalar]) -> Bitset {
-        var b = Bitset(capacity: capacity)
-        for v in values {
-            let key: String? = switch v {
+        let keys: [String] = values.compactMap {
+            switch $0 {
             case .string(let s): s
             case .bool(let x): x ? "true" : "false"
             case .number: nil  // no indexed field is numeric
             }
-            if let key, let ords = postings(field, key) { for o in ords { b.insert(Int(o)) } }
         }
+        // One dense value: its bitset is the answer, copied, not rebuilt.
+        if keys.count == 1, case .dense(let b, _)? = posting(field, keys[0]) { return b }
+        var b = Bitset(capacity: capacity)
+        for key in keys { posting(field, key)?.addTo(&b) }
         return b
     }
 

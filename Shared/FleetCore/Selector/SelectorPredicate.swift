@@ -35,17 +35,17 @@ indirect enum Predicate: Hashable, Sendable {
 }
 
 /// A host as the evaluator sees it: field values with strings lowercased, built once per upsert.
-struct HostRecord: Sendable {
+final class HostRecord: Sendable {
     enum Value: Sendable {
         case scalar(Scalar)
         case strings([String])
     }
 
-    let host: Host
+    let host: FleetHost
     let values: [Value?]
     let facts: [String: Scalar]
 
-    init(_ host: Host) {
+    init(_ host: FleetHost) {
         self.host = host
         var values = [Value?](repeating: nil, count: HostField.allCases.count)
         for field in HostField.allCases {
@@ -88,7 +88,29 @@ extension Predicate {
     }
 }
 
+extension Predicate {
+    /// A rough relative cost of checking one host, so cheap clauses reject hosts before dear ones run.
+    var cost: Int {
+        switch self {
+        case .always, .memberOf: 1
+        case .test(_, let t): t.cost
+        case .not(let p): p.cost
+        case .any(let ps), .all(let ps): ps.reduce(1) { $0 + $1.cost }
+        }
+    }
+}
+
 extension ValueTest {
+    var cost: Int {
+        switch self {
+        case .exists, .compare: 1
+        case .equals, .oneOf: 2
+        case .startsWith, .endsWith: 3
+        case .contains: 5
+        case .matches: 50
+        }
+    }
+
     /// On a list the test holds when it holds for some element; on an absent value only `exists false` holds.
     func holds(_ value: HostRecord.Value?) -> Bool {
         guard let value else {
@@ -106,7 +128,7 @@ extension ValueTest {
         switch self {
         case .equals(let v): return s == v
         case .oneOf(let set): return set.contains(s)
-        case .contains(let t): if case .string(let x) = s { return x.contains(t) } else { return false }
+        case .contains(let t): if case .string(let x) = s { return Substring.containsUTF8(x, t) } else { return false }
         case .startsWith(let t): if case .string(let x) = s { return x.hasPrefix(t) } else { return false }
         case .endsWith(let t): if case .string(let x) = s { return x.hasSuffix(t) } else { return false }
         case .matches(let re): if case .string(let x) = s { return re.search(x) } else { return false }
@@ -119,6 +141,32 @@ extension ValueTest {
             default: return x <= bound
             }
         case .exists: return true
+        }
+    }
+}
+
+extension Substring {
+    /// Byte-wise substring search on UTF-8 (both sides already lowercased): much cheaper than
+    /// `String.contains`, which compares by grapheme.
+    static func containsUTF8(_ haystack: String, _ needle: String) -> Bool {
+        var h = haystack
+        var n = needle
+        return h.withUTF8 { hb in
+            n.withUTF8 { nb in
+                guard nb.count <= hb.count else { return false }
+                guard let first = nb.first else { return true }
+                var i = 0
+                let last = hb.count - nb.count
+                while i <= last {
+                    if hb[i] == first {
+                        var j = 1
+                        while j < nb.count && hb[i + j] == nb[j] { j += 1 }
+                        if j == nb.count { return true }
+                    }
+                    i += 1
+                }
+                return false
+            }
         }
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A managed host: the fields of semantics.md §1 plus free-form `facts`.
-public struct Host: Sendable, Hashable {
+public struct FleetHost: Sendable, Hashable {
     public let id: String
     public private(set) var fields: [HostField: FieldValue]
     public private(set) var facts: [String: FactValue]
@@ -162,7 +162,7 @@ public struct Host: Sendable, Hashable {
     }
 }
 
-extension Host: Codable {
+extension FleetHost: Codable {
     public init(from decoder: any Decoder) throws {
         try self.init(json: JSONValue(from: decoder))
     }
