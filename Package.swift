@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(
@@ -32,8 +33,16 @@ let package = Package(
             path: "Shared/FleetStore"),
         .target(
             name: "FleetRuntime",
-            dependencies: ["FleetBus", "FleetStore", "FleetContracts", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "FleetBus", "FleetStore", "FleetContracts", "FleetCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Shared/FleetRuntime"),
+        .target(name: "SelectorService", dependencies: ["FleetRuntime"], path: "Services/Selector/Sources"),
+        .executableTarget(name: "fleet-selector", dependencies: ["SelectorService"], path: "Services/Selector/Main"),
+        .target(name: "GroupsService", dependencies: ["FleetRuntime"], path: "Services/Groups/Sources"),
+        .executableTarget(name: "fleet-groups", dependencies: ["GroupsService"], path: "Services/Groups/Main"),
         .executableTarget(name: "fleet-core-bench", dependencies: ["FleetCore"], path: "Tests/Benchmarks/FleetCoreBench"),
         .executableTarget(
             name: "fleet-bench", dependencies: ["FleetBus", "FleetStore"], path: "Tests/Benchmarks/FleetBench"),
@@ -43,6 +52,10 @@ let package = Package(
             path: "Tests/FleetCoreTests"),
         .target(name: "FleetTestSupport", path: "Tests/FleetTestSupport"),
         .testTarget(name: "FleetBusTests", dependencies: ["FleetBus", "FleetTestSupport"], path: "Tests/FleetBusTests"),
+        .testTarget(
+            name: "ServiceTests",
+            dependencies: ["FleetRuntime", "FleetContracts", "FleetCore", "FleetBus", "FleetStore", "FleetTestSupport"],
+            path: "Tests/ServiceTests"),
         .testTarget(name: "FleetStoreTests", dependencies: ["FleetStore", "FleetTestSupport"], path: "Tests/FleetStoreTests"),
     ],
     swiftLanguageModes: [.v6]

@@ -79,8 +79,16 @@ stop_redis() {
   if redis_running; then log "stopping redis"; redis_cli shutdown nosave >/dev/null 2>&1 || true; fi
 }
 
+# A vhost of its own for the service tests, so a running dev stack never consumes their commands.
+ensure_vhost() {
+  rabbit_env
+  "$RMQ_BIN/rabbitmqctl" -q add_vhost "$1" >/dev/null 2>&1 || true
+  "$RMQ_BIN/rabbitmqctl" -q set_permissions -p "$1" guest ".*" ".*" ".*" >/dev/null
+}
+
 case "${1:-}" in
   start) start_redis; start_rabbit ;;
+  ensure-vhost) ensure_vhost "${2:?vhost name}" ;;
   stop) stop_rabbit; stop_redis ;;
   start-rabbitmq) start_rabbit ;;
   stop-rabbitmq) stop_rabbit ;;

@@ -15,8 +15,10 @@ cleanup() {
 }
 trap cleanup EXIT
 "$FLEET_ROOT/scripts/stack.sh" start
+"$FLEET_ROOT/scripts/stack.sh" ensure-vhost fleet-test
 
 swift build --build-tests
+export FLEET_BIN_DIR=$(swift build --show-bin-path)
 
 # Suites that stop and start the servers run alone, after the rest (which run in parallel).
 restart_suites='BrokerRestartTests|RedisRestartTests'

@@ -84,3 +84,12 @@ struct GroupTests {
         #expect((try? HostGroup(json: ["name": "ok"], defaultID: "g-1"))?.id == "g-1")
     }
 }
+
+@Suite("group JSON")
+struct GroupJSONTests {
+    @Test func roundTripsThroughJSON() throws {
+        let g = HostGroup(id: "g-1", name: "Web", description: "front", parentID: "root", hostIDs: ["a", "b"],
+                          criteria: [.any([.condition(field: "tags", op: .in, value: ["web"]), .not(.condition(field: "fqdn", op: .exists, value: true))])])
+        #expect(try HostGroup(json: g.json, defaultID: "other") == g)
+    }
+}

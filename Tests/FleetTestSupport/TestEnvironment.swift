@@ -34,8 +34,9 @@ public enum TestEnvironment {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        var attributes = SpawnAttributes()
         var pid: pid_t = 0
-        guard posix_spawn(&pid, "/bin/bash", &actions, nil, argv, environ) == 0 else {
+        guard posix_spawn(&pid, "/bin/bash", &actions, &attributes.value, argv, environ) == 0 else {
             throw StackScriptError(action: action, status: -1)
         }
         var status: Int32 = 0
@@ -57,5 +58,10 @@ public enum TestEnvironment {
 public struct StackScriptError: Error, CustomStringConvertible {
     public let action: String
     public let status: Int32
+
+    public init(action: String, status: Int32) {
+        self.action = action
+        self.status = status
+    }
     public var description: String { "scripts/stack.sh \(action) failed (wait status \(status))" }
 }

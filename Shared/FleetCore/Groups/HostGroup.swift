@@ -74,3 +74,14 @@ public struct HostGroup: Sendable, Hashable {
         try errors.throwIfAny()
     }
 }
+
+extension HostGroup {
+    /// The group as JSON, in the form `init(json:defaultID:)` reads.
+    public var json: JSONValue {
+        var o: [String: JSONValue] = ["id": .string(id), "name": .string(name), "host_ids": .array(hostIDs.map { .string($0) }),
+                                      "criteria": .array(criteria.map(\.json))]
+        o["description"] = description.map { .string($0) } ?? .null
+        o["parent_id"] = parentID.map { .string($0) } ?? .null
+        return .object(o)
+    }
+}

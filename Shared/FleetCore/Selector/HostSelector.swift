@@ -149,3 +149,15 @@ extension Criterion {
         self = .condition(field: field!, op: op!, value: value!)
     }
 }
+
+extension Criterion {
+    /// The criterion as JSON, in the form `init(json:path:)` reads.
+    public var json: JSONValue {
+        switch self {
+        case .condition(let field, let op, let value): ["field": .string(field), "op": .string(op.rawValue), "value": value]
+        case .any(let items): ["any": .array(items.map(\.json))]
+        case .all(let items): ["all": .array(items.map(\.json))]
+        case .not(let inner): ["not": inner.json]
+        }
+    }
+}

@@ -1,0 +1,5 @@
+import FleetContracts
+import FleetRuntime
+import GroupsService
+
+try await FleetServiceMain.run(.groups) { context in GroupsHandlers(context: context).routes }

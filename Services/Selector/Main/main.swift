@@ -1,0 +1,5 @@
+import FleetContracts
+import FleetRuntime
+import SelectorService
+
+try await FleetServiceMain.run(.selector) { context in SelectorHandlers(context: context).routes }

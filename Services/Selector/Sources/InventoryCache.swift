@@ -1,0 +1,105 @@
+import FleetContracts
+import FleetCore
+import FleetRuntime
+import FleetStore
+import Logging
+
+/// This replica's in-memory copy of the inventory, indexed for selectors.
+///
+/// Before each read it catches up from the change stream in one round trip (XINFO for the trim
+/// horizon and XRANGE for what came after the last applied entry, pipelined). It reloads in full
+/// only when it has never loaded or has fallen behind the trimmed window, so every replica sees a
+/// host registered a moment ago, by any replica.
+actor InventoryCache {
+    private let redis: RedisClient
+    private let logger: Logger
+    private(set) var index = InventoryIndex()
+    private var lastApplied: StreamID?
+    static let pageSize = 5_000
+
+    init(redis: RedisClient, logger: Logger) {
+        self.redis = redis
+        self.logger = logger
+    }
+
+    /// Brings the index up to date with everything written before this call.
+    func sync() async throws {
+        guard let from = lastApplied else { return try await reload() }
+        var cursor = from
+        while true {
+            let replies = try await redis.pipeline([
+                RedisCommand("XINFO", "STREAM", RedisKeys.hostChanges),
+                RedisCommand("XRANGE", RedisKeys.hostChanges, "(\(cursor)", "+", "COUNT", String(Self.pageSize)),
+            ])
+            if case .error(let e) = replies[0] {
+                if e.contains("no such key") { return }  // nothing was ever written
+                throw RedisError(.reply, e)
+            }
+            let info = replies[0].dictionary ?? [:]
+            if let trimmed = info["max-deleted-entry-id"]?.string.flatMap(StreamID.init), trimmed > cursor {
+                logger.info("inventory change feed trimmed past this replica; reloading")
+                return try await reload()
+            }
+            let entries = replies[1].array ?? []
+            for entry in entries { cursor = apply(entry) ?? cursor }
+            lastApplied = cursor
+            if entries.count < Self.pageSize { return }
+        }
+    }
+
+    /// Loads everything: the stream position first, then the hash, then what changed meanwhile.
+    /// Replaying changes after the position over a newer snapshot converges to the same state.
+    private func reload() async throws {
+        let last = try await redis.send("XREVRANGE", RedisKeys.hostChanges, "+", "-", "COUNT", "1").array?.first
+        let position = last?.array?.first?.string.flatMap(StreamID.init) ?? .zero
+        var fresh = InventoryIndex()
+        var cursor = "0"
+        repeat {
+            let page = try await redis.send("HSCAN", RedisKeys.hosts, cursor, "COUNT", "2000").array ?? []
+            cursor = page.first?.string ?? "0"
+            for (_, value) in page.count > 1 ? (page[1].dictionary ?? [:]) : [:] {
+                if let text = value.string, let json = JSONCoding.decode(Array(text.utf8)), let host = try? FleetHost(json: json) {
+                    fresh.upsert(host)
+                }
+            }
+        } while cursor != "0"
+        index = fresh
+        lastApplied = position
+        logger.info("inventory loaded", metadata: ["hosts": "\(fresh.count)", "stream.position": "\(position)"])
+        try await sync()
+    }
+
+    /// Applies one stream entry `[id, [field, value, ...]]`; returns its id.
+    private func apply(_ entry: RedisValue) -> StreamID? {
+        guard let parts = entry.array, parts.count == 2, let id = parts[0].string.flatMap(StreamID.init),
+              let fields = parts[1].dictionary else { return nil }
+        switch fields["op"]?.string {
+        case "upsert":
+            if let text = fields["host"]?.string, let json = JSONCoding.decode(Array(text.utf8)), let host = try? FleetHost(json: json) {
+                index.upsert(host)
+            }
+        case "delete":
+            if let hostID = fields["id"]?.string { index.remove(hostID) }
+        default:
+            break
+        }
+        return id
+    }
+
+    /// Syncs, then resolves. `groups` is read only when the selector names groups.
+    func resolve(_ selector: HostSelector, groups: GroupTable?, explain: Bool) async throws -> Selection {
+        try await sync()
+        let compiled = try CompiledSelector(selector) { id in groups?.effectiveMembers(of: id, in: self.index) }
+        return index.select(compiled, explain: explain)
+    }
+
+    /// Syncs, then returns the hosts with ids after `cursor`, in id order, at most `limit`.
+    func page(after cursor: String?, limit: Int, among ids: [String]? = nil) async throws -> (hosts: [FleetHost], next: String?) {
+        try await sync()
+        let sorted = ids ?? index.hosts.map(\.id).sorted()
+        let start = cursor.map { c in sorted.firstIndex { $0 > c } ?? sorted.count } ?? 0
+        let slice = sorted[start..<min(start + limit, sorted.count)]
+        let hosts = slice.compactMap { index.host($0) }
+        return (hosts, start + limit < sorted.count ? slice.last : nil)
+    }
+}

@@ -1,1 +1,0 @@
-public enum FleetContractsVersion { public static let string = "1" }

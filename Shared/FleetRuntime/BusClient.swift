@@ -1,0 +1,36 @@
+import FleetBus
+import FleetContracts
+import FleetCore
+
+/// Sends commands to other services and decodes their replies: what the gateway and any service
+/// that needs another one's answer use.
+public struct BusClient: Sendable {
+    public let rpc: RPCClient
+    public let timeout: Duration
+
+    public init(rpc: RPCClient, timeout: Duration) {
+        self.rpc = rpc
+        self.timeout = timeout
+    }
+
+    /// Publishes `body` on `fleet.commands` with `route` and waits for the reply.
+    /// Broker trouble is a 503 reply, no answer in time a 504: callers always get a `BusReply`.
+    public func call(_ route: String, _ body: JSONValue, messageID: String? = nil) async -> BusReply {
+        let props = MessageProperties(contentType: "application/json", messageId: messageID, persistent: false,
+                                      headers: [BusNames.versionHeader: .string(BusNames.contractVersion)])
+        do {
+            let delivery = try await rpc.request(exchange: BusNames.commandsExchange, routingKey: route,
+                                                 body: JSONCoding.encode(body), properties: props, timeout: timeout)
+            guard let json = JSONCoding.decode(delivery.body), let reply = BusReply(json: json) else {
+                return .failure(502, "bad_reply", "the service sent an unreadable reply")
+            }
+            return reply
+        } catch {
+            switch error.kind {
+            case .timeout: return .failure(504, "timeout", "no service answered \(route) in time")
+            case .returned: return .failure(503, "unavailable", "no service is serving \(route)")
+            default: return .failure(503, "unavailable", "the message bus is unavailable: \(error.message)")
+            }
+        }
+    }
+}

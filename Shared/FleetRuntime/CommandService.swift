@@ -1,0 +1,70 @@
+import FleetBus
+import FleetContracts
+import FleetCore
+import Logging
+import ServiceLifecycle
+
+/// Serves one service's queue: declares the topology, consumes with manual acks and bounded
+/// prefetch, decodes each command, routes it by routing key, replies on `reply_to`, and acks only
+/// after the handler's effect is durable. An undecodable or unroutable message is rejected into
+/// `fleet.dead` and the service keeps serving. On SIGTERM it stops taking deliveries, finishes the
+/// ones it holds, and returns.
+public struct CommandService: Service {
+    public let name: ServiceName
+    public let handlers: [String: CommandHandler]
+    let consumer: AMQPConnection
+    let replies: AMQPConnection
+    let prefetch: UInt16
+    let logger: Logger
+
+    public init(name: ServiceName, handlers: [String: CommandHandler], consumer: AMQPConnection, replies: AMQPConnection,
+                prefetch: UInt16, logger: Logger) {
+        self.name = name
+        self.handlers = handlers
+        self.consumer = consumer
+        self.replies = replies
+        self.prefetch = prefetch
+        self.logger = logger
+    }
+
+    /// The shared topology plus this service's queue and bindings.
+    public static func topology(for service: ServiceName) -> Topology {
+        let queue = BusNames.serviceQueue(service)
+        return Topology(
+            exchanges: [ExchangeDeclaration(name: BusNames.commandsExchange, kind: .topic),
+                        ExchangeDeclaration(name: BusNames.eventsExchange, kind: .topic),
+                        ExchangeDeclaration(name: BusNames.deadLetterExchange, kind: .fanout)],
+            queues: [QueueDeclaration(name: BusNames.deadLetterQueue),
+                     .durable(queue, deadLetterExchange: BusNames.deadLetterExchange)],
+            bindings: [BindingDeclaration(queue: BusNames.deadLetterQueue, exchange: BusNames.deadLetterExchange, routingKey: "")]
+                + service.bindings.map { BindingDeclaration(queue: queue, exchange: BusNames.commandsExchange, routingKey: $0) })
+    }
+
+    public func run() async throws {
+        try await consumer.declare(Self.topology(for: name))
+        let deliveries = try await consumer.consume(queue: BusNames.serviceQueue(name), prefetch: prefetch)
+        let routes = handlers.mapValues { handler in wrap(handler) }
+        let router = RequestRouter(handlers: routes, logger: logger)
+        logger.info("serving", metadata: ["service": "\(name.rawValue)", "queue": "\(BusNames.serviceQueue(name))"])
+        await withGracefulShutdownHandler {
+            await router.serve(deliveries, replies: replies)
+        } onGracefulShutdown: {
+            logger.info("draining: no new deliveries", metadata: ["service": "\(name.rawValue)"])
+            deliveries.cancel()
+        }
+        logger.info("drained", metadata: ["service": "\(name.rawValue)"])
+    }
+
+    private func wrap(_ handler: @escaping CommandHandler) -> RequestHandler {
+        { delivery in
+            guard let body = JSONCoding.decode(delivery.body) else {
+                return .deadLetter(reason: "body is not JSON")
+            }
+            let request = BusRequest(routingKey: delivery.routingKey, body: body, messageID: delivery.properties.messageId,
+                                     headers: delivery.properties.headers)
+            let reply = await handler(request)
+            return .reply(JSONCoding.encode(reply.json), MessageProperties(
+                contentType: "application/json", persistent: false, headers: [BusNames.versionHeader: .string(BusNames.contractVersion)]))
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import FleetBus
+import FleetContracts
+import FleetCore
+import FleetStore
+import Logging
+import ServiceLifecycle
+
+/// What a service's handlers get to work with.
+public struct ServiceContext: Sendable {
+    public let config: ServiceConfig
+    public let redis: RedisClient
+    /// For calls to other services.
+    public let bus: BusClient
+    /// For events and replies.
+    public let publisher: AMQPConnection
+    public let logger: Logger
+}
+
+/// The whole of a service's `main`: logging, connections, handlers, a health route, and a
+/// ServiceGroup that drains on SIGTERM/SIGINT and exits 0.
+public enum FleetServiceMain {
+    public static func run(_ name: ServiceName, config: ServiceConfig = ServiceConfig(),
+                           handlers build: (ServiceContext) async throws -> [String: CommandHandler]) async throws {
+        unblockShutdownSignals()
+        let level = config.logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "fleet.\(name.rawValue)")
+        let consumer = try await AMQPConnection.connect(url: config.amqpURL, name: "\(name.rawValue)-consume", logger: logger)
+        let outbound = try await AMQPConnection.connect(url: config.amqpURL, name: "\(name.rawValue)-publish", logger: logger)
+        let redis = try await RedisClient.connect(url: config.redisURL)
+        let rpc = try await RPCClient.start(on: outbound)
+        let context = ServiceContext(config: config, redis: redis, bus: BusClient(rpc: rpc, timeout: config.requestTimeout),
+                                     publisher: outbound, logger: logger)
+        var handlers = try await build(context)
+        handlers[name.healthRoute] = { _ in
+            let redisUp = (try? await redis.send("PING")) != nil
+            let ready = redisUp && consumer.isConnected && outbound.isConnected
+            return .ok(["service": .string(name.rawValue), "ready": .bool(ready), "redis": .bool(redisUp),
+                        "broker": .bool(consumer.isConnected && outbound.isConnected)], status: ready ? 200 : 503)
+        }
+        let service = CommandService(name: name, handlers: handlers, consumer: consumer, replies: outbound,
+                                     prefetch: config.prefetch, logger: logger)
+        let group = ServiceGroup(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await group.run()
+        await consumer.close()
+        await outbound.close()
+        redis.close()
+    }
+}
+
+/// A process started by a thread that blocks SIGTERM inherits that mask, and would then never
+/// drain: make sure the shutdown signals can arrive.
+private func unblockShutdownSignals() {
+    #if canImport(Glibc)
+    var set = sigset_t()
+    sigemptyset(&set)
+    sigaddset(&set, SIGTERM)
+    sigaddset(&set, SIGINT)
+    pthread_sigmask(SIG_UNBLOCK, &set, nil)
+    #endif
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

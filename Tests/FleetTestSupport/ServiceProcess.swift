@@ -1,0 +1,103 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A service executable run by a test, in the test vhost and Redis database.
+///
+/// It runs under a bash watchdog that sends it SIGTERM when the test process goes away, so no
+/// service outlives the test run even when a test crashes.
+public final class ServiceProcess: Sendable {
+    public let name: String
+    /// The watchdog's pid; the service is its only child.
+    public let pid: pid_t
+    public let logPath: String
+
+    /// Where `swift build` put the executables (`FLEET_BIN_DIR`, else `.build/debug`).
+    public static var binDirectory: String {
+        ProcessInfo.processInfo.environment["FLEET_BIN_DIR"] ?? TestEnvironment.repositoryRoot.appendingPathComponent(".build/debug").path
+    }
+
+    public init(_ executable: String, environment extra: [String: String] = [:]) throws {
+        name = executable
+        let binary = "\(Self.binDirectory)/\(executable)"
+        guard FileManager.default.isExecutableFile(atPath: binary) else { throw StackScriptError(action: "missing \(binary)", status: -1) }
+        logPath = TestEnvironment.repositoryRoot.appendingPathComponent(".run/test-logs/\(executable)-\(UInt32.random(in: 0...UInt32.max)).log").path
+        try FileManager.default.createDirectory(atPath: (logPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let watchdog = """
+            parent=$1; shift
+            "$@" & child=$!
+            trap 'kill -TERM $child 2>/dev/null' TERM
+            while kill -0 "$parent" 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 0.3; done
+            kill -TERM $child 2>/dev/null; wait $child
+            """
+        var env = ProcessInfo.processInfo.environment
+        env["FLEET_AMQP_URL"] = TestEnvironment.serviceAMQPURL
+        env["FLEET_REDIS_URL"] = TestEnvironment.serviceRedisURL
+        env["FLEET_LOG_LEVEL"] = "info"
+        for (k, v) in extra { env[k] = v }
+        let argv: [UnsafeMutablePointer<CChar>?] = ["/bin/bash", "-c", watchdog, "watchdog", String(getpid()), binary].map { (s: String) in strdup(s) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = env.map { (k, v) in strdup("\(k)=\(v)") } + [nil]
+        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var attributes = SpawnAttributes()
+        var spawned: pid_t = 0
+        guard posix_spawn(&spawned, "/bin/bash", &actions, &attributes.value, argv, envp) == 0 else {
+            throw StackScriptError(action: "spawn \(executable)", status: -1)
+        }
+        pid = spawned
+    }
+
+    /// Sends SIGTERM (through the watchdog) and waits for the exit; returns the service's exit status.
+    @discardableResult
+    public func terminate() -> Int32 {
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return (status >> 8) & 0xff
+    }
+
+    public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+}
+
+extension TestEnvironment {
+    /// The broker URL with the test vhost (`scripts/stack.sh ensure-vhost fleet-test`).
+    public static var serviceAMQPURL: String {
+        ProcessInfo.processInfo.environment["FLEET_TEST_AMQP_URL"]
+            ?? amqpURL.replacingOccurrences(of: "/%2f", with: "/fleet-test")
+    }
+
+    /// Redis database 5, which only the service tests use.
+    public static var serviceRedisURL: String {
+        ProcessInfo.processInfo.environment["FLEET_TEST_REDIS_URL"] ?? redisURL.replacingOccurrences(of: "/0", with: "/5")
+    }
+}
+
+/// Spawn attributes with an empty signal mask and default handlers: posix_spawn otherwise copies
+/// the calling thread's mask, and Swift's worker threads block SIGTERM, which the child would inherit.
+struct SpawnAttributes: ~Copyable {
+    var value = posix_spawnattr_t()
+
+    init() {
+        posix_spawnattr_init(&value)
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&value, &empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        sigaddset(&defaults, SIGTERM)
+        sigaddset(&defaults, SIGINT)
+        posix_spawnattr_setsigdefault(&value, &defaults)
+        posix_spawnattr_setflags(&value, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    }
+
+    deinit {
+        var copy = value  // glibc keeps no resources in it; destroy takes a pointer
+        posix_spawnattr_destroy(&copy)
+    }
+}

@@ -1,0 +1,56 @@
+import FleetBus
+import FleetContracts
+import FleetCore
+import FleetRuntime
+import FleetStore
+import FleetTestSupport
+import Foundation
+
+/// The services under test, started once per test run in the test vhost and Redis database 5.
+actor ServiceStack {
+    static let shared = ServiceStack()
+
+    struct Handle: Sendable {
+        let bus: BusClient
+        let redis: RedisClient
+        let connection: AMQPConnection
+        let processes: [ServiceProcess]
+    }
+
+    private var starting: Task<Handle, Error>?
+
+    func handle() async throws -> Handle {
+        if let starting { return try await starting.value }
+        let task = Task { try await Self.start() }
+        starting = task
+        return try await task.value
+    }
+
+    private static func start() async throws -> Handle {
+        let redis = try await RedisClient.connect(url: TestEnvironment.serviceRedisURL)
+        _ = try await redis.send("FLUSHDB")
+        let processes = try ["fleet-selector", "fleet-groups"].map { try ServiceProcess($0) }
+        let connection = try await AMQPConnection.connect(url: TestEnvironment.serviceAMQPURL, name: "service-tests")
+        let bus = BusClient(rpc: try await RPCClient.start(on: connection), timeout: .seconds(15))
+        for service in [ServiceName.selector, .groups] {
+            try await waitUntilReady(bus, service)
+        }
+        return Handle(bus: bus, redis: redis, connection: connection, processes: processes)
+    }
+
+    /// Polls the service's health route until it answers ready (bounded).
+    static func waitUntilReady(_ bus: BusClient, _ service: ServiceName, timeout: Duration = .seconds(60)) async throws {
+        let ready = await TestEnvironment.eventually(timeout: timeout) {
+            await BusClient(rpc: bus.rpc, timeout: .seconds(1)).call(service.healthRoute, [:]).status == 200
+        }
+        guard ready else { throw StackScriptError(action: "\(service.rawValue) never became ready", status: -1) }
+    }
+}
+
+/// A prefix no other test uses, for host ids, tags and names.
+func unique(_ prefix: String) -> String { "\(prefix)\(UInt32.random(in: 0...UInt32.max))" }
+
+extension BusReply {
+    var hostIDs: [String] { body?["host_ids"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
+    var errorFields: [String] { error?.details.map(\.field) ?? [] }
+}
