@@ -6,9 +6,11 @@ cd "$FLEET_ROOT"
 
 "$FLEET_ROOT/scripts/install-deps.sh"
 
+# Captured first: `status | grep -q` under pipefail fails whenever grep stops reading early.
+before=$("$FLEET_ROOT/scripts/stack.sh" status)
 started_redis=0 started_rabbit=0
-"$FLEET_ROOT/scripts/stack.sh" status | grep -q "redis: running" || started_redis=1
-"$FLEET_ROOT/scripts/stack.sh" status | grep -q "rabbitmq: running" || started_rabbit=1
+[[ $before == *"redis: running"* ]] || started_redis=1
+[[ $before == *"rabbitmq: running"* ]] || started_rabbit=1
 cleanup() {
   [ "$started_rabbit" = 1 ] && "$FLEET_ROOT/scripts/stack.sh" stop-rabbitmq || true
   [ "$started_redis" = 1 ] && "$FLEET_ROOT/scripts/stack.sh" stop-redis || true
@@ -25,4 +27,6 @@ restart_suites='BrokerRestartTests|RedisRestartTests'
 status=0
 swift test --skip-build --skip "$restart_suites" || status=1
 swift test --skip-build --filter "$restart_suites" || status=1
+# The service processes' watchdogs end them when the test process exits; wait for that.
+for _ in $(seq 1 20); do pgrep -f "$FLEET_BIN_DIR/fleet-" >/dev/null || break; sleep 0.25; done
 exit $status

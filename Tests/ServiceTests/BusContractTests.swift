@@ -1,0 +1,51 @@
+import FleetBus
+import FleetContracts
+import FleetCore
+import FleetRuntime
+import FleetTestSupport
+import Foundation
+import Testing
+
+@Suite("bus contract: dead letters and draining")
+struct BusContractTests {
+    @Test func malformedMessageIsDeadLetteredAndTheServiceKeepsServing() async throws {
+        let s = try await ServiceStack.shared.handle()
+        let marker = unique("malformed-")
+        let raw = try await AMQPConnection.connect(url: TestEnvironment.serviceAMQPURL, name: "raw")
+        defer { Task { await raw.close() } }
+        try await raw.publish(OutgoingMessage(exchange: BusNames.commandsExchange, routingKey: Route.hostsGet,
+                                              body: Array("{not json".utf8), properties: MessageProperties(messageId: marker)))
+        // Still serving.
+        #expect(await s.bus.call(Route.hostsGet, ["id": "whatever"]).status == 404)
+        // The message sits in fleet.dead, rejected (other runs' dead letters may be there too).
+        let dead = try await raw.consume(queue: BusNames.deadLetterQueue, prefetch: 100)
+        var found: Delivery?
+        let deadline = ContinuousClock.now + .seconds(10)
+        for await d in dead {
+            d.ack()
+            if d.properties.messageId == marker { found = d; break }
+            if ContinuousClock.now > deadline { break }
+        }
+        dead.cancel()
+        #expect(found?.deathReason == "rejected")
+        #expect(found.map { String(decoding: $0.body, as: UTF8.self) } == "{not json")
+    }
+
+    @Test func sigtermDrainsInFlightCommandsAndExitsZero() async throws {
+        let s = try await ServiceStack.shared.handle()
+        let replica = try ServiceProcess("fleet-groups")
+        try await Task.sleep(for: .seconds(1))
+        // Many commands in flight across both replicas, then SIGTERM to one of them.
+        async let replies = withTaskGroup(of: Int.self) { group in
+            for i in 0..<200 { group.addTask { await s.bus.call(Route.groupsGet, ["id": .string("missing-\(i)")]).status } }
+            return await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        try await Task.sleep(for: .milliseconds(30))
+        let exitStatus = replica.terminate()
+        let statuses = await replies
+        #expect(exitStatus == 0)
+        #expect(statuses.count == 200)
+        #expect(statuses.allSatisfy { $0 == 404 }, "every command answered, none lost: \(Set(statuses))")
+        #expect(replica.log.contains("drained"))
+    }
+}
