@@ -13,6 +13,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // Only the gateway links these: HTTP, token hashing, and its command line.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     ],
     targets: [
         .systemLibrary(
@@ -43,6 +47,16 @@ let package = Package(
         .executableTarget(name: "fleet-selector", dependencies: ["SelectorService"], path: "Services/Selector/Main"),
         .target(name: "GroupsService", dependencies: ["FleetRuntime"], path: "Services/Groups/Sources"),
         .executableTarget(name: "fleet-groups", dependencies: ["GroupsService"], path: "Services/Groups/Main"),
+        .target(
+            name: "GatewayService",
+            dependencies: [
+                "FleetRuntime", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Services/Gateway/Sources"),
+        .executableTarget(
+            name: "fleet-gateway",
+            dependencies: ["GatewayService", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Services/Gateway/Main"),
         .executableTarget(name: "fleet-core-bench", dependencies: ["FleetCore"], path: "Tests/Benchmarks/FleetCoreBench"),
         .executableTarget(
             name: "fleet-bench", dependencies: ["FleetBus", "FleetStore"], path: "Tests/Benchmarks/FleetBench"),
@@ -50,12 +64,18 @@ let package = Package(
             name: "FleetCoreTests",
             dependencies: ["FleetCore", .product(name: "PropertyBased", package: "swift-property-based")],
             path: "Tests/FleetCoreTests"),
-        .target(name: "FleetTestSupport", path: "Tests/FleetTestSupport"),
+        .target(
+            name: "FleetTestSupport", dependencies: ["FleetRuntime", "FleetContracts", "FleetBus", "FleetStore"],
+            path: "Tests/FleetTestSupport"),
         .testTarget(name: "FleetBusTests", dependencies: ["FleetBus", "FleetTestSupport"], path: "Tests/FleetBusTests"),
         .testTarget(
             name: "ServiceTests",
             dependencies: ["FleetRuntime", "FleetContracts", "FleetCore", "FleetBus", "FleetStore", "FleetTestSupport"],
             path: "Tests/ServiceTests"),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: ["GatewayService", "FleetTestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            path: "Tests/GatewayTests"),
         .testTarget(name: "FleetStoreTests", dependencies: ["FleetStore", "FleetTestSupport"], path: "Tests/FleetStoreTests"),
     ],
     swiftLanguageModes: [.v6]

@@ -1,9 +1,46 @@
 #!/usr/bin/env bash
-# Runs the local stack: installs what is missing, starts RabbitMQ and Redis on 127.0.0.1, builds
-# every product. Services join this script as they are built (see README.md).
+# `make run`: installs what is missing, starts RabbitMQ and Redis on 127.0.0.1, builds every service
+# (release), starts them in the background with logs under .run/services/, loads a few hundred
+# example hosts and prints a first admin token.   scripts/run-stack.sh stop   stops the services.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$FLEET_ROOT"
+SERVICES_DIR=$FLEET_RUN_DIR/services
+FLEET_GATEWAY_PORT=${FLEET_GATEWAY_PORT:-8080}
+export FLEET_GATEWAY_PORT
+services=(fleet-selector fleet-groups fleet-gateway)
+
+stop_services() {
+  for s in "${services[@]}"; do
+    if [ -f "$SERVICES_DIR/$s.pid" ] && kill -0 "$(cat "$SERVICES_DIR/$s.pid")" 2>/dev/null; then
+      log "stopping $s"; kill -TERM "$(cat "$SERVICES_DIR/$s.pid")"
+    fi
+    rm -f "$SERVICES_DIR/$s.pid"
+  done
+}
+
+if [ "${1:-}" = stop ]; then stop_services; exit 0; fi
+
 "$FLEET_ROOT/scripts/install-deps.sh"
 "$FLEET_ROOT/scripts/stack.sh" start
 swift build -c release
-log "stack is up: AMQP $FLEET_AMQP_URL, Redis $FLEET_REDIS_URL (scripts/stack.sh stop to stop it)"
+bin=$(swift build -c release --show-bin-path)
+mkdir -p "$SERVICES_DIR"
+stop_services
+for s in "${services[@]}"; do
+  nohup "$bin/$s" > "$SERVICES_DIR/$s.log" 2>&1 &
+  echo $! > "$SERVICES_DIR/$s.pid"
+done
+base=http://127.0.0.1:$FLEET_GATEWAY_PORT
+for _ in $(seq 1 100); do
+  python3 -c "import urllib.request,sys; urllib.request.urlopen('$base/ready', timeout=2)" 2>/dev/null && break
+  sleep 0.2
+done
+token=$("$bin/fleet-gateway" create-token --scope admin --name "make-run")
+python3 "$FLEET_ROOT/scripts/example_hosts.py" 300 | python3 -c "
+import sys, urllib.request
+req = urllib.request.Request('$base/api/v1/fleet/hosts', data=sys.stdin.buffer.read(), method='POST',
+                             headers={'Content-Type': 'application/json', 'Authorization': 'Bearer $token'})
+print(urllib.request.urlopen(req).read().decode())" >/dev/null
+log "stack is up: gateway $base (logs in $SERVICES_DIR), 300 example hosts loaded"
+log "admin token (shown once): $token"
+echo "try: curl -s -H 'Authorization: Bearer $token' -d '{\"platforms\":[\"linux\"],\"tags\":[\"db\"]}' $base/api/v1/fleet/select"

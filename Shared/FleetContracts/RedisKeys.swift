@@ -10,4 +10,6 @@ public enum RedisKeys {
     public static let groups = "fleet:{groups}:records"
     /// String: a counter bumped by every group write (optimistic concurrency). Owner: groups.
     public static let groupsVersion = "fleet:{groups}:version"
+    /// Hash: SHA-256 (hex) of an API token -> `{"scope", "name", "created_at"}`. Owner: gateway.
+    public static let tokens = "fleet:tokens"
 }

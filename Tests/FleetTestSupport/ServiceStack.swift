@@ -3,23 +3,22 @@ import FleetContracts
 import FleetCore
 import FleetRuntime
 import FleetStore
-import FleetTestSupport
 import Foundation
 
 /// The services under test, started once per test run in the test vhost and Redis database 5.
-actor ServiceStack {
-    static let shared = ServiceStack()
+public actor ServiceStack {
+    public static let shared = ServiceStack()
 
-    struct Handle: Sendable {
-        let bus: BusClient
-        let redis: RedisClient
-        let connection: AMQPConnection
-        let processes: [ServiceProcess]
+    public struct Handle: Sendable {
+        public let bus: BusClient
+        public let redis: RedisClient
+        public let connection: AMQPConnection
+        public let processes: [ServiceProcess]
     }
 
     private var starting: Task<Handle, Error>?
 
-    func handle() async throws -> Handle {
+    public func handle() async throws -> Handle {
         if let starting { return try await starting.value }
         let task = Task { try await Self.start() }
         starting = task
@@ -39,7 +38,7 @@ actor ServiceStack {
     }
 
     /// Polls the service's health route until it answers ready (bounded).
-    static func waitUntilReady(_ bus: BusClient, _ service: ServiceName, timeout: Duration = .seconds(60)) async throws {
+    public static func waitUntilReady(_ bus: BusClient, _ service: ServiceName, timeout: Duration = .seconds(60)) async throws {
         let ready = await TestEnvironment.eventually(timeout: timeout) {
             await BusClient(rpc: bus.rpc, timeout: .seconds(1)).call(service.healthRoute, [:]).status == 200
         }
@@ -48,9 +47,9 @@ actor ServiceStack {
 }
 
 /// A prefix no other test uses, for host ids, tags and names.
-func unique(_ prefix: String) -> String { "\(prefix)\(UInt32.random(in: 0...UInt32.max))" }
+public func unique(_ prefix: String) -> String { "\(prefix)\(UInt32.random(in: 0...UInt32.max))" }
 
 extension BusReply {
-    var hostIDs: [String] { body?["host_ids"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
-    var errorFields: [String] { error?.details.map(\.field) ?? [] }
+    public var hostIDs: [String] { body?["host_ids"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
+    public var errorFields: [String] { error?.details.map(\.field) ?? [] }
 }

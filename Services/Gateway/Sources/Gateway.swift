@@ -1,0 +1,147 @@
+import FleetBus
+import FleetContracts
+import FleetCore
+import FleetRuntime
+import FleetStore
+import Hummingbird
+
+/// The HTTP face of the engine: every route checks its feature and the caller's token, then
+/// becomes one bus command whose reply becomes the HTTP response. It owns no records but the tokens.
+public struct Gateway: Sendable {
+    public typealias Context = BasicRequestContext
+    public static let version = "0.4.0"
+    public static let prefix = "/api/v1/fleet"
+
+    let config: GatewayConfig
+    let bus: BusClient
+    let tokens: TokenStore
+    let redis: RedisClient
+    let broker: AMQPConnection
+
+    public init(config: GatewayConfig, bus: BusClient, tokens: TokenStore, redis: RedisClient, broker: AMQPConnection) {
+        self.config = config
+        self.bus = bus
+        self.tokens = tokens
+        self.redis = redis
+        self.broker = broker
+    }
+
+    public func router() -> Router<Context> {
+        let router = Router(context: Context.self)
+        router.add(middleware: ErrorMiddleware())
+        router.get("/health") { _, _ in JSONResponse.make(200, ["status": "ok"]) }
+        router.get("/ready") { _, _ in await readiness() }
+        router.get("\(Self.prefix)/module-info") { _, _ in
+            JSONResponse.make(200, ["module": "fleet_engine", "version": .string(Self.version),
+                                    "features": .array(config.features.enabled.sorted().map { .string($0) })])
+        }
+
+        route(router, .post, "select", .read, "fleet_groups") { r, _ in try await forward(Route.selectorResolve, body(r)) }
+        route(router, .get, "groups", .read, "fleet_groups") { r, _ in
+            var q: [String: JSONValue] = [:]
+            if let p = r.uri.queryParameters.get("parent_id") { q["parent_id"] = .string(p) }
+            return await forward(Route.groupsList, .object(q))
+        }
+        route(router, .post, "groups", .operate, "fleet_groups") { r, _ in try await forward(Route.groupsUpsert, body(r), r) }
+        route(router, .get, "groups/:id", .read, "fleet_groups") { _, c in try await forward(Route.groupsGet, ["id": id(c)]) }
+        route(router, .delete, "groups/:id", .operate, "fleet_groups") { _, c in try await forward(Route.groupsDelete, ["id": id(c)]) }
+        route(router, .get, "groups/:id/hosts", .read, "fleet_groups") { _, c in try await forward(Route.groupsHosts, ["id": id(c)]) }
+
+        route(router, .get, "hosts", .read, nil) { r, _ in
+            var q: [String: JSONValue] = [:]
+            if let cursor = r.uri.queryParameters.get("cursor") { q["cursor"] = .string(cursor) }
+            if let limit = r.uri.queryParameters.get("limit") { q["limit"] = Int64(limit).map { .int($0) } ?? .string(limit) }
+            return await forward(Route.hostsList, .object(q))
+        }
+        route(router, .post, "hosts", .operate, nil) { r, _ in try await forward(Route.hostsUpsert, body(r), r) }
+        route(router, .get, "hosts/:id", .read, nil) { _, c in try await forward(Route.hostsGet, ["id": id(c)]) }
+        route(router, .delete, "hosts/:id", .operate, nil) { _, c in try await forward(Route.hostsDelete, ["id": id(c)]) }
+        route(router, .put, "hosts/:id", .operate, nil) { r, c in
+            let path = try id(c)
+            guard case .object(var host) = try await body(r) else { throw Refusal.badRequest("a host must be a JSON object") }
+            if let given = host["id"], given != path {
+                return JSONResponse.from(.validation(ValidationError("id", .invalidValue, "the body's id differs from the path's")))
+            }
+            host["id"] = path
+            return await forward(Route.hostsUpsert, .object(host), r)
+        }
+        return router
+    }
+
+    /// Registers a route behind its feature gate (402) and scope check (401/403).
+    private func route(_ router: Router<Context>, _ method: HTTPRequest.Method, _ path: String, _ scope: Scope, _ feature: String?,
+                       _ handler: @escaping @Sendable (Request, Context) async throws -> Response) {
+        router.on(RouterPath("\(Self.prefix)/\(path)"), method: method) { request, context in
+            if let feature, !config.features.isEnabled(feature) {
+                return JSONResponse.error(402, "feature_not_enabled", "the \(feature) feature is not enabled", feature: feature)
+            }
+            if let refusal = await authorize(request, scope) { return refusal }
+            do {
+                return try await handler(request, context)
+            } catch let refusal as Refusal {
+                return refusal.response
+            }
+        }
+    }
+
+    /// nil when the bearer token has at least `scope`; otherwise the 401/403/503 to answer.
+    private func authorize(_ request: Request, _ scope: Scope) async -> Response? {
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "), case let token = String(header.dropFirst(7)),
+              !token.isEmpty else {
+            return JSONResponse.error(401, "unauthorized", "send Authorization: Bearer <token>")
+        }
+        let granted: Scope?
+        do { granted = try await tokens.scope(of: token) } catch {
+            return JSONResponse.error(503, "unavailable", "cannot check the token: storage is unavailable")
+        }
+        guard let granted else { return JSONResponse.error(401, "unauthorized", "the token is not valid") }
+        guard granted >= scope else {
+            return JSONResponse.error(403, "forbidden", "this needs the \(scope.rawValue) scope; the token has \(granted.rawValue)")
+        }
+        return nil
+    }
+
+    private func forward(_ route: String, _ body: JSONValue, _ request: Request? = nil) async -> Response {
+        let key = request?.headers.first { $0.name.canonicalName == "idempotency-key" }?.value
+        return JSONResponse.from(await bus.call(route, body, messageID: key))
+    }
+
+    private func body(_ request: Request) async throws -> JSONValue {
+        var r = request
+        let buffer = try await r.collectBody(upTo: config.bodyLimit)
+        if buffer.readableBytes == 0 { return .object([:]) }
+        guard let json = JSONCoding.decode(Array(buffer.readableBytesView)) else { throw Refusal.badRequest("the body is not valid JSON") }
+        return json
+    }
+
+    private func id(_ context: Context) throws -> JSONValue {
+        guard let id = context.parameters.get("id") else { throw Refusal.badRequest("missing id") }
+        return .string(id)
+    }
+
+    /// Ready when the broker connection and Redis are up and every service answers its health route.
+    private func readiness() async -> Response {
+        var checks: [String: JSONValue] = ["broker": .bool(broker.isConnected)]
+        checks["redis"] = .bool((try? await redis.send("PING")) != nil)
+        let services: [ServiceName] = [.selector, .groups]
+        await withTaskGroup(of: (String, Bool).self) { group in
+            for s in services { group.addTask { (s.rawValue, await bus.call(s.healthRoute, [:]).status == 200) } }
+            for await (name, ok) in group { checks[name] = .bool(ok) }
+        }
+        let ready = checks.values.allSatisfy { $0 == .bool(true) }
+        return JSONResponse.make(ready ? 200 : 503, ["ready": .bool(ready), "checks": .object(checks)])
+    }
+}
+
+/// An answer decided before reaching the bus (bad JSON, a missing id).
+struct Refusal: Error {
+    let response: Response
+    static func badRequest(_ message: String) -> Refusal { Refusal(response: JSONResponse.error(400, "bad_request", message)) }
+}
+
+extension Gateway {
+    /// The application `main` runs and the live benchmark calls.
+    public func application() -> some ApplicationProtocol {
+        Application(router: router(), configuration: .init(address: .hostname(config.host, port: config.port), serverName: "fleet-gateway"))
+    }
+}

@@ -1,0 +1,47 @@
+import Crypto
+import FleetContracts
+import FleetCore
+import FleetRuntime
+import FleetStore
+import Foundation
+
+/// What a token may do; each scope includes the ones before it.
+public enum Scope: String, CaseIterable, Sendable, Comparable {
+    case read, operate, admin
+
+    public static func < (a: Scope, b: Scope) -> Bool {
+        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    }
+}
+
+/// API tokens. Only a SHA-256 of each token is stored (`fleet:tokens`, owned by the gateway), so
+/// a copy of Redis grants nothing; tokens are 256 random bits, which makes a fast hash enough.
+public struct TokenStore: Sendable {
+    let redis: RedisClient
+
+    public init(redis: RedisClient) { self.redis = redis }
+
+    /// Creates a token and returns it: the only time it is ever shown.
+    public func create(scope: Scope, name: String) async throws -> String {
+        var bytes = [UInt8](repeating: 0, count: 32)
+        var rng = SystemRandomNumberGenerator()
+        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255, using: &rng) }
+        let token = "fe_" + Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let record: JSONValue = ["scope": .string(scope.rawValue), "name": .string(name),
+                                 "created_at": .string(ISO8601DateFormatter().string(from: Date()))]
+        _ = try await redis.send("HSET", RedisKeys.tokens, Self.digest(token), String(decoding: JSONCoding.encode(record), as: UTF8.self))
+        return token
+    }
+
+    /// The scope of a valid token, or nil.
+    public func scope(of token: String) async throws -> Scope? {
+        guard let text = try await redis.send("HGET", RedisKeys.tokens, Self.digest(token)).string,
+              let json = JSONCoding.decode(Array(text.utf8)) else { return nil }
+        return json["scope"]?.stringValue.flatMap(Scope.init(rawValue:))
+    }
+
+    static func digest(_ token: String) -> String {
+        SHA256.hash(data: Array(token.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}

@@ -1,0 +1,176 @@
+import FleetContracts
+import FleetCore
+import FleetRuntime
+import FleetTestSupport
+import GatewayService
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+private let api = Gateway.prefix
+
+@Suite("gateway over HTTP, against the real services")
+struct GatewayHTTPTests {
+    @Test func seedSelectExample() async throws {
+        let h = try await GatewayHarness.make()
+        let zone = unique("seedhttp")
+        try await h.withClient { c in
+            let hosts: JSONValue = ["hosts": [
+                ["id": .string("\(zone)-1"), "fqdn": .string("a.prod.\(zone)"), "platform": "Linux", "platform_release": "Ubuntu", "tags": ["webserver"], "approval_status": "approved"],
+                ["id": .string("\(zone)-2"), "fqdn": .string("b.dev.\(zone)"), "platform": "Linux", "platform_release": "Ubuntu", "tags": ["webserver"], "approval_status": "approved"],
+                ["id": .string("\(zone)-special"), "platform": "Windows"],
+            ]]
+            #expect(try await c.call(.post, "\(api)/hosts", token: h.tokens[.operate], json: hosts).status == 200)
+            let r = try await c.call(.post, "\(api)/select", token: h.tokens[.read], json: [
+                "explicit_host_ids": [.string("\(zone)-special")],
+                "criteria": [["field": "platform_release", "op": "equals", "value": "ubuntu"],
+                             ["field": "fqdn", "op": "contains", "value": .string(".prod.\(zone)")]],
+                "platforms": ["linux"], "tags": ["webserver"], "approval_status": "approved",
+            ])
+            #expect(r.status == 200)
+            #expect(r.json == ["host_ids": [.string("\(zone)-1"), .string("\(zone)-special")], "count": 2])
+        }
+    }
+
+    @Test func everyOperatorThroughHTTP() async throws {
+        let h = try await GatewayHarness.make()
+        let t = unique("ops")
+        try await h.withClient { c in
+            let hosts: JSONValue = ["hosts": [
+                ["id": .string("\(t)-a"), "tags": [.string(t), "web"], "fqdn": "a.prod.example", "cpu_cores": 8, "platform": "Linux"],
+                ["id": .string("\(t)-b"), "tags": [.string(t), "db"], "fqdn": "b.dev.example", "cpu_cores": 2, "platform": "FreeBSD"],
+            ]]
+            _ = try await c.call(.post, "\(api)/hosts", token: h.tokens[.admin], json: hosts)
+            let cases: [(String, String, JSONValue, [String])] = [
+                ("platform", "equals", "LINUX", ["a"]), ("platform", "not_equals", "linux", ["b"]),
+                ("fqdn", "contains", ".prod.", ["a"]), ("fqdn", "not_contains", ".prod.", ["b"]),
+                ("tags", "in", ["db"], ["b"]), ("tags", "not_in", ["db"], ["a"]),
+                ("fqdn", "matches", "^[ab]\\.dev", ["b"]), ("fqdn", "starts_with", "A.", ["a"]), ("fqdn", "ends_with", "dev.example", ["b"]),
+                ("fqdn", "exists", true, ["a", "b"]), ("cpu_cores", "gt", 2, ["a"]), ("cpu_cores", "gte", 2, ["a", "b"]),
+                ("cpu_cores", "lt", 8, ["b"]), ("cpu_cores", "lte", 8, ["a", "b"]),
+            ]
+            #expect(Set(cases.map(\.1)).count == SelectorOperator.allCases.count)
+            for (field, op, value, expected) in cases {
+                let r = try await c.call(.post, "\(api)/select", token: h.tokens[.read], json: [
+                    "tags": [.string(t)], "criteria": [["field": .string(field), "op": .string(op), "value": value]],
+                ])
+                #expect(r.hostIDs == expected.map { "\(t)-\($0)" }, "\(field) \(op) \(value)")
+            }
+        }
+    }
+
+    @Test func errorsAreJSONWithTheRightStatus() async throws {
+        let h = try await GatewayHarness.make(environment: ["FLEET_GATEWAY_BODY_LIMIT": "2048"])
+        try await h.withClient { c in
+            let token = h.tokens[.admin]
+            let malformed = try await c.call(.post, "\(api)/select", token: token, raw: "{\"criteria\": [")
+            #expect(malformed.status == 400)
+            #expect(malformed.errorCode == "bad_request")
+            let unknownField = try await c.call(.post, "\(api)/select", token: token, json: criterionJSON("colour", "equals", "red"))
+            #expect(unknownField.status == 422)
+            #expect(unknownField.errorFields == ["criteria[0].field"])
+            #expect(try await c.call(.post, "\(api)/select", token: token, json: criterionJSON("fqdn", "resembles", "x")).errorFields == ["criteria[0].op"])
+            #expect(try await c.call(.post, "\(api)/select", token: token, json: ["groups": ["nope"]]).errorFields == ["groups[0]"])
+            let big = try await c.call(.post, "\(api)/select", token: token, raw: "{\"explicit_host_ids\": [\"" + String(repeating: "x", count: 4096) + "\"]}")
+            #expect(big.status == 413)
+            #expect(big.errorCode == "payload_too_large")
+            let missing = try await c.call(.get, "\(api)/hosts/no-such-host", token: token)
+            #expect(missing.status == 404)
+            #expect(missing.errorCode == "not_found")
+            let route = try await c.call(.get, "\(api)/no-such-route", token: token)
+            #expect(route.status == 404)
+            #expect(route.errorCode == "not_found")
+            let mismatch = try await c.call(.put, "\(api)/hosts/one", token: token, json: ["id": "two"])
+            #expect(mismatch.status == 422)
+            #expect(mismatch.errorFields == ["id"])
+            let empty = try await c.call(.post, "\(api)/select", token: token, json: [:])
+            #expect(empty.json == ["host_ids": [], "count": 0])
+        }
+    }
+
+    @Test func authenticationAndScopes() async throws {
+        let h = try await GatewayHarness.make()
+        try await h.withClient { c in
+            #expect(try await c.call(.get, "\(api)/hosts", token: nil).status == 401)
+            #expect(try await c.call(.get, "\(api)/hosts", token: "fe_not-a-token").status == 401)
+            #expect(try await c.call(.get, "\(api)/hosts", token: h.tokens[.read]).status == 200)
+            let forbidden = try await c.call(.post, "\(api)/groups", token: h.tokens[.read], json: ["name": .string(unique("g"))])
+            #expect(forbidden.status == 403)
+            #expect(forbidden.errorCode == "forbidden")
+            #expect(try await c.call(.post, "\(api)/groups", token: h.tokens[.operate], json: ["name": .string(unique("g"))]).status == 201)
+            #expect(try await c.call(.get, "/health", token: nil).status == 200)
+        }
+    }
+
+    @Test func disabledFeatureAnswers402() async throws {
+        let h = try await GatewayHarness.make(environment: ["FLEET_FEATURES_DISABLED": "fleet_groups"])
+        try await h.withClient { c in
+            let r = try await c.call(.post, "\(api)/select", token: nil, json: [:])
+            #expect(r.status == 402)
+            #expect(r.json["error"] == "feature_not_enabled")
+            #expect(r.json["feature"] == "fleet_groups")
+            #expect(try await c.call(.get, "\(api)/groups", token: h.tokens[.admin]).status == 402)
+            #expect(try await c.call(.get, "\(api)/hosts", token: h.tokens[.read]).status == 200, "hosts are not gated")
+            let info = try await c.call(.get, "\(api)/module-info", token: nil)
+            #expect(info.json["features"]?.arrayValue?.contains("fleet_groups") == false)
+            #expect(info.json["features"]?.arrayValue?.count == 4)
+        }
+    }
+
+    @Test func busAndHTTPGiveTheSameAnswers() async throws {
+        let h = try await GatewayHarness.make()
+        let t = unique("same")
+        _ = await h.stack.bus.call(Route.hostsUpsert, ["hosts": [["id": .string("\(t)-1"), "tags": [.string(t)]], ["id": .string("\(t)-2"), "tags": [.string(t)]]]])
+        let requests: [(Route: String, JSONValue, HTTPRequest.Method, String, JSONValue?)] = [
+            (Route.selectorResolve, ["tags": [.string(t)]], .post, "\(api)/select", ["tags": [.string(t)]]),
+            (Route.selectorResolve, ["criteria": [["field": "nope", "op": "equals", "value": 1]]], .post, "\(api)/select",
+             ["criteria": [["field": "nope", "op": "equals", "value": 1]]]),
+            (Route.hostsGet, ["id": .string("\(t)-1")], .get, "\(api)/hosts/\(t)-1", nil),
+            (Route.hostsGet, ["id": "missing-host"], .get, "\(api)/hosts/missing-host", nil),
+        ]
+        try await h.withClient { c in
+            for (route, body, method, path, httpBody) in requests {
+                let viaBus = await h.stack.bus.call(route, body)
+                let viaHTTP = try await c.call(method, path, token: h.tokens[.admin], json: httpBody)
+                #expect(viaHTTP.status == viaBus.status, "\(path)")
+                #expect(viaHTTP.json == (viaBus.error?.json ?? viaBus.body), "\(path)")
+            }
+        }
+    }
+
+    @Test func groupsThroughHTTP() async throws {
+        let h = try await GatewayHarness.make()
+        let p = unique("hg")
+        try await h.withClient { c in
+            let op = h.tokens[.operate]
+            #expect(try await c.call(.post, "\(api)/groups", token: op, json: ["id": .string("\(p)-a"), "name": .string("\(p) A")]).status == 201)
+            #expect(try await c.call(.post, "\(api)/groups", token: op, json: ["id": .string("\(p)-b"), "name": .string("\(p) B"), "parent_id": .string("\(p)-a"),
+                                                                            "criteria": [["field": "tags", "op": "equals", "value": .string(p)]]]).status == 201)
+            let cycle = try await c.call(.post, "\(api)/groups", token: op, json: ["id": .string("\(p)-a"), "name": .string("\(p) A"), "parent_id": .string("\(p)-b")])
+            #expect(cycle.status == 409)
+            #expect(cycle.errorCode == "group_cycle")
+            _ = try await c.call(.put, "\(api)/hosts/\(p)-h1", token: op, json: ["tags": [.string(p)]])
+            #expect(try await c.call(.get, "\(api)/groups/\(p)-a/hosts", token: op).hostIDs == ["\(p)-h1"])
+            let list = try await c.call(.get, "\(api)/groups?parent_id=\(p)-a", token: op)
+            #expect(list.json["groups"]?.arrayValue?.compactMap { $0["id"]?.stringValue } == ["\(p)-b"])
+            #expect(try await c.call(.delete, "\(api)/groups/\(p)-a", token: op).json["reparented"] == [.string("\(p)-b")])
+            #expect(try await c.call(.get, "\(api)/groups/\(p)-b", token: op).json["parent_id"] == .null)
+        }
+    }
+
+    @Test func readinessAndModuleInfo() async throws {
+        let h = try await GatewayHarness.make()
+        try await h.withClient { c in
+            let ready = try await c.call(.get, "/ready", token: nil)
+            #expect(ready.status == 200, "\(ready.json)")
+            #expect(ready.json["checks"]?["selector"] == true)
+            let info = try await c.call(.get, "\(api)/module-info", token: nil)
+            #expect(info.json["module"] == "fleet_engine")
+            #expect(info.json["features"]?.arrayValue?.count == 5)
+        }
+    }
+}
+
+private func criterionJSON(_ field: String, _ op: String, _ value: JSONValue) -> JSONValue {
+    ["criteria": [["field": .string(field), "op": .string(op), "value": value]]]
+}

@@ -1,0 +1,50 @@
+import FleetCore
+import FleetRuntime
+import FleetTestSupport
+import Foundation
+import GatewayService
+import Hummingbird
+import HummingbirdTesting
+
+/// A gateway wired to the real services of the test stack, run in-process (no sockets), and
+/// tokens of each scope.
+struct GatewayHarness {
+    let gateway: Gateway
+    let tokens: [Scope: String]
+    let stack: ServiceStack.Handle
+
+    static func make(environment: [String: String] = [:]) async throws -> GatewayHarness {
+        let stack = try await ServiceStack.shared.handle()
+        let config = GatewayConfig(service: ServiceConfig(environment: environment))
+        let store = TokenStore(redis: stack.redis)
+        var tokens: [Scope: String] = [:]
+        for scope in Scope.allCases { tokens[scope] = try await store.create(scope: scope, name: "test-\(scope.rawValue)") }
+        let gateway = Gateway(config: config, bus: stack.bus, tokens: store, redis: stack.redis, broker: stack.connection)
+        return GatewayHarness(gateway: gateway, tokens: tokens, stack: stack)
+    }
+
+    /// Runs `body` with a client for the in-process router.
+    func withClient<T: Sendable>(_ body: @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
+        try await Application(router: gateway.router()).test(.router, body)
+    }
+}
+
+struct HTTPAnswer: Sendable {
+    let status: Int
+    let json: JSONValue
+
+    var hostIDs: [String] { json["host_ids"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
+    var errorCode: String? { json["error"]?.stringValue }
+    var errorFields: [String] { json["details"]?.arrayValue?.compactMap { $0["field"]?.stringValue } ?? [] }
+}
+
+extension TestClientProtocol {
+    func call(_ method: HTTPRequest.Method, _ path: String, token: String?, json: JSONValue? = nil, raw: String? = nil) async throws -> HTTPAnswer {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        let bytes = raw.map { Array($0.utf8) } ?? json.map(JSONCoding.encode)
+        return try await execute(uri: path, method: method, headers: headers, body: bytes.map { ByteBuffer(bytes: $0) }) { response in
+            HTTPAnswer(status: Int(response.status.code), json: JSONCoding.decode(Array(response.body.readableBytesView)) ?? .null)
+        }
+    }
+}
