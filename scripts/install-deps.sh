@@ -7,6 +7,11 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# The OpenAPI check's Python libraries (PyPI), when the machine lacks them.
+if ! python3 -c "import yaml, openapi_schema_validator, openapi_spec_validator, referencing" 2>/dev/null; then
+  log "installing the OpenAPI check's Python packages"
+  python3 -m pip install -q pyyaml openapi-schema-validator openapi-spec-validator referencing
+fi
 if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
 
 log "installing: ${missing[*]}"

@@ -25,7 +25,11 @@ export FLEET_BIN_DIR=$(swift build --show-bin-path)
 # Suites that stop and start the servers run alone, after the rest (which run in parallel).
 restart_suites='BrokerRestartTests|RedisRestartTests'
 status=0
+# The gateway tests record every response; scripts/check_openapi.py then checks them against the spec.
+export FLEET_RECORD_RESPONSES=$FLEET_RUN_DIR/gateway-responses.jsonl
+rm -f "$FLEET_RECORD_RESPONSES"
 swift test --skip-build --skip "$restart_suites" || status=1
+python3 "$FLEET_ROOT/scripts/check_openapi.py" docs/openapi.yaml "$FLEET_RECORD_RESPONSES" || status=1
 swift test --skip-build --filter "$restart_suites" || status=1
 # The service processes' watchdogs end them when the test process exits; wait for that.
 for _ in $(seq 1 20); do pgrep -f "$FLEET_BIN_DIR/fleet-" >/dev/null || break; sleep 0.25; done

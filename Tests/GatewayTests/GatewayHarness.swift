@@ -43,8 +43,30 @@ extension TestClientProtocol {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let token { headers[.authorization] = "Bearer \(token)" }
         let bytes = raw.map { Array($0.utf8) } ?? json.map(JSONCoding.encode)
-        return try await execute(uri: path, method: method, headers: headers, body: bytes.map { ByteBuffer(bytes: $0) }) { response in
+        let answer = try await execute(uri: path, method: method, headers: headers, body: bytes.map { ByteBuffer(bytes: $0) }) { response in
             HTTPAnswer(status: Int(response.status.code), json: JSONCoding.decode(Array(response.body.readableBytesView)) ?? .null)
+        }
+        ResponseRecorder.record(method: method.rawValue, path: path, answer: answer)
+        return answer
+    }
+}
+
+/// Appends every response the tests saw to `FLEET_RECORD_RESPONSES` (JSON lines), so that
+/// scripts/check_openapi.py can validate real responses against docs/openapi.yaml.
+enum ResponseRecorder {
+    private static let lock = Mutex<Void>(())
+
+    static func record(method: String, path: String, answer: HTTPAnswer) {
+        guard let file = ProcessInfo.processInfo.environment["FLEET_RECORD_RESPONSES"] else { return }
+        let line: JSONValue = ["method": .string(method), "path": .string(path), "status": .int(Int64(answer.status)), "body": answer.json]
+        lock.withLock { _ in
+            if !FileManager.default.fileExists(atPath: file) { FileManager.default.createFile(atPath: file, contents: nil) }
+            guard let handle = FileHandle(forWritingAtPath: file) else { return }
+            handle.seekToEndOfFile()
+            handle.write(Data(JSONCoding.encode(line) + [10]))
+            handle.closeFile()
         }
     }
 }
+
+import Synchronization

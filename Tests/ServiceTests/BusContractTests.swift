@@ -31,6 +31,22 @@ struct BusContractTests {
         #expect(found.map { String(decoding: $0.body, as: UTF8.self) } == "{not json")
     }
 
+    @Test func noServiceIs503AndASilentServiceIs504() async throws {
+        let s = try await ServiceStack.shared.handle()
+        let nobody = await s.bus.call("nobody.\(unique("x")).get", [:])
+        #expect(nobody.status == 503)
+        #expect(nobody.error?.error == "unavailable")
+        // A queue bound for the route, with no consumer: the command waits, nobody answers.
+        let route = "silent.\(unique("x"))"
+        try await s.connection.declare(Topology(
+            queues: [QueueDeclaration(name: route, durable: false, exclusive: true, autoDelete: true)],
+            bindings: [BindingDeclaration(queue: route, exchange: BusNames.commandsExchange, routingKey: route)]))
+        let impatient = BusClient(rpc: s.bus.rpc, timeout: .milliseconds(300))
+        let silent = await impatient.call(route, [:])
+        #expect(silent.status == 504)
+        #expect(silent.error?.error == "timeout")
+    }
+
     @Test func sigtermDrainsInFlightCommandsAndExitsZero() async throws {
         let s = try await ServiceStack.shared.handle()
         let replica = try ServiceProcess("fleet-groups")
