@@ -17,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        // Already in the graph through HummingbirdTesting; the gateway benchmark is its HTTP client.
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         .systemLibrary(
@@ -57,6 +59,10 @@ let package = Package(
             name: "fleet-gateway",
             dependencies: ["GatewayService", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Services/Gateway/Main"),
+        .executableTarget(
+            name: "fleet-gateway-bench",
+            dependencies: ["FleetRuntime", "FleetCore", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            path: "Tests/Benchmarks/GatewayBench"),
         .executableTarget(name: "fleet-core-bench", dependencies: ["FleetCore"], path: "Tests/Benchmarks/FleetCoreBench"),
         .executableTarget(
             name: "fleet-bench", dependencies: ["FleetBus", "FleetStore"], path: "Tests/Benchmarks/FleetBench"),
