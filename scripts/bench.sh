@@ -13,8 +13,7 @@ venv=$FLEET_RUN_DIR/bench-venv
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/python" -c "import pika" 2>/dev/null || "$venv/bin/pip" install -q pika
 
-swift build -c release --product fleet-bench
-swift build -c release --product fleet-core-bench
+for product in fleet-bench fleet-core-bench; do swift build -c release --product "$product"; done
 out=$FLEET_RUN_DIR/bench-results.txt
 : > "$out"
 for i in $(seq 1 "$runs"); do
@@ -33,8 +32,9 @@ echo
 # Select latency through the gateway at 100,000 hosts: release services in their own vhost and
 # Redis database (6), so a running dev stack is neither used nor touched.
 bin=$(swift build -c release --show-bin-path)
-swift build -c release --product fleet-selector --product fleet-groups --product fleet-gateway --product fleet-gateway-bench 2>/dev/null \
-  || swift build -c release
+for product in fleet-selector fleet-groups fleet-gateway fleet-gateway-bench; do
+  swift build -c release --product "$product"   # one --product per call: SwiftPM keeps only the last
+done
 "$FLEET_ROOT/scripts/stack.sh" ensure-vhost fleet-bench
 export FLEET_AMQP_URL=${FLEET_AMQP_URL%/*}/fleet-bench FLEET_REDIS_URL=${FLEET_REDIS_URL%/*}/6 FLEET_GATEWAY_PORT=18080
 redis-cli -p "$FLEET_REDIS_PORT" -n 6 flushdb >/dev/null

@@ -21,9 +21,9 @@ public typealias CommandHandler = @Sendable (BusRequest) async -> BusReply
 /// Runs a handler body and turns what it throws into the reply an operator expects:
 /// 422 for validation, 409/404 for conflicts, 503 when Redis or the broker is unavailable,
 /// and a bare 500 (details only in the log) for anything else.
-public func answer(_ logger: Logger, status: Int = 200, _ body: () async throws -> JSONValue) async -> BusReply {
+public func answer(_ logger: Logger, _ body: () async throws -> JSONValue) async -> BusReply {
     do {
-        return .ok(try await body(), status: status)
+        return .ok(try await body())
     } catch let e as ValidationError {
         return .validation(e)
     } catch let e as ConflictError {
