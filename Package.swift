@@ -47,6 +47,8 @@ let package = Package(
             path: "Shared/FleetRuntime"),
         .target(name: "SelectorService", dependencies: ["FleetRuntime"], path: "Services/Selector/Sources"),
         .executableTarget(name: "fleet-selector", dependencies: ["SelectorService"], path: "Services/Selector/Main"),
+        // In progress (issue 5): the dispatcher's Redis layer; the service and agent come next.
+        .target(name: "BulkDispatcherService", dependencies: ["FleetRuntime"], path: "Services/BulkDispatcher/Sources"),
         .target(name: "GroupsService", dependencies: ["FleetRuntime"], path: "Services/Groups/Sources"),
         .executableTarget(name: "fleet-groups", dependencies: ["GroupsService"], path: "Services/Groups/Main"),
         .target(
@@ -76,7 +78,10 @@ let package = Package(
         .testTarget(name: "FleetBusTests", dependencies: ["FleetBus", "FleetTestSupport"], path: "Tests/FleetBusTests"),
         .testTarget(
             name: "ServiceTests",
-            dependencies: ["FleetRuntime", "FleetContracts", "FleetCore", "FleetBus", "FleetStore", "FleetTestSupport"],
+            dependencies: [
+                "FleetRuntime", "FleetContracts", "FleetCore", "FleetBus", "FleetStore", "FleetTestSupport", "BulkDispatcherService",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             path: "Tests/ServiceTests"),
         .testTarget(
             name: "GatewayTests",

@@ -10,6 +10,16 @@ public enum RedisKeys {
     public static let groups = "fleet:{groups}:records"
     /// String: a counter bumped by every group write (optimistic concurrency). Owner: groups.
     public static let groupsVersion = "fleet:{groups}:version"
+    /// Hash: host id -> `status` or `status:reason` of one bulk operation. Owner: bulk-dispatcher.
+    public static func bulkHosts(_ op: String) -> String { "fleet:bulk:{\(op)}:hosts" }
+    /// Hash: host id -> result JSON (exit code, output, timing). Owner: bulk-dispatcher.
+    public static func bulkResults(_ op: String) -> String { "fleet:bulk:{\(op)}:results" }
+    /// Hash: `total queued running succeeded failed skipped` (integers) and `status` (the aggregate),
+    /// updated atomically with every per-host transition; dashboards read it. Owner: bulk-dispatcher.
+    public static func bulkProgress(_ op: String) -> String { "fleet:bulk:{\(op)}:progress" }
+    /// Hash: `cancelled` (0/1) and the operation record. Owner: bulk-dispatcher.
+    public static func bulkOperation(_ op: String) -> String { "fleet:bulk:{\(op)}:op" }
+
     /// Hash: SHA-256 (hex) of an API token -> `{"scope", "name", "created_at"}`. Owner: gateway.
     public static let tokens = "fleet:tokens"
 }

@@ -1,0 +1,130 @@
+import FleetContracts
+import FleetCore
+import FleetStore
+
+/// Per-host statuses and progress counters of bulk operations in Redis.
+///
+/// Every move of a host is one Lua script that checks the host's current status against the
+/// state machine, moves it, adjusts the counters, recomputes the aggregate, and says whether this
+/// move finished the operation. So a duplicate or late result changes nothing, the counters always
+/// add up to `total`, and exactly one caller learns that the operation finished. All keys of an
+/// operation share the `{op}` hash tag.
+struct HostTransitionStore: Sendable {
+    let redis: RedisClient
+    /// Hosts written per command when an operation is created.
+    static let createBatch = 1_000
+
+    /// The outcome of moving hosts.
+    struct Outcome: Equatable, Sendable {
+        /// Hosts actually moved (the others were not in a status the move starts from).
+        let applied: Int
+        let aggregate: AggregateStatus
+        /// True for exactly one call: the one whose move left no host queued or running.
+        let justFinished: Bool
+    }
+
+    /// Writes an operation's hosts, all queued, and its counters.
+    func create(operation op: String, hostIDs: [String]) async throws {
+        var commands: [RedisCommand] = []
+        for start in stride(from: 0, to: hostIDs.count, by: Self.createBatch) {
+            var args = ["HSET", RedisKeys.bulkHosts(op)]
+            for id in hostIDs[start..<min(start + Self.createBatch, hostIDs.count)] { args += [id, HostStatus.queued.rawValue] }
+            commands.append(RedisCommand(args))
+        }
+        let n = String(hostIDs.count)
+        let initial: AggregateStatus = hostIDs.isEmpty ? .succeeded : .queued
+        commands.append(RedisCommand(["HSET", RedisKeys.bulkProgress(op), "total", n, "queued", n, "running", "0", "succeeded", "0",
+                                      "failed", "0", "skipped", "0", "status", initial.rawValue]))
+        commands.append(RedisCommand(["HSET", RedisKeys.bulkOperation(op), "cancelled", "0"]))
+        for reply in try await redis.pipeline(commands) {
+            if case .error(let e) = reply { throw RedisError(.reply, e) }
+        }
+    }
+
+    /// Moves `hosts` to `to` (with `reason`), each only if the state machine allows it from where
+    /// that host is. `result` (JSON) is stored for a single host.
+    func move(operation op: String, hosts: [String], to: HostStatus, reason: HostReason? = nil, result: String? = nil) async throws -> Outcome {
+        let reply = try await redis.eval(Self.script, keys: [RedisKeys.bulkHosts(op), RedisKeys.bulkProgress(op),
+                                                             RedisKeys.bulkResults(op), RedisKeys.bulkOperation(op)],
+                                         arguments: [to.rawValue, reason?.rawValue ?? "", result ?? ""] + hosts)
+        guard let parts = reply.array, parts.count == 3, let applied = parts[0].int,
+              let aggregate = parts[1].string.flatMap(AggregateStatus.init(rawValue:)), let finished = parts[2].int else {
+            throw RedisError(.reply, "unexpected transition reply \(reply)")
+        }
+        return Outcome(applied: Int(applied), aggregate: aggregate, justFinished: finished == 1)
+    }
+
+    /// Marks the operation cancelled (the aggregate becomes `cancelled`) and skips every queued host.
+    func cancel(operation op: String) async throws -> Outcome {
+        _ = try await redis.send("HSET", RedisKeys.bulkOperation(op), "cancelled", "1")
+        let queued = try await statuses(operation: op).filter { $0.value == HostStatus.queued.rawValue }.map(\.key)
+        return try await move(operation: op, hosts: queued, to: .skipped, reason: .cancelled)
+    }
+
+    func progress(operation op: String) async throws -> (ProgressCounters, AggregateStatus)? {
+        guard let h = try await redis.send("HGETALL", RedisKeys.bulkProgress(op)).dictionary, !h.isEmpty else { return nil }
+        func n(_ k: String) -> Int { Int(h[k]?.int ?? 0) }
+        let counters = ProgressCounters(total: n("total"), queued: n("queued"), running: n("running"),
+                                        succeeded: n("succeeded"), failed: n("failed"), skipped: n("skipped"))
+        return (counters, h["status"]?.string.flatMap(AggregateStatus.init(rawValue:)) ?? .queued)
+    }
+
+    func statuses(operation op: String) async throws -> [String: String] {
+        (try await redis.send("HGETALL", RedisKeys.bulkHosts(op)).dictionary ?? [:]).compactMapValues(\.string)
+    }
+
+    /// The allowed moves, generated from FleetCore's HostStatusMachine so the two cannot disagree:
+    /// `"from>to>reason"` for every allowed combination (reason empty when there is none).
+    static let allowedMoves: [String] = {
+        var out: [String] = []
+        for from in HostStatus.allCases {
+            for to in HostStatus.allCases {
+                for reason in [nil] + HostReason.allCases.map(Optional.some) where HostStatusMachine.allows(from: from, to: to, reason: reason) {
+                    out.append("\(from.rawValue)>\(to.rawValue)>\(reason?.rawValue ?? "")")
+                }
+            }
+        }
+        return out
+    }()
+
+    /// KEYS: hosts, progress, results, operation. ARGV: to, reason, result JSON, host ids...
+    /// Returns {applied, aggregate, justFinished}. The aggregate follows ProgressCounters.aggregate.
+    static let script = RedisScript("""
+        local allowed = {\(allowedMoves.map { "['\($0)']=true" }.joined(separator: ","))}
+        local to, reason, result = ARGV[1], ARGV[2], ARGV[3]
+        local applied = 0
+        local wasOpen = false
+        do
+          local q = tonumber(redis.call('HGET', KEYS[2], 'queued') or '0')
+          local r = tonumber(redis.call('HGET', KEYS[2], 'running') or '0')
+          wasOpen = (q + r) > 0
+        end
+        for i = 4, #ARGV do
+          local host = ARGV[i]
+          local current = redis.call('HGET', KEYS[1], host)
+          if current then
+            local from = string.match(current, '^[a-z]+')
+            if allowed[from .. '>' .. to .. '>' .. reason] then
+              redis.call('HSET', KEYS[1], host, reason == '' and to or (to .. ':' .. reason))
+              redis.call('HINCRBY', KEYS[2], from, -1)
+              redis.call('HINCRBY', KEYS[2], to, 1)
+              if result ~= '' and #ARGV == 4 then redis.call('HSET', KEYS[3], host, result) end
+              applied = applied + 1
+            end
+          end
+        end
+        local p = redis.call('HMGET', KEYS[2], 'total', 'queued', 'running', 'succeeded')
+        local total, q, r, s = tonumber(p[1] or '0'), tonumber(p[2] or '0'), tonumber(p[3] or '0'), tonumber(p[4] or '0')
+        local status
+        if redis.call('HGET', KEYS[4], 'cancelled') == '1' then status = 'cancelled'
+        elseif total > 0 and q == total then status = 'queued'
+        elseif q + r > 0 then status = 'running'
+        elseif s == total then status = 'succeeded'
+        elseif s == 0 then status = 'failed'
+        else status = 'partial' end
+        redis.call('HSET', KEYS[2], 'status', status)
+        local finished = 0
+        if wasOpen and applied > 0 and q + r == 0 then finished = 1 end
+        return {applied, status, finished}
+        """)
+}

@@ -1,0 +1,97 @@
+@testable import BulkDispatcherService
+import FleetCore
+import FleetStore
+import FleetTestSupport
+import PropertyBased
+import Testing
+
+@Suite("bulk host transitions in Redis")
+struct HostTransitionStoreTests {
+    private func store() async throws -> HostTransitionStore {
+        HostTransitionStore(redis: try await RedisClient.connect(url: TestEnvironment.redisURL))
+    }
+
+    @Test func anOperationRunsToPartialAndFinishesExactlyOnce() async throws {
+        let s = try await store()
+        let op = unique("op-")
+        try await s.create(operation: op, hostIDs: ["a", "b", "c"])
+        #expect(try await s.progress(operation: op)?.1 == .queued)
+        var o = try await s.move(operation: op, hosts: ["a", "b"], to: .running)
+        #expect(o == .init(applied: 2, aggregate: .running, justFinished: false))
+        o = try await s.move(operation: op, hosts: ["a"], to: .succeeded, result: "{\"exit_code\":0}")
+        #expect(o.applied == 1)
+        // The same result again (the bus is at-least-once) changes nothing.
+        #expect(try await s.move(operation: op, hosts: ["a"], to: .succeeded).applied == 0)
+        #expect(try await s.move(operation: op, hosts: ["c"], to: .failed, reason: .undeliverable).justFinished == false)
+        o = try await s.move(operation: op, hosts: ["b"], to: .failed, reason: .exitCode)
+        #expect(o == .init(applied: 1, aggregate: .partial, justFinished: true))
+        #expect(try await s.move(operation: op, hosts: ["b"], to: .failed, reason: .timedOut).justFinished == false)
+        let (counters, status) = try #require(try await s.progress(operation: op))
+        #expect(counters == ProgressCounters(total: 3, queued: 0, running: 0, succeeded: 1, failed: 2, skipped: 0))
+        #expect(status == .partial)
+        #expect(try await s.statuses(operation: op) == ["a": "succeeded", "b": "failed:exit_code", "c": "failed:undeliverable"])
+        #expect(try await s.redis.send("HGET", "fleet:bulk:{\(op)}:results", "a").string == "{\"exit_code\":0}")
+    }
+
+    @Test func unknownHostsAndDisallowedMovesChangeNothing() async throws {
+        let s = try await store()
+        let op = unique("op-")
+        try await s.create(operation: op, hostIDs: ["a"])
+        #expect(try await s.move(operation: op, hosts: ["ghost"], to: .running).applied == 0)
+        #expect(try await s.move(operation: op, hosts: ["a"], to: .succeeded).applied == 0, "queued cannot jump to succeeded")
+        #expect(try await s.move(operation: op, hosts: ["a"], to: .skipped).applied == 0, "skipping needs a reason")
+        #expect(try await s.progress(operation: op)?.0 == ProgressCounters(total: 1))
+    }
+
+    @Test func cancelSkipsQueuedHostsAndLetsRunningOnesFinish() async throws {
+        let s = try await store()
+        let op = unique("op-")
+        try await s.create(operation: op, hostIDs: ["a", "b", "c"])
+        _ = try await s.move(operation: op, hosts: ["a"], to: .running)
+        let o = try await s.cancel(operation: op)
+        #expect(o == .init(applied: 2, aggregate: .cancelled, justFinished: false))
+        let last = try await s.move(operation: op, hosts: ["a"], to: .succeeded)
+        #expect(last == .init(applied: 1, aggregate: .cancelled, justFinished: true))
+        #expect(try await s.statuses(operation: op)["b"] == "skipped:cancelled")
+    }
+
+    @Test func emptyOperationIsSucceededAtOnce() async throws {
+        let s = try await store()
+        let op = unique("op-")
+        try await s.create(operation: op, hostIDs: [])
+        #expect(try await s.progress(operation: op)?.1 == .succeeded)
+    }
+
+    /// Random moves (duplicates, late and illegal ones included), one host at a time, on Redis and
+    /// on FleetCore's model: same moves applied, same counters, same aggregate, one finish.
+    @Test func redisAgreesWithTheStateMachine() async throws {
+        let s = try await store()
+        let move = zip(Gen.int(in: 0...7), Gen.int(in: 0...4), Gen.int(in: 0...9))
+        await propertyCheck(count: 60, input: Gen.int(in: 1...8), move.array(of: 0...40)) { total, moves in
+            let op = unique("prop-")
+            let hosts = (0..<total).map { "h\($0)" }
+            try? await s.create(operation: op, hostIDs: hosts)
+            var model = ProgressCounters(total: total)
+            var statuses = Array(repeating: HostStatus.queued, count: total)
+            var finishes = 0
+            for (h, t, r) in moves where h < total {
+                let to = HostStatus.allCases[t]
+                let reason: HostReason? = r < HostReason.allCases.count ? HostReason.allCases[r] : nil
+                let wasOpen = model.queued + model.running > 0
+                let applied = model.apply(from: statuses[h], to: to, reason: reason)
+                if applied { statuses[h] = to }
+                guard let outcome = try? await s.move(operation: op, hosts: [hosts[h]], to: to, reason: reason) else {
+                    Issue.record("redis call failed")
+                    return
+                }
+                #expect(outcome.applied == (applied ? 1 : 0))
+                #expect(outcome.aggregate == model.aggregate(cancelled: false))
+                let finished = wasOpen && applied && model.queued + model.running == 0
+                #expect(outcome.justFinished == finished)
+                if outcome.justFinished { finishes += 1 }
+            }
+            #expect(finishes <= 1)
+            #expect(try! await s.progress(operation: op)?.0 == model)
+        }
+    }
+}
