@@ -80,6 +80,7 @@ let package = Package(
             name: "ServiceTests",
             dependencies: [
                 "FleetRuntime", "FleetContracts", "FleetCore", "FleetBus", "FleetStore", "FleetTestSupport", "BulkDispatcherService",
+                "SelectorService",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             path: "Tests/ServiceTests"),

@@ -6,15 +6,17 @@ import Logging
 
 /// This replica's in-memory copy of the inventory, indexed for selectors.
 ///
-/// Before each read it catches up from the change stream in one round trip (XINFO for the trim
-/// horizon and XRANGE for what came after the last applied entry, pipelined). It reloads in full
-/// only when it has never loaded or has fallen behind the trimmed window, so every replica sees a
-/// host registered a moment ago, by any replica.
+/// Before each read it catches up from the change stream in one round trip (XINFO for the oldest
+/// entry kept and XRANGE for what came after the last applied entry, pipelined). It reloads in
+/// full only when it has never loaded or has fallen behind the trimmed window, so every replica
+/// sees a host registered a moment ago, by any replica.
 actor InventoryCache {
     private let redis: RedisClient
     private let logger: Logger
     private(set) var index = InventoryIndex()
     private var lastApplied: StreamID?
+    /// How many full loads this replica has done (the first one included).
+    private(set) var fullLoads = 0
     static let pageSize = 5_000
 
     init(redis: RedisClient, logger: Logger) {
@@ -35,8 +37,14 @@ actor InventoryCache {
                 if e.contains("no such key") { return }  // nothing was ever written
                 throw RedisError(.reply, e)
             }
+            // Trimming removes from the head. If the oldest entry left is newer than the last one
+            // applied here, entries in between may be gone: reload. (Redis 7.0 does not advance
+            // max-deleted-entry-id when MAXLEN trims, so that field cannot tell.) An empty stream
+            // that has generated ids past the cursor was trimmed past it too.
             let info = replies[0].dictionary ?? [:]
-            if let trimmed = info["max-deleted-entry-id"]?.string.flatMap(StreamID.init), trimmed > cursor {
+            let oldest = info["first-entry"]?.array?.first?.string.flatMap(StreamID.init)
+            let newest = info["last-generated-id"]?.string.flatMap(StreamID.init) ?? .zero
+            if oldest.map({ $0 > cursor }) ?? (newest > cursor) {
                 logger.info("inventory change feed trimmed past this replica; reloading")
                 return try await reload()
             }
@@ -50,8 +58,10 @@ actor InventoryCache {
     /// Loads everything: the stream position first, then the hash, then what changed meanwhile.
     /// Replaying changes after the position over a newer snapshot converges to the same state.
     private func reload() async throws {
-        let last = try await redis.send("XREVRANGE", RedisKeys.hostChanges, "+", "-", "COUNT", "1").array?.first
-        let position = last?.array?.first?.string.flatMap(StreamID.init) ?? .zero
+        let info = try await redis.pipeline([RedisCommand("XINFO", "STREAM", RedisKeys.hostChanges)])[0]
+        // The hash and the stream change in one script, so the hash already holds every change up
+        // to the last id generated before this read.
+        let position = info.dictionary?["last-generated-id"]?.string.flatMap(StreamID.init) ?? .zero
         var fresh = InventoryIndex()
         var cursor = "0"
         repeat {
@@ -65,6 +75,7 @@ actor InventoryCache {
         } while cursor != "0"
         index = fresh
         lastApplied = position
+        fullLoads += 1
         logger.info("inventory loaded", metadata: ["hosts": "\(fresh.count)", "stream.position": "\(position)"])
         try await sync()
     }

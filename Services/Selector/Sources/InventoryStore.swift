@@ -7,6 +7,8 @@ import FleetStore
 /// by one script so a reader of the stream never misses a write to the hash.
 struct InventoryStore: Sendable {
     let redis: RedisClient
+    /// About how many changes the stream keeps (`MAXLEN ~`); replicas further behind reload in full.
+    var maxStreamLength = RedisKeys.hostChangesMaxLength
     /// Hosts per script call: large enough to keep round trips few, small enough not to stall Redis.
     static let batchSize = 500
 
@@ -35,7 +37,7 @@ struct InventoryStore: Sendable {
         var start = 0
         while start < hosts.count {
             let batch = hosts[start..<min(start + Self.batchSize, hosts.count)]
-            var args = [String(RedisKeys.hostChangesMaxLength)]
+            var args = [String(maxStreamLength)]
             for h in batch {
                 args.append(h.id)
                 args.append(String(decoding: JSONCoding.encode(h.json), as: UTF8.self))
@@ -48,7 +50,7 @@ struct InventoryStore: Sendable {
 
     /// Deletes a host; false when there was none.
     func delete(_ id: String) async throws -> Bool {
-        try await redis.eval(Self.deleteScript, keys: keys, arguments: [String(RedisKeys.hostChangesMaxLength), id]).int == 1
+        try await redis.eval(Self.deleteScript, keys: keys, arguments: [String(maxStreamLength), id]).int == 1
     }
 
     func get(_ id: String) async throws -> FleetHost? {

@@ -14,7 +14,9 @@ public struct SelectorHandlers: Sendable {
 
     public init(context: ServiceContext) {
         self.context = context
-        store = InventoryStore(redis: context.redis)
+        var store = InventoryStore(redis: context.redis)
+        if let n = context.config.environment["FLEET_HOST_CHANGES_MAXLEN"].flatMap(Int.init), n > 0 { store.maxStreamLength = n }
+        self.store = store
         cache = InventoryCache(redis: context.redis, logger: context.logger)
     }
 
