@@ -10,6 +10,29 @@ struct BrokerRestartTests {
         func add(_ t: String) { texts.insert(t) }
     }
 
+    @Test func requestsInFlightFailAtOnceWhenTheConnectionDrops() async throws {
+        let f = try await BusFixture.make("rpc-drop", heartbeatSeconds: 2)
+        let client = try await RPCClient.start(on: f.connection)
+        // Nobody consumes the queue: without the drop this would wait the full minute.
+        async let outcome: AMQPError? = {
+            do throws(AMQPError) {
+                _ = try await client.request(exchange: "", routingKey: f.queue, body: [1], timeout: .seconds(60))
+                return nil
+            } catch { return error }
+        }()
+        try await Task.sleep(for: .milliseconds(300))
+        let clock = ContinuousClock()
+        let start = clock.now
+        try TestEnvironment.stack("stop-rabbitmq")
+        let error = await outcome
+        #expect(error?.kind == .connectionLost)
+        #expect(error?.isRetriable == true)
+        #expect(clock.now - start < .seconds(30), "failed when the connection dropped, not at the timeout")
+        try TestEnvironment.stack("start-rabbitmq")
+        #expect(await TestEnvironment.eventually(timeout: .seconds(30)) { f.connection.isConnected })
+        await f.cleanUp()
+    }
+
     @Test func nothingConfirmedIsLostAndConsumersResume() async throws {
         let f = try await BusFixture.make("restart", heartbeatSeconds: 2)
         let consumerConnection = try await AMQPConnection.connect(url: TestEnvironment.amqpURL, heartbeatSeconds: 2, name: "restart-consumer")

@@ -13,6 +13,7 @@ public final class AMQPConnection: Sendable {
     let wake = WakePipe()
     private let inbox = Mutex<[ConnectionCommand]>([])
     private let state = Mutex<(connected: Bool, generation: UInt64)>((false, 0))
+    private let lossHandlers = Mutex<[@Sendable (UInt64) -> Void]>([])
     public let config: AMQPConfig
 
     private init(config: AMQPConfig) {
@@ -99,6 +100,18 @@ public final class AMQPConnection: Sendable {
     var hasCommands: Bool { inbox.withLock { !$0.isEmpty } }
 
     func setConnected(_ connected: Bool, generation: UInt64) {
-        state.withLock { $0 = (connected, generation) }
+        let wasConnected = state.withLock { s in
+            defer { s = (connected, generation) }
+            return s.connected
+        }
+        if wasConnected && !connected {
+            for handler in lossHandlers.withLock({ $0 }) { handler(generation) }
+        }
+    }
+
+    /// Calls `handler` with the generation that was lost, each time the connection drops. It runs
+    /// on the connection's thread: keep it short and thread-safe.
+    public func onConnectionLost(_ handler: @escaping @Sendable (UInt64) -> Void) {
+        lossHandlers.withLock { $0.append(handler) }
     }
 }

@@ -11,6 +11,8 @@ public final class RPCClient: Sendable {
     private struct Pending {
         let waiter: Waiter
         var timer: Task<Void, Never>?
+        /// The connection generation the request went out on, once confirmed.
+        var generation: UInt64?
     }
 
     public let connection: AMQPConnection
@@ -26,6 +28,9 @@ public final class RPCClient: Sendable {
     public static func start(on connection: AMQPConnection) async throws(AMQPError) -> RPCClient {
         let client = RPCClient(connection: connection)
         let replies = try await connection.consume(queue: replyQueue, noAck: true)
+        // Replies to requests sent on a connection that dropped can never arrive (direct reply-to
+        // lives and dies with it): fail those at once instead of letting them wait out the timeout.
+        connection.onConnectionLost { [weak client] lost in client?.failRequests(sentOn: lost) }
         Task.detached { [client] in
             for await reply in replies { client.resolve(reply) }
             client.failAll(AMQPError(.closed, "reply consumer ended"))
@@ -50,6 +55,8 @@ public final class RPCClient: Sendable {
                 } catch {
                     return self.finish(id, .failure(error))
                 }
+                let sentOn = connection.generation
+                self.pending.withLock { $0[id]?.generation = sentOn }
                 guard (try? await Task.sleep(for: timeout)) != nil else { return }
                 self.finish(id, .failure(AMQPError(.timeout, "no reply to \(routingKey) within \(timeout)")))
             }
@@ -68,6 +75,17 @@ public final class RPCClient: Sendable {
         guard let entry = pending.withLock({ $0.removeValue(forKey: id) }) else { return }
         entry.timer?.cancel()
         entry.waiter.resume(returning: result)
+    }
+
+    private func failRequests(sentOn lost: UInt64) {
+        let dropped = pending.withLock { p -> [Pending] in
+            let ids = p.filter { $0.value.generation.map { $0 <= lost } ?? false }.map(\.key)
+            return ids.compactMap { p.removeValue(forKey: $0) }
+        }
+        for entry in dropped {
+            entry.timer?.cancel()
+            entry.waiter.resume(returning: .failure(AMQPError(.connectionLost, "the connection dropped before the reply came; retry")))
+        }
     }
 
     private func failAll(_ error: AMQPError) {
