@@ -17,6 +17,8 @@ actor InventoryCache {
     private var lastApplied: StreamID?
     /// How many full loads this replica has done (the first one included).
     private(set) var fullLoads = 0
+    /// All host ids in order, for paging; dropped whenever the inventory changes.
+    private var sortedIDs: [String]?
     static let pageSize = 5_000
 
     init(redis: RedisClient, logger: Logger) {
@@ -74,6 +76,7 @@ actor InventoryCache {
             }
         } while cursor != "0"
         index = fresh
+        sortedIDs = nil
         lastApplied = position
         fullLoads += 1
         logger.info("inventory loaded", metadata: ["hosts": "\(fresh.count)", "stream.position": "\(position)"])
@@ -84,6 +87,7 @@ actor InventoryCache {
     private func apply(_ entry: RedisValue) -> StreamID? {
         guard let parts = entry.array, parts.count == 2, let id = parts[0].string.flatMap(StreamID.init),
               let fields = parts[1].dictionary else { return nil }
+        sortedIDs = nil
         switch fields["op"]?.string {
         case "upsert":
             if let text = fields["host"]?.string, let json = JSONCoding.decode(Array(text.utf8)), let host = try? FleetHost(json: json) {
@@ -107,8 +111,22 @@ actor InventoryCache {
     /// Syncs, then returns the hosts with ids after `cursor`, in id order, at most `limit`.
     func page(after cursor: String?, limit: Int, among ids: [String]? = nil) async throws -> (hosts: [FleetHost], next: String?) {
         try await sync()
-        let sorted = ids ?? index.hosts.map(\.id).sorted()
-        let start = cursor.map { c in sorted.firstIndex { $0 > c } ?? sorted.count } ?? 0
+        let sorted: [String]
+        if let ids {
+            sorted = ids
+        } else {
+            sorted = sortedIDs ?? index.hosts.map(\.id).sorted()
+            sortedIDs = sorted
+        }
+        // Binary search for the first id after the cursor.
+        var start = 0
+        if let c = cursor {
+            var hi = sorted.count
+            while start < hi {
+                let mid = (start + hi) / 2
+                if sorted[mid] <= c { start = mid + 1 } else { hi = mid }
+            }
+        }
         let slice = sorted[start..<min(start + limit, sorted.count)]
         let hosts = slice.compactMap { index.host($0) }
         return (hosts, start + limit < sorted.count ? slice.last : nil)
