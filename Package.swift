@@ -47,8 +47,9 @@ let package = Package(
             path: "Shared/FleetRuntime"),
         .target(name: "SelectorService", dependencies: ["FleetRuntime"], path: "Services/Selector/Sources"),
         .executableTarget(name: "fleet-selector", dependencies: ["SelectorService"], path: "Services/Selector/Main"),
-        // In progress (issue 5): the dispatcher's Redis layer; the service and agent come next.
+        // In progress (issue 5): tracking is here; dispatch to agents, claims, results and timeouts come next.
         .target(name: "BulkDispatcherService", dependencies: ["FleetRuntime"], path: "Services/BulkDispatcher/Sources"),
+        .executableTarget(name: "fleet-bulk-dispatcher", dependencies: ["BulkDispatcherService"], path: "Services/BulkDispatcher/Main"),
         .target(name: "GroupsService", dependencies: ["FleetRuntime"], path: "Services/Groups/Sources"),
         .executableTarget(name: "fleet-groups", dependencies: ["GroupsService"], path: "Services/Groups/Main"),
         .target(

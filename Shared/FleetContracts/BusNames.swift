@@ -52,6 +52,12 @@ public enum Route {
     public static let groupsList = "groups.list"
     public static let groupsDelete = "groups.delete"
     public static let groupsHosts = "groups.hosts"
+    public static let bulkCreate = "bulk.create"
+    public static let bulkGet = "bulk.get"
+    public static let bulkList = "bulk.list"
+    public static let bulkProgress = "bulk.progress"
+    public static let bulkHosts = "bulk.hosts"
+    public static let bulkCancel = "bulk.cancel"
 }
 
 /// Event routing keys on `fleet.events`.

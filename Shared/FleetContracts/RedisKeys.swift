@@ -20,6 +20,11 @@ public enum RedisKeys {
     /// Hash: `cancelled` (0/1) and the operation record. Owner: bulk-dispatcher.
     public static func bulkOperation(_ op: String) -> String { "fleet:bulk:{\(op)}:op" }
 
+    /// Sorted set: operation ids scored by creation time (ms). Owner: bulk-dispatcher.
+    public static let bulkIndex = "fleet:bulk:index"
+    /// String: `Idempotency-Key` -> operation id, kept a day. Owner: bulk-dispatcher.
+    public static func bulkIdempotency(_ key: String) -> String { "fleet:bulk:idempotency:\(key)" }
+
     /// Hash: SHA-256 (hex) of an API token -> `{"scope", "name", "created_at"}`. Owner: gateway.
     public static let tokens = "fleet:tokens"
 }

@@ -108,6 +108,11 @@ actor InventoryCache {
         return index.select(compiled, explain: explain)
     }
 
+    /// Of `ids`, those whose approval status is not `approved` (absent counts as pending).
+    func notApproved(_ ids: [String]) -> [String] {
+        ids.filter { index.host($0)?.approvalStatus != "approved" }
+    }
+
     /// Syncs, then returns the hosts with ids after `cursor`, in id order, at most `limit`.
     func page(after cursor: String?, limit: Int, among ids: [String]? = nil) async throws -> (hosts: [FleetHost], next: String?) {
         try await sync()

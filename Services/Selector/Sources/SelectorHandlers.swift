@@ -78,11 +78,14 @@ public struct SelectorHandlers: Sendable {
     }
 
     func resolve(_ r: BusRequest) async throws -> JSONValue {
-        let selector = try HostSelector(json: r.body, extraKeys: ["explain", "allow_empty"])
+        let selector = try HostSelector(json: r.body, extraKeys: ["explain", "partition_by_approval"])
         let explain = r.body["explain"]?.boolValue ?? false
         let s = try await resolveSelection(selector, explain: explain)
         var o: [String: JSONValue] = ["host_ids": .array(s.hostIDs.map { .string($0) }), "count": .int(Int64(s.count))]
         if !s.unknownHostIDs.isEmpty { o["unknown_host_ids"] = .array(s.unknownHostIDs.map { .string($0) }) }
+        if r.body["partition_by_approval"]?.boolValue == true {
+            o["not_approved_host_ids"] = .array(await cache.notApproved(s.hostIDs).map { .string($0) })
+        }
         if let e = s.explanation {
             o["explanation"] = [
                 "admitted": .array(e.admitted.map { a in

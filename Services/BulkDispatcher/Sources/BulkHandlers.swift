@@ -1,0 +1,161 @@
+import FleetContracts
+import FleetCore
+import FleetRuntime
+import FleetStore
+import Foundation
+
+/// The bulk dispatcher's commands, tracking half: create (validate, resolve, snapshot, persist,
+/// skip hosts that are not approved), get, list, progress, per-host statuses, cancel.
+/// Dispatching to agents, claims, results and timeouts arrive with the rest of issue 5.
+public struct BulkHandlers: Sendable {
+    let context: ServiceContext
+    let store: HostTransitionStore
+
+    public init(context: ServiceContext) {
+        self.context = context
+        store = HostTransitionStore(redis: context.redis)
+    }
+
+    public var routes: [String: CommandHandler] {
+        [
+            Route.bulkCreate: { r in await create(r) },
+            Route.bulkGet: { r in await answer(context.logger) { try await record(id(r)) } },
+            Route.bulkProgress: { r in await answer(context.logger) { try await progress(id(r)) } },
+            Route.bulkHosts: { r in await answer(context.logger) { try await hosts(r) } },
+            Route.bulkList: { r in await answer(context.logger) { try await list(r) } },
+            Route.bulkCancel: { r in await answer(context.logger) { try await cancel(id(r)) } },
+        ]
+    }
+
+    /// 201 with the operation; 422 for bad input or an empty selection (`no_targets`) unless
+    /// `allow_empty`; the same `message_id` (Idempotency-Key) and body return the original (200),
+    /// another body with it is a 409.
+    func create(_ r: BusRequest) async -> BusReply {
+        let request: BulkOperationRequest
+        do { request = try BulkOperationRequest(json: r.body) } catch { return .validation(error) }
+        let canonical = String(decoding: JSONCoding.encode(r.body), as: UTF8.self)
+        let opID = "op-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        if let key = r.messageID {
+            let claimed = await answer(context.logger) {
+                let set = try await context.redis.send(RedisCommand(["SET", RedisKeys.bulkIdempotency(key), opID, "NX", "EX", "86400"]))
+                return set.isNull ? .string(try await context.redis.send("GET", RedisKeys.bulkIdempotency(key)).string ?? "") : .null
+            }
+            if claimed.status != 200 { return claimed }
+            if let existing = claimed.body?.stringValue {
+                guard let original = try? await context.redis.send("HGET", RedisKeys.bulkOperation(existing), "request").string else {
+                    return .failure(409, "idempotency_in_progress", "an operation with this Idempotency-Key is being created; retry")
+                }
+                guard original == canonical else {
+                    return .failure(409, "idempotency_conflict", "this Idempotency-Key was used with another body")
+                }
+                return await answer(context.logger) { try await record(existing) }
+            }
+        }
+        let reply = await persist(request, opID: opID, canonical: canonical)
+        if reply.status >= 300, let key = r.messageID {
+            _ = try? await context.redis.send("DEL", RedisKeys.bulkIdempotency(key))  // a failed create holds no key
+        }
+        return reply
+    }
+
+    private func persist(_ request: BulkOperationRequest, opID: String, canonical: String) async -> BusReply {
+        let targets = await context.bus.call(Route.selectorResolve, selectorWithPartition(request.selectorJSON))
+        guard targets.status == 200, let body = targets.body else { return targets }
+        let hostIDs = body["host_ids"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        let notApproved = body["not_approved_host_ids"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        if hostIDs.isEmpty && !request.allowEmpty {
+            return .failure(422, "no_targets", "the selector resolved to no host (send \"allow_empty\": true to create it anyway)")
+        }
+        let reply = await answer(context.logger) {
+            let created = Date()
+            var record: [String: JSONValue] = [
+                "id": .string(opID), "operation_type": .string(request.type.rawValue), "parameters": request.parameters.json,
+                "selector": request.selectorJSON, "allow_empty": .bool(request.allowEmpty),
+                "delivery_timeout_seconds": .int(Int64(request.deliveryTimeoutSeconds)),
+                "created_at": .string(ISO8601DateFormatter().string(from: created)),
+            ]
+            record["concurrency"] = request.concurrency?.json ?? .null
+            try await store.create(operation: opID, hostIDs: hostIDs)
+            if !notApproved.isEmpty { _ = try await store.move(operation: opID, hosts: notApproved, to: .skipped, reason: .notApproved) }
+            _ = try await context.redis.pipeline([
+                RedisCommand(["HSET", RedisKeys.bulkOperation(opID), "record", String(decoding: JSONCoding.encode(.object(record)), as: UTF8.self),
+                              "request", canonical]),
+                RedisCommand(["ZADD", RedisKeys.bulkIndex, String(Int(created.timeIntervalSince1970 * 1000)), opID]),
+            ])
+            return try await self.record(opID)
+        }
+        return reply.status == 200 ? BusReply(status: 201, body: reply.body, error: nil) : reply
+    }
+
+    private func selectorWithPartition(_ selector: JSONValue) -> JSONValue {
+        guard case .object(var o) = selector else { return selector }
+        o["partition_by_approval"] = true
+        return .object(o)
+    }
+
+    /// The operation as stored, with its aggregate status and progress.
+    func record(_ opID: String) async throws -> JSONValue {
+        guard let text = try await context.redis.send("HGET", RedisKeys.bulkOperation(opID), "record").string,
+              case .object(var o)? = JSONCoding.decode(Array(text.utf8)) else {
+            throw BusReplyError.notFound("no bulk operation '\(opID)'")
+        }
+        let p = try await progress(opID)
+        o["status"] = p["status"]
+        o["total"] = p["total"]
+        o["progress"] = p
+        return .object(o)
+    }
+
+    /// `{total, queued, running, succeeded, failed, skipped, percent_complete, status}`.
+    func progress(_ opID: String) async throws -> JSONValue {
+        guard let (c, status) = try await store.progress(operation: opID) else { throw BusReplyError.notFound("no bulk operation '\(opID)'") }
+        return ["total": .int(Int64(c.total)), "queued": .int(Int64(c.queued)), "running": .int(Int64(c.running)),
+                "succeeded": .int(Int64(c.succeeded)), "failed": .int(Int64(c.failed)), "skipped": .int(Int64(c.skipped)),
+                "percent_complete": .double(c.percentComplete), "status": .string(status.rawValue)]
+    }
+
+    /// Per-host statuses by host id, paged, optionally only one status.
+    func hosts(_ r: BusRequest) async throws -> JSONValue {
+        let opID = try id(r)
+        let all = try await store.statuses(operation: opID)
+        if all.isEmpty, try await store.progress(operation: opID) == nil { throw BusReplyError.notFound("no bulk operation '\(opID)'") }
+        let wanted = r.string("status")
+        let limit = Int(r.body["limit"]?.intValue ?? 100)
+        guard (1...1000).contains(limit) else { throw ValidationError("limit", .invalidValue, "limit is an integer from 1 to 1000") }
+        var rows: [(String, String, String?)] = []
+        for (host, value) in all {
+            let parts = value.split(separator: ":", maxSplits: 1).map(String.init)
+            if let wanted, parts[0] != wanted { continue }
+            rows.append((host, parts[0], parts.count > 1 ? parts[1] : nil))
+        }
+        rows.sort { $0.0 < $1.0 }
+        let after = r.string("cursor")
+        let page = rows.filter { after == nil || $0.0 > after! }.prefix(limit)
+        let next = page.count == limit && rows.last?.0 != page.last?.0 ? page.last?.0 : nil
+        return ["hosts": .array(page.map { ["host_id": .string($0.0), "status": .string($0.1), "reason": $0.2.map { .string($0) } ?? .null] }),
+                "next_cursor": next.map { .string($0) } ?? .null]
+    }
+
+    /// Newest first.
+    func list(_ r: BusRequest) async throws -> JSONValue {
+        let limit = Int(r.body["limit"]?.intValue ?? 50)
+        guard (1...500).contains(limit) else { throw ValidationError("limit", .invalidValue, "limit is an integer from 1 to 500") }
+        let ids = try await context.redis.send("ZREVRANGE", RedisKeys.bulkIndex, "0", String(limit - 1)).array?.compactMap(\.string) ?? []
+        var operations: [JSONValue] = []
+        for opID in ids { if let o = try? await record(opID) { operations.append(o) } }
+        return ["operations": .array(operations)]
+    }
+
+    /// Queued hosts become skipped (`cancelled`); running ones finish. A finished operation is a 409.
+    func cancel(_ opID: String) async throws -> JSONValue {
+        guard let (_, status) = try await store.progress(operation: opID) else { throw BusReplyError.notFound("no bulk operation '\(opID)'") }
+        if status.isTerminal { throw ConflictError(code: "operation_finished", "the operation is already \(status.rawValue)") }
+        _ = try await store.cancel(operation: opID)
+        return try await record(opID)
+    }
+
+    private func id(_ r: BusRequest) throws -> String {
+        guard let id = r.string("id"), !id.isEmpty else { throw ValidationError("id", .required, "id is required") }
+        return id
+    }
+}
