@@ -48,7 +48,10 @@ let package = Package(
         .target(name: "SelectorService", dependencies: ["FleetRuntime"], path: "Services/Selector/Sources"),
         .executableTarget(name: "fleet-selector", dependencies: ["SelectorService"], path: "Services/Selector/Main"),
         // In progress (issue 5): tracking is here; dispatch to agents, claims, results and timeouts come next.
-        .target(name: "BulkDispatcherService", dependencies: ["FleetRuntime"], path: "Services/BulkDispatcher/Sources"),
+        .target(
+            name: "BulkDispatcherService",
+            dependencies: ["FleetRuntime", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            path: "Services/BulkDispatcher/Sources"),
         .executableTarget(name: "fleet-bulk-dispatcher", dependencies: ["BulkDispatcherService"], path: "Services/BulkDispatcher/Main"),
         .target(name: "GroupsService", dependencies: ["FleetRuntime"], path: "Services/Groups/Sources"),
         .executableTarget(name: "fleet-groups", dependencies: ["GroupsService"], path: "Services/Groups/Main"),

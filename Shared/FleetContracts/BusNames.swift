@@ -10,6 +10,22 @@ public enum BusNames {
     public static let deadLetterQueue = "fleet.dead"
 
     public static func serviceQueue(_ service: ServiceName) -> String { "fleet.svc.\(service.rawValue)" }
+
+    /// Direct exchange for per-host commands; routing key = host id.
+    public static let agentExchange = "fleet.agent"
+    /// Topic exchange for per-host results (`result`) and expired commands (`expired`).
+    public static let resultsExchange = "fleet.results"
+    /// The dispatcher's queue on `fleet.results`.
+    public static let resultsQueue = "fleet.svc.bulk-dispatcher.results"
+    /// Routing keys on `fleet.results`.
+    public static let resultKey = "result"
+    public static let expiredKey = "expired"
+
+    /// The arguments every agent queue must be declared with: a command that waits past its TTL
+    /// goes back to the dispatcher as `expired`, and its host fails `undeliverable`.
+    public static let agentQueueArguments: [String: String] = [
+        "x-dead-letter-exchange": resultsExchange, "x-dead-letter-routing-key": expiredKey,
+    ]
 }
 
 /// The services that serve commands.
@@ -58,9 +74,12 @@ public enum Route {
     public static let bulkProgress = "bulk.progress"
     public static let bulkHosts = "bulk.hosts"
     public static let bulkCancel = "bulk.cancel"
+    public static let bulkClaim = "bulk.claim"
 }
 
 /// Event routing keys on `fleet.events`.
 public enum EventRoute {
     public static let hostsChanged = "hosts.changed"
+    public static func bulkHost(_ op: String) -> String { "bulk.\(op).host" }
+    public static func bulkFinished(_ op: String) -> String { "bulk.\(op).finished" }
 }

@@ -33,7 +33,9 @@ public struct CommandService: Service {
         return Topology(
             exchanges: [ExchangeDeclaration(name: BusNames.commandsExchange, kind: .topic),
                         ExchangeDeclaration(name: BusNames.eventsExchange, kind: .topic),
-                        ExchangeDeclaration(name: BusNames.deadLetterExchange, kind: .fanout)],
+                        ExchangeDeclaration(name: BusNames.deadLetterExchange, kind: .fanout),
+                        ExchangeDeclaration(name: BusNames.agentExchange, kind: .direct),
+                        ExchangeDeclaration(name: BusNames.resultsExchange, kind: .topic)],
             queues: [QueueDeclaration(name: BusNames.deadLetterQueue),
                      .durable(queue, deadLetterExchange: BusNames.deadLetterExchange)],
             bindings: [BindingDeclaration(queue: BusNames.deadLetterQueue, exchange: BusNames.deadLetterExchange, routingKey: "")]

@@ -13,13 +13,18 @@ public struct ServiceContext: Sendable {
     public let bus: BusClient
     /// For events and replies.
     public let publisher: AMQPConnection
+    /// For consumers besides the command queue (results, say).
+    public let consumer: AMQPConnection
     public let logger: Logger
 }
 
 /// The whole of a service's `main`: logging, connections, handlers, a health route, and a
 /// ServiceGroup that drains on SIGTERM/SIGINT and exits 0.
 public enum FleetServiceMain {
+    /// `background` adds services that run beside the command loop (consumers, sweepers); they
+    /// get the same graceful shutdown.
     public static func run(_ name: ServiceName, config: ServiceConfig = ServiceConfig(),
+                           background: (ServiceContext) -> [any Service] = { _ in [] },
                            handlers build: (ServiceContext) async throws -> [String: CommandHandler]) async throws {
         unblockShutdownSignals()
         let level = config.logLevel
@@ -34,7 +39,7 @@ public enum FleetServiceMain {
         let redis = try await RedisClient.connect(url: config.redisURL)
         let rpc = try await RPCClient.start(on: outbound)
         let context = ServiceContext(config: config, redis: redis, bus: BusClient(rpc: rpc, timeout: config.requestTimeout),
-                                     publisher: outbound, logger: logger)
+                                     publisher: outbound, consumer: consumer, logger: logger)
         var handlers = try await build(context)
         handlers[name.healthRoute] = { _ in
             let redisUp = (try? await redis.send("PING")) != nil
@@ -44,7 +49,7 @@ public enum FleetServiceMain {
         }
         let service = CommandService(name: name, handlers: handlers, consumer: consumer, replies: outbound,
                                      prefetch: config.prefetch, logger: logger)
-        let group = ServiceGroup(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        let group = ServiceGroup(services: [service] + background(context), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
         await consumer.close()
         await outbound.close()

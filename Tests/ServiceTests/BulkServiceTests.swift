@@ -2,22 +2,27 @@ import FleetContracts
 import FleetCore
 import FleetRuntime
 import FleetTestSupport
+import FleetBus
+import Synchronization
 import Testing
 
-@Suite("bulk operations over the bus (tracking)")
+@Suite("bulk operations over the bus")
 struct BulkServiceTests {
-    private func fleet(_ s: ServiceStack.Handle) async -> String {
+    /// Four hosts (the last one pending approval), bound to a test agent that holds their commands
+    /// without running them, so they stay queued.
+    private func fleet(_ s: ServiceStack.Handle) async throws -> (String, TestAgent) {
         let tag = unique("bulk")
         let hosts: [JSONValue] = ["approved", "approved", "approved", "pending"].enumerated().map { i, a in
             ["id": .string("\(tag)-\(i)"), "tags": [.string(tag)], "approval_status": .string(a)]
         }
         _ = await s.bus.call(Route.hostsUpsert, ["hosts": .array(hosts)])
-        return tag
+        return (tag, try await TestAgent.bind((0..<4).map { "\(tag)-\($0)" }))
     }
 
     @Test func createSnapshotsTargetsAndSkipsHostsNotApproved() async throws {
         let s = try await ServiceStack.shared.handle()
-        let tag = await fleet(s)
+        let (tag, agent) = try await fleet(s)
+        defer { Task { await agent.close() } }
         let r = await s.bus.call(Route.bulkCreate, ["operation_type": "run_script", "selector": ["tags": [.string(tag)]],
                                                     "parameters": ["content": "uptime"]])
         #expect(r.status == 201, "\(r)")
@@ -67,7 +72,8 @@ struct BulkServiceTests {
 
     @Test func idempotencyKeyReturnsTheOriginalAndRefusesAnotherBody() async throws {
         let s = try await ServiceStack.shared.handle()
-        let tag = await fleet(s)
+        let (tag, agent) = try await fleet(s)
+        defer { Task { await agent.close() } }
         let key = unique("idem-")
         let body: JSONValue = ["operation_type": "reboot", "selector": ["tags": [.string(tag)]]]
         let first = await s.bus.call(Route.bulkCreate, body, messageID: key)
@@ -86,7 +92,8 @@ struct BulkServiceTests {
 
     @Test func cancelSkipsQueuedHostsAndASecondCancelIs409() async throws {
         let s = try await ServiceStack.shared.handle()
-        let tag = await fleet(s)
+        let (tag, agent) = try await fleet(s)
+        defer { Task { await agent.close() } }
         let created = await s.bus.call(Route.bulkCreate, ["operation_type": "reboot", "selector": ["tags": [.string(tag)]]])
         let id = try #require(created.body?["id"])
         let cancelled = await s.bus.call(Route.bulkCancel, ["id": id])
@@ -95,6 +102,91 @@ struct BulkServiceTests {
         #expect(cancelled.body?["progress"]?["skipped"] == 4)
         #expect(await s.bus.call(Route.bulkCancel, ["id": id]).status == 409)
         #expect(await s.bus.call(Route.bulkGet, ["id": "op-missing"]).status == 404)
+    }
+}
+
+@Suite("bulk operations end to end with an agent")
+struct BulkDispatchTests {
+    private func hosts(_ s: ServiceStack.Handle, _ n: Int) async -> (String, [String]) {
+        let tag = unique("run")
+        let ids = (0..<n).map { "\(tag)-\($0)" }
+        _ = await s.bus.call(Route.hostsUpsert, ["hosts": .array(ids.map { ["id": .string($0), "tags": [.string(tag)], "approval_status": "approved"] })])
+        return (tag, ids)
+    }
+
+    private func waitFor(_ s: ServiceStack.Handle, _ op: JSONValue, _ status: String) async -> JSONValue? {
+        var last: JSONValue?
+        _ = await TestEnvironment.eventually(timeout: .seconds(20)) {
+            last = await s.bus.call(Route.bulkProgress, ["id": op]).body
+            return last?["status"] == .string(status)
+        }
+        return last
+    }
+
+    @Test func hostsWithoutAnAgentFailUndeliverableAtOnce() async throws {
+        let s = try await ServiceStack.shared.handle()
+        let (tag, _) = await hosts(s, 3)
+        let r = await s.bus.call(Route.bulkCreate, ["operation_type": "reboot", "selector": ["tags": [.string(tag)]]])
+        #expect(r.body?["status"] == "failed")
+        #expect(r.body?["progress"]?["failed"] == 3)
+        let failed = await s.bus.call(Route.bulkHosts, ["id": r.body?["id"] ?? .null, "status": "failed"])
+        #expect(failed.body?["hosts"]?.arrayValue?.allSatisfy { $0["reason"] == "undeliverable" } == true)
+    }
+
+    @Test func resultsLandAndTheAggregateIsPartial() async throws {
+        let s = try await ServiceStack.shared.handle()
+        let (tag, ids) = await hosts(s, 5)
+        let agent = try await TestAgent.bind(ids)
+        let running = try await agent.serve(bus: s.bus) { host in
+            host.hasSuffix("-4") ? ["status": "failed", "exit_code": 3, "stderr": "boom"] : ["status": "succeeded", "exit_code": 0, "stdout": "ok"]
+        }
+        let r = await s.bus.call(Route.bulkCreate, ["operation_type": "run_script", "selector": ["tags": [.string(tag)]], "parameters": ["content": "true"]])
+        let op = try #require(r.body?["id"])
+        let p = await waitFor(s, op, "partial")
+        #expect(p?["succeeded"] == 4)
+        #expect(p?["failed"] == 1)
+        #expect(p?["percent_complete"]?.doubleValue == 100.0)
+        let result = try await s.redis.send("HGET", RedisKeys.bulkResults(op.stringValue!), "\(tag)-4").string
+        #expect(result.flatMap { JSONCoding.decode(Array($0.utf8)) }?["exit_code"] == 3)
+        // The bus is at-least-once: a result delivered twice is counted once.
+        let duplicate = OutgoingMessage(exchange: BusNames.resultsExchange, routingKey: BusNames.resultKey,
+                                        body: JSONCoding.encode(["op_id": op, "host_id": .string("\(tag)-0"), "status": "failed"]))
+        try await s.connection.publish(duplicate)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(await s.bus.call(Route.bulkProgress, ["id": op]).body?["succeeded"] == 4)
+        running.cancel()
+        await agent.close()
+    }
+
+    @Test func cancelledHostsAreRefusedTheirClaimAndNeverRun() async throws {
+        let s = try await ServiceStack.shared.handle()
+        let (tag, ids) = await hosts(s, 3)
+        let agent = try await TestAgent.bind(ids)  // holds the commands until told to serve
+        let r = await s.bus.call(Route.bulkCreate, ["operation_type": "reboot", "selector": ["tags": [.string(tag)]]])
+        let op = try #require(r.body?["id"])
+        #expect(await s.bus.call(Route.bulkCancel, ["id": op]).body?["status"] == "cancelled")
+        let ran = Mutex<[String]>([])
+        let running = try await agent.serve(bus: s.bus) { host in
+            ran.withLock { $0.append(host) }
+            return ["status": "succeeded"]
+        }
+        try await Task.sleep(for: .seconds(1))
+        #expect(ran.withLock { $0 }.isEmpty, "a cancelled host's command is dropped unrun")
+        #expect(await s.bus.call(Route.bulkProgress, ["id": op]).body?["skipped"] == 3)
+        running.cancel()
+        await agent.close()
+    }
+
+    @Test func aCommandNoAgentPicksUpInTimeExpiresUndeliverable() async throws {
+        let s = try await ServiceStack.shared.handle()
+        let (tag, ids) = await hosts(s, 2)
+        let agent = try await TestAgent.bind(ids)  // bound, but never consumes
+        let r = await s.bus.call(Route.bulkCreate, ["operation_type": "reboot", "selector": ["tags": [.string(tag)]], "delivery_timeout_seconds": 1])
+        let op = try #require(r.body?["id"])
+        #expect(r.body?["status"] == "queued")
+        let p = await waitFor(s, op, "failed")
+        #expect(p?["failed"] == 2)
+        await agent.close()
     }
 }
 

@@ -2,4 +2,6 @@ import BulkDispatcherService
 import FleetContracts
 import FleetRuntime
 
-try await FleetServiceMain.run(.bulkDispatcher) { context in BulkHandlers(context: context).routes }
+try await FleetServiceMain.run(.bulkDispatcher, background: { [ResultsConsumer(context: $0)] }) { context in
+    BulkHandlers(context: context).routes
+}

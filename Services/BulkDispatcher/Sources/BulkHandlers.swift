@@ -4,16 +4,18 @@ import FleetRuntime
 import FleetStore
 import Foundation
 
-/// The bulk dispatcher's commands, tracking half: create (validate, resolve, snapshot, persist,
-/// skip hosts that are not approved), get, list, progress, per-host statuses, cancel.
-/// Dispatching to agents, claims, results and timeouts arrive with the rest of issue 5.
+/// The bulk dispatcher's commands: create (validate, resolve, snapshot, persist, skip hosts that
+/// are not approved, dispatch to agents), claim (an agent's queued -> running), get, list,
+/// progress, per-host statuses, cancel. Results arrive through `ResultsConsumer`.
 public struct BulkHandlers: Sendable {
     let context: ServiceContext
     let store: HostTransitionStore
+    let dispatch: AgentDispatch
 
     public init(context: ServiceContext) {
         self.context = context
         store = HostTransitionStore(redis: context.redis)
+        dispatch = AgentDispatch(publisher: context.publisher, store: store)
     }
 
     public var routes: [String: CommandHandler] {
@@ -24,6 +26,7 @@ public struct BulkHandlers: Sendable {
             Route.bulkHosts: { r in await answer(context.logger) { try await hosts(r) } },
             Route.bulkList: { r in await answer(context.logger) { try await list(r) } },
             Route.bulkCancel: { r in await answer(context.logger) { try await cancel(id(r)) } },
+            Route.bulkClaim: { r in await answer(context.logger) { try await claim(r) } },
         ]
     }
 
@@ -77,11 +80,13 @@ public struct BulkHandlers: Sendable {
             record["concurrency"] = request.concurrency?.json ?? .null
             try await store.create(operation: opID, hostIDs: hostIDs)
             if !notApproved.isEmpty { _ = try await store.move(operation: opID, hosts: notApproved, to: .skipped, reason: .notApproved) }
+            let approved = Set(hostIDs).subtracting(notApproved).sorted()
             _ = try await context.redis.pipeline([
                 RedisCommand(["HSET", RedisKeys.bulkOperation(opID), "record", String(decoding: JSONCoding.encode(.object(record)), as: UTF8.self),
                               "request", canonical]),
                 RedisCommand(["ZADD", RedisKeys.bulkIndex, String(Int(created.timeIntervalSince1970 * 1000)), opID]),
             ])
+            try await dispatch.dispatch(op: opID, hosts: approved, request: request)
             return try await self.record(opID)
         }
         return reply.status == 200 ? BusReply(status: 201, body: reply.body, error: nil) : reply
@@ -152,6 +157,16 @@ public struct BulkHandlers: Sendable {
         if status.isTerminal { throw ConflictError(code: "operation_finished", "the operation is already \(status.rawValue)") }
         _ = try await store.cancel(operation: opID)
         return try await record(opID)
+    }
+
+    /// An agent asks to start hosts: each queued one becomes running and is claimed; any other
+    /// (cancelled, halted, already running) is refused, and the agent drops its command unrun.
+    func claim(_ r: BusRequest) async throws -> JSONValue {
+        guard let op = r.string("op_id"), !op.isEmpty else { throw ValidationError("op_id", .required, "op_id is required") }
+        let hosts = r.body["host_ids"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        guard !hosts.isEmpty else { throw ValidationError("host_ids", .required, "host_ids is a non-empty array") }
+        let outcome = try await store.move(operation: op, hosts: hosts, to: .running)
+        return ["claimed": .array(outcome.movedHosts.map { .string($0) })]
     }
 
     private func id(_ r: BusRequest) throws -> String {

@@ -21,6 +21,8 @@ struct HostTransitionStore: Sendable {
         let aggregate: AggregateStatus
         /// True for exactly one call: the one whose move left no host queued or running.
         let justFinished: Bool
+        /// The hosts that moved.
+        var movedHosts: [String] = []
     }
 
     /// Writes an operation's hosts, all queued, and its counters.
@@ -47,11 +49,12 @@ struct HostTransitionStore: Sendable {
         let reply = try await redis.eval(Self.script, keys: [RedisKeys.bulkHosts(op), RedisKeys.bulkProgress(op),
                                                              RedisKeys.bulkResults(op), RedisKeys.bulkOperation(op)],
                                          arguments: [to.rawValue, reason?.rawValue ?? "", result ?? ""] + hosts)
-        guard let parts = reply.array, parts.count == 3, let applied = parts[0].int,
+        guard let parts = reply.array, parts.count == 4, let applied = parts[0].int,
               let aggregate = parts[1].string.flatMap(AggregateStatus.init(rawValue:)), let finished = parts[2].int else {
             throw RedisError(.reply, "unexpected transition reply \(reply)")
         }
-        return Outcome(applied: Int(applied), aggregate: aggregate, justFinished: finished == 1)
+        return Outcome(applied: Int(applied), aggregate: aggregate, justFinished: finished == 1,
+                       movedHosts: parts[3].array?.compactMap(\.string) ?? [])
     }
 
     /// Marks the operation cancelled (the aggregate becomes `cancelled`) and skips every queued host.
@@ -88,11 +91,12 @@ struct HostTransitionStore: Sendable {
     }()
 
     /// KEYS: hosts, progress, results, operation. ARGV: to, reason, result JSON, host ids...
-    /// Returns {applied, aggregate, justFinished}. The aggregate follows ProgressCounters.aggregate.
+    /// Returns {applied, aggregate, justFinished, moved hosts}. The aggregate follows ProgressCounters.aggregate.
     static let script = RedisScript("""
         local allowed = {\(allowedMoves.map { "['\($0)']=true" }.joined(separator: ","))}
         local to, reason, result = ARGV[1], ARGV[2], ARGV[3]
         local applied = 0
+        local moved = {}
         local wasOpen = false
         do
           local q = tonumber(redis.call('HGET', KEYS[2], 'queued') or '0')
@@ -110,6 +114,7 @@ struct HostTransitionStore: Sendable {
               redis.call('HINCRBY', KEYS[2], to, 1)
               if result ~= '' and #ARGV == 4 then redis.call('HSET', KEYS[3], host, result) end
               applied = applied + 1
+              moved[applied] = host
             end
           end
         end
@@ -125,6 +130,6 @@ struct HostTransitionStore: Sendable {
         redis.call('HSET', KEYS[2], 'status', status)
         local finished = 0
         if wasOpen and applied > 0 and q + r == 0 then finished = 1 end
-        return {applied, status, finished}
+        return {applied, status, finished, moved}
         """)
 }

@@ -1,0 +1,80 @@
+import FleetBus
+import FleetContracts
+import FleetCore
+import FleetRuntime
+import Logging
+import ServiceLifecycle
+
+/// Consumes `fleet.results`: per-host results from agents (`result`) and commands that expired
+/// unread (`expired`). Each becomes one transition, acked only after it is durable; a duplicate or
+/// late one changes nothing. The transition that finishes an operation announces it once.
+public struct ResultsConsumer: Service {
+    let context: ServiceContext
+    let store: HostTransitionStore
+
+    public init(context: ServiceContext) {
+        self.context = context
+        store = HostTransitionStore(redis: context.redis)
+    }
+
+    static let topology = Topology(
+        queues: [.durable(BusNames.resultsQueue, deadLetterExchange: BusNames.deadLetterExchange)],
+        bindings: [BindingDeclaration(queue: BusNames.resultsQueue, exchange: BusNames.resultsExchange, routingKey: "#")])
+
+    public func run() async throws {
+        try await context.consumer.declare(Self.topology)
+        let deliveries = try await context.consumer.consume(queue: BusNames.resultsQueue, prefetch: 200)
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                for await delivery in deliveries { group.addTask { await handle(delivery) } }
+            }
+        } onGracefulShutdown: {
+            deliveries.cancel()
+        }
+    }
+
+    func handle(_ delivery: Delivery) async {
+        guard let body = JSONCoding.decode(delivery.body), let op = body["op_id"]?.stringValue, let host = body["host_id"]?.stringValue else {
+            context.logger.warning("undecodable result; dead-lettering", metadata: ["amqp.routing_key": "\(delivery.routingKey)"])
+            return delivery.reject(requeue: false)
+        }
+        do {
+            let outcome: HostTransitionStore.Outcome
+            if delivery.routingKey == BusNames.expiredKey {
+                outcome = try await store.move(operation: op, hosts: [host], to: .failed, reason: .undeliverable)
+            } else {
+                guard let (to, reason) = Self.status(body) else {
+                    context.logger.warning("result without a valid status; dead-lettering", metadata: ["op.id": "\(op)", "host.id": "\(host)"])
+                    return delivery.reject(requeue: false)
+                }
+                outcome = try await store.move(operation: op, hosts: [host], to: to, reason: reason,
+                                               result: String(decoding: JSONCoding.encode(body), as: UTF8.self))
+            }
+            if outcome.applied > 0 { await announce(EventRoute.bulkHost(op), ["op_id": .string(op), "host_id": .string(host)]) }
+            if outcome.justFinished { await announce(EventRoute.bulkFinished(op), ["op_id": .string(op), "status": .string(outcome.aggregate.rawValue)]) }
+            delivery.ack()
+        } catch {
+            // Redis unavailable: the result goes back to the queue and is tried again.
+            context.logger.error("result not recorded; requeueing", metadata: ["error": "\(error)"])
+            delivery.nack(requeue: true)
+        }
+    }
+
+    /// `succeeded`, or `failed` with a failure reason (default `exit_code`).
+    static func status(_ body: JSONValue) -> (HostStatus, HostReason?)? {
+        switch body["status"]?.stringValue {
+        case "succeeded": return (.succeeded, nil)
+        case "failed":
+            let reason = body["reason"]?.stringValue.flatMap(HostReason.init(rawValue:)) ?? .exitCode
+            return reason.status == .failed ? (.failed, reason) : nil
+        case "skipped":
+            return body["reason"]?.stringValue == HostReason.unsupported.rawValue ? (.skipped, .unsupported) : nil
+        default: return nil
+        }
+    }
+
+    private func announce(_ route: String, _ body: JSONValue) async {
+        _ = try? await context.publisher.publish(OutgoingMessage(exchange: BusNames.eventsExchange, routingKey: route, body: JSONCoding.encode(body),
+                                                                 properties: MessageProperties(contentType: "application/json", persistent: false)))
+    }
+}
