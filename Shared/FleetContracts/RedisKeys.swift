@@ -20,6 +20,9 @@ public enum RedisKeys {
     /// Hash: `cancelled` (0/1) and the operation record. Owner: bulk-dispatcher.
     public static func bulkOperation(_ op: String) -> String { "fleet:bulk:{\(op)}:op" }
 
+    /// Sorted set: `<op>|<host>|run` (result due) and `<op>|<host>|delivery` (claim due), scored by the
+    /// due time (ms). Owner: bulk-dispatcher; its sweeper fails what is overdue.
+    public static let bulkDeadlines = "fleet:bulk:deadlines"
     /// Sorted set: operation ids scored by creation time (ms). Owner: bulk-dispatcher.
     public static let bulkIndex = "fleet:bulk:index"
     /// String: `Idempotency-Key` -> operation id, kept a day. Owner: bulk-dispatcher.

@@ -177,6 +177,22 @@ struct BulkDispatchTests {
         await agent.close()
     }
 
+    @Test func aSilentAgentTimesOut() async throws {
+        let s = try await ServiceStack.shared.handle()
+        let (tag, ids) = await hosts(s, 2)
+        let agent = try await TestAgent.bind(ids)
+        let running = try await agent.serve(bus: s.bus) { _ in nil }  // claims, then never reports
+        let r = await s.bus.call(Route.bulkCreate, ["operation_type": "run_script", "selector": ["tags": [.string(tag)]],
+                                                    "parameters": ["content": "sleep 100", "timeout_seconds": 1]])
+        let op = try #require(r.body?["id"])
+        let p = await waitFor(s, op, "failed")
+        #expect(p?["failed"] == 2)
+        let reasons = await s.bus.call(Route.bulkHosts, ["id": op]).body?["hosts"]?.arrayValue?.map { $0["reason"] }
+        #expect(reasons == [.string("timed_out"), .string("timed_out")])
+        running.cancel()
+        await agent.close()
+    }
+
     @Test func aCommandNoAgentPicksUpInTimeExpiresUndeliverable() async throws {
         let s = try await ServiceStack.shared.handle()
         let (tag, ids) = await hosts(s, 2)

@@ -83,9 +83,11 @@ public struct BulkHandlers: Sendable {
             let approved = Set(hostIDs).subtracting(notApproved).sorted()
             _ = try await context.redis.pipeline([
                 RedisCommand(["HSET", RedisKeys.bulkOperation(opID), "record", String(decoding: JSONCoding.encode(.object(record)), as: UTF8.self),
-                              "request", canonical]),
+                              "request", canonical, "timeout_seconds", String(request.parameters.timeoutSeconds)]),
                 RedisCommand(["ZADD", RedisKeys.bulkIndex, String(Int(created.timeIntervalSince1970 * 1000)), opID]),
             ])
+            try await Deadlines(redis: context.redis).expectClaims(op: opID, hosts: approved,
+                                                                  within: .seconds(request.deliveryTimeoutSeconds))
             try await dispatch.dispatch(op: opID, hosts: approved, request: request)
             return try await self.record(opID)
         }
@@ -166,6 +168,10 @@ public struct BulkHandlers: Sendable {
         let hosts = r.body["host_ids"]?.arrayValue?.compactMap(\.stringValue) ?? []
         guard !hosts.isEmpty else { throw ValidationError("host_ids", .required, "host_ids is a non-empty array") }
         let outcome = try await store.move(operation: op, hosts: hosts, to: .running)
+        if !outcome.movedHosts.isEmpty {
+            let timeout = Int(try await context.redis.send("HGET", RedisKeys.bulkOperation(op), "timeout_seconds").int ?? 300)
+            try await Deadlines(redis: context.redis).expectResults(op: op, hosts: outcome.movedHosts, within: .seconds(timeout))
+        }
         return ["claimed": .array(outcome.movedHosts.map { .string($0) })]
     }
 
