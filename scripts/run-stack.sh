@@ -7,7 +7,7 @@ cd "$FLEET_ROOT"
 SERVICES_DIR=$FLEET_RUN_DIR/services
 FLEET_GATEWAY_PORT=${FLEET_GATEWAY_PORT:-8080}
 export FLEET_GATEWAY_PORT
-services=(fleet-selector fleet-groups fleet-gateway)
+services=(fleet-selector fleet-groups fleet-bulk-dispatcher fleet-gateway)
 
 stop_services() {
   for s in "${services[@]}"; do

@@ -158,6 +158,50 @@ struct GatewayHTTPTests {
         }
     }
 
+    @Test func bulkOperationsThroughHTTP() async throws {
+        let h = try await GatewayHarness.make()
+        let t = unique("hb")
+        try await h.withClient { c in
+            let op = h.tokens[.operate]
+            _ = try await c.call(.post, "\(api)/hosts", token: op, json: ["hosts": [["id": .string("\(t)-1"), "tags": [.string(t)], "approval_status": "approved"],
+                                                                                 ["id": .string("\(t)-2"), "tags": [.string(t)]]]])
+            let body: JSONValue = ["operation_type": "install_package", "selector": ["tags": [.string(t)]], "parameters": ["packages": ["nginx"]]]
+            #expect(try await c.call(.post, "\(api)/bulk", token: h.tokens[.read], json: body).status == 403)
+            let created = try await c.call(.post, "\(api)/bulk", token: op, json: body)
+            #expect(created.status == 201)
+            let id = try #require(created.json["id"]?.stringValue)
+            // No agent serves these hosts: the approved one fails undeliverable, the other is skipped.
+            let progress = try await c.call(.get, "\(api)/bulk/\(id)/progress", token: op)
+            #expect(progress.json == ["total": 2, "queued": 0, "running": 0, "succeeded": 0, "failed": 1, "skipped": 1, "percent_complete": 100])
+            #expect(try await c.call(.get, "\(api)/bulk/\(id)", token: op).json["status"] == "failed")
+            let hosts = try await c.call(.get, "\(api)/bulk/\(id)/hosts?status=skipped", token: op)
+            #expect(hosts.json["hosts"] == [["host_id": .string("\(t)-2"), "status": "skipped", "reason": "not_approved"]])
+            #expect(try await c.call(.post, "\(api)/bulk/\(id)/cancel", token: op).status == 409)
+            let listed = try await c.call(.get, "\(api)/bulk", token: op).json["operations"]?.arrayValue ?? []
+            #expect(listed.contains { $0["id"] == .string(id) })
+            #expect(try await c.call(.get, "\(api)/bulk/op-nope", token: op).status == 404)
+            let bad = try await c.call(.post, "\(api)/bulk", token: op, json: ["operation_type": "install_package", "selector": ["tags": [.string(t)]]])
+            #expect(bad.status == 422)
+            #expect(bad.errorFields == ["parameters.packages"])
+        }
+    }
+
+    @Test func bulkFeaturesGateTheirRoutesAndThePlanType() async throws {
+        let noPlans = try await GatewayHarness.make(environment: ["FLEET_FEATURES_DISABLED": "fleet_config_deployment"])
+        try await noPlans.withClient { c in
+            let r = try await c.call(.post, "\(api)/bulk", token: noPlans.tokens[.operate],
+                                     json: ["operation_type": "apply_deployment_plan", "selector": ["tags": ["x"]], "parameters": ["plan": ["packages": ["a"]]]])
+            #expect(r.status == 402)
+            #expect(r.json["feature"] == "fleet_config_deployment")
+        }
+        let noBulk = try await GatewayHarness.make(environment: ["FLEET_FEATURES_DISABLED": "fleet_bulk_operations"])
+        try await noBulk.withClient { c in
+            let gated = try await c.call(.get, "\(api)/bulk", token: noBulk.tokens[.read])
+            #expect(gated.status == 402)
+            #expect(gated.json["feature"] == "fleet_bulk_operations")
+        }
+    }
+
     @Test func readinessAndModuleInfo() async throws {
         let h = try await GatewayHarness.make()
         try await h.withClient { c in

@@ -33,7 +33,8 @@ struct BulkServiceTests {
         #expect(p.body?["percent_complete"]?.doubleValue == 25.0)
         guard case .object(var counts)? = p.body else { Issue.record("no progress"); return }
         counts["percent_complete"] = nil
-        #expect(counts == ["total": 4, "queued": 3, "running": 0, "succeeded": 0, "failed": 0, "skipped": 1, "status": "running"])
+        #expect(counts == ["total": 4, "queued": 3, "running": 0, "succeeded": 0, "failed": 0, "skipped": 1])
+        #expect(await s.bus.call(Route.bulkGet, ["id": .string(id)]).body?["status"] == "running")
         let skipped = await s.bus.call(Route.bulkHosts, ["id": .string(id), "status": "skipped"])
         #expect(skipped.body?["hosts"] == [["host_id": .string("\(tag)-3"), "status": "skipped", "reason": "not_approved"]])
         // Dashboards read the same counters straight from Redis.
@@ -114,13 +115,14 @@ struct BulkDispatchTests {
         return (tag, ids)
     }
 
+    /// Polls the operation until its aggregate is `status`; returns its progress.
     private func waitFor(_ s: ServiceStack.Handle, _ op: JSONValue, _ status: String) async -> JSONValue? {
         var last: JSONValue?
         _ = await TestEnvironment.eventually(timeout: .seconds(20)) {
-            last = await s.bus.call(Route.bulkProgress, ["id": op]).body
+            last = await s.bus.call(Route.bulkGet, ["id": op]).body
             return last?["status"] == .string(status)
         }
-        return last
+        return last?["progress"]
     }
 
     @Test func hostsWithoutAnAgentFailUndeliverableAtOnce() async throws {

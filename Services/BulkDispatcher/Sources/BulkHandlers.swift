@@ -106,19 +106,20 @@ public struct BulkHandlers: Sendable {
               case .object(var o)? = JSONCoding.decode(Array(text.utf8)) else {
             throw BusReplyError.notFound("no bulk operation '\(opID)'")
         }
+        guard let (_, status) = try await store.progress(operation: opID) else { throw BusReplyError.notFound("no bulk operation '\(opID)'") }
         let p = try await progress(opID)
-        o["status"] = p["status"]
+        o["status"] = .string(status.rawValue)
         o["total"] = p["total"]
         o["progress"] = p
         return .object(o)
     }
 
-    /// `{total, queued, running, succeeded, failed, skipped, percent_complete, status}`.
+    /// Exactly the seed's shape plus `skipped`: `{total, queued, running, succeeded, failed, skipped, percent_complete}`.
     func progress(_ opID: String) async throws -> JSONValue {
-        guard let (c, status) = try await store.progress(operation: opID) else { throw BusReplyError.notFound("no bulk operation '\(opID)'") }
+        guard let (c, _) = try await store.progress(operation: opID) else { throw BusReplyError.notFound("no bulk operation '\(opID)'") }
         return ["total": .int(Int64(c.total)), "queued": .int(Int64(c.queued)), "running": .int(Int64(c.running)),
                 "succeeded": .int(Int64(c.succeeded)), "failed": .int(Int64(c.failed)), "skipped": .int(Int64(c.skipped)),
-                "percent_complete": .double(c.percentComplete), "status": .string(status.rawValue)]
+                "percent_complete": .double(c.percentComplete)]
     }
 
     /// Per-host statuses by host id, paged, optionally only one status.

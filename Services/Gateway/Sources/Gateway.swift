@@ -47,6 +47,31 @@ public struct Gateway: Sendable {
         route(router, .delete, "groups/:id", .operate, "fleet_groups") { _, c in try await forward(Route.groupsDelete, ["id": id(c)]) }
         route(router, .get, "groups/:id/hosts", .read, "fleet_groups") { _, c in try await forward(Route.groupsHosts, ["id": id(c)]) }
 
+        route(router, .post, "bulk", .operate, "fleet_bulk_operations") { r, _ in
+            let body = try await body(r)
+            // The deployment-plan type is a feature of its own.
+            if body["operation_type"]?.stringValue == OperationType.applyDeploymentPlan.rawValue,
+               !config.features.isEnabled(OperationType.applyDeploymentPlan.feature) {
+                let feature = OperationType.applyDeploymentPlan.feature
+                return JSONResponse.error(402, "feature_not_enabled", "the \(feature) feature is not enabled", feature: feature)
+            }
+            return await forward(Route.bulkCreate, body, r)
+        }
+        route(router, .get, "bulk", .read, "fleet_bulk_operations") { r, _ in
+            var q: [String: JSONValue] = [:]
+            if let limit = r.uri.queryParameters.get("limit") { q["limit"] = Int64(limit).map { .int($0) } ?? .string(limit) }
+            return await forward(Route.bulkList, .object(q))
+        }
+        route(router, .get, "bulk/:id", .read, "fleet_bulk_operations") { _, c in try await forward(Route.bulkGet, ["id": id(c)]) }
+        route(router, .get, "bulk/:id/progress", .read, "fleet_bulk_operations") { _, c in try await forward(Route.bulkProgress, ["id": id(c)]) }
+        route(router, .get, "bulk/:id/hosts", .read, "fleet_bulk_operations") { r, c in
+            var q: [String: JSONValue] = ["id": try id(c)]
+            for key in ["status", "cursor"] { if let v = r.uri.queryParameters.get(key) { q[key] = .string(v) } }
+            if let limit = r.uri.queryParameters.get("limit") { q["limit"] = Int64(limit).map { .int($0) } ?? .string(limit) }
+            return await forward(Route.bulkHosts, .object(q))
+        }
+        route(router, .post, "bulk/:id/cancel", .operate, "fleet_bulk_operations") { _, c in try await forward(Route.bulkCancel, ["id": id(c)]) }
+
         route(router, .get, "hosts", .read, nil) { r, _ in
             var q: [String: JSONValue] = [:]
             if let cursor = r.uri.queryParameters.get("cursor") { q["cursor"] = .string(cursor) }
@@ -123,7 +148,7 @@ public struct Gateway: Sendable {
     private func readiness() async -> Response {
         var checks: [String: JSONValue] = ["broker": .bool(broker.isConnected)]
         checks["redis"] = .bool((try? await redis.send("PING")) != nil)
-        let services: [ServiceName] = [.selector, .groups]
+        let services: [ServiceName] = [.selector, .groups, .bulkDispatcher]
         await withTaskGroup(of: (String, Bool).self) { group in
             for s in services { group.addTask { (s.rawValue, await bus.call(s.healthRoute, [:]).status == 200) } }
             for await (name, ok) in group { checks[name] = .bool(ok) }
