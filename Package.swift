@@ -53,6 +53,11 @@ let package = Package(
             dependencies: ["FleetRuntime", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             path: "Services/BulkDispatcher/Sources"),
         .executableTarget(name: "fleet-bulk-dispatcher", dependencies: ["BulkDispatcherService"], path: "Services/BulkDispatcher/Main"),
+        .target(name: "AgentService", dependencies: ["FleetRuntime"], path: "Services/Agent/Sources"),
+        .executableTarget(
+            name: "fleet-agent",
+            dependencies: ["AgentService", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Services/Agent/Main"),
         .target(name: "GroupsService", dependencies: ["FleetRuntime"], path: "Services/Groups/Sources"),
         .executableTarget(name: "fleet-groups", dependencies: ["GroupsService"], path: "Services/Groups/Main"),
         .target(

@@ -7,7 +7,9 @@ cd "$FLEET_ROOT"
 SERVICES_DIR=$FLEET_RUN_DIR/services
 FLEET_GATEWAY_PORT=${FLEET_GATEWAY_PORT:-8080}
 export FLEET_GATEWAY_PORT
-services=(fleet-selector fleet-groups fleet-bulk-dispatcher fleet-gateway)
+services=(fleet-selector fleet-groups fleet-bulk-dispatcher fleet-gateway fleet-agent)
+# A simulated fleet of 200 hosts (sim-0 .. sim-199, every 50th failing), so operations have agents.
+agent_args=(--simulate 200 --prefix sim --fail-every 50)
 
 stop_services() {
   for s in "${services[@]}"; do
@@ -27,7 +29,9 @@ bin=$(swift build -c release --show-bin-path)
 mkdir -p "$SERVICES_DIR"
 stop_services
 for s in "${services[@]}"; do
-  nohup "$bin/$s" > "$SERVICES_DIR/$s.log" 2>&1 &
+  args=()
+  [ "$s" = fleet-agent ] && args=("${agent_args[@]}")
+  nohup "$bin/$s" "${args[@]}" > "$SERVICES_DIR/$s.log" 2>&1 &
   echo $! > "$SERVICES_DIR/$s.pid"
 done
 base=http://127.0.0.1:$FLEET_GATEWAY_PORT
@@ -41,6 +45,7 @@ import sys, urllib.request
 req = urllib.request.Request('$base/api/v1/fleet/hosts', data=sys.stdin.buffer.read(), method='POST',
                              headers={'Content-Type': 'application/json', 'Authorization': 'Bearer $token'})
 print(urllib.request.urlopen(req).read().decode())" >/dev/null
-log "stack is up: gateway $base (logs in $SERVICES_DIR), 300 example hosts loaded"
+log "stack is up: gateway $base (logs in $SERVICES_DIR), 300 example hosts and 200 simulated ones (tag sim)"
 log "admin token (shown once): $token"
 echo "try: curl -s -H 'Authorization: Bearer $token' -d '{\"platforms\":[\"linux\"],\"tags\":[\"db\"]}' $base/api/v1/fleet/select"
+echo "     curl -s -H 'Authorization: Bearer $token' -d '{\"operation_type\":\"reboot\",\"selector\":{\"tags\":[\"sim\"]}}' $base/api/v1/fleet/bulk"

@@ -18,7 +18,7 @@ public final class ServiceProcess: Sendable {
         ProcessInfo.processInfo.environment["FLEET_BIN_DIR"] ?? TestEnvironment.repositoryRoot.appendingPathComponent(".build/debug").path
     }
 
-    public init(_ executable: String, environment extra: [String: String] = [:]) throws {
+    public init(_ executable: String, arguments: [String] = [], environment extra: [String: String] = [:]) throws {
         name = executable
         let binary = "\(Self.binDirectory)/\(executable)"
         guard FileManager.default.isExecutableFile(atPath: binary) else { throw StackScriptError(action: "missing \(binary)", status: -1) }
@@ -36,7 +36,8 @@ public final class ServiceProcess: Sendable {
         env["FLEET_REDIS_URL"] = TestEnvironment.serviceRedisURL
         env["FLEET_LOG_LEVEL"] = "info"
         for (k, v) in extra { env[k] = v }
-        let argv: [UnsafeMutablePointer<CChar>?] = ["/bin/bash", "-c", watchdog, "watchdog", String(getpid()), binary].map { (s: String) in strdup(s) } + [nil]
+        let argv: [UnsafeMutablePointer<CChar>?] = (["/bin/bash", "-c", watchdog, "watchdog", String(getpid()), binary] + arguments)
+            .map { (s: String) in strdup(s) } + [nil]
         let envp: [UnsafeMutablePointer<CChar>?] = env.map { (k, v) in strdup("\(k)=\(v)") } + [nil]
         defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
         var actions = posix_spawn_file_actions_t()

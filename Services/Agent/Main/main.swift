@@ -1,0 +1,44 @@
+import AgentService
+import ArgumentParser
+import FleetBus
+import FleetRuntime
+import Logging
+
+@main
+struct FleetAgent: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fleet-agent",
+        abstract: "Fleet Engine's agent. So far: --simulate N plays N hosts without touching this machine.")
+
+    @Option(help: "Play this many simulated hosts.") var simulate: Int
+    @Option(help: "Host ids are <prefix>-0 ... <prefix>-(N-1); also their queue name and a tag.") var prefix = "sim"
+    @Option(help: "Every k-th host fails (exit code 1).") var failEvery: Int?
+    @Option(help: "Every k-th host claims its command and never reports (exercises timeouts).") var silentEvery: Int?
+    @Option(help: "Every k-th host registers as pending approval.") var unapprovedEvery: Int?
+    @Option(help: "Milliseconds each simulated command takes.") var latencyMs = 0
+
+    func validate() throws {
+        guard simulate >= 1 else { throw ValidationError("--simulate needs at least 1 host") }
+        for (name, v) in [("--fail-every", failEvery), ("--silent-every", silentEvery), ("--unapproved-every", unapprovedEvery)] {
+            if let v, v < 1 { throw ValidationError("\(name) must be at least 1") }
+        }
+    }
+
+    func run() async throws {
+        let config = ServiceConfig()
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = config.logLevel
+            return h
+        }
+        let logger = Logger(label: "fleet.agent")
+        let fleet = SimulatedFleet(settings: .init(prefix: prefix, count: simulate, failEvery: failEvery, silentEvery: silentEvery,
+                                                   unapprovedEvery: unapprovedEvery, latency: .milliseconds(latencyMs)), logger: logger)
+        let connection = try await AMQPConnection.connect(url: config.amqpURL, name: "agent-\(prefix)", logger: logger)
+        let bus = BusClient(rpc: try await RPCClient.start(on: connection), timeout: config.requestTimeout)
+        try await fleet.bind(connection)
+        try await fleet.register(bus)
+        logger.info("simulating", metadata: ["hosts": "\(simulate)", "queue": "\(fleet.queue)"])
+        try await fleet.serve(connection, bus: bus)
+    }
+}
