@@ -17,6 +17,9 @@ public enum RedisKeys {
     /// Hash: `total queued running succeeded failed skipped` (integers) and `status` (the aggregate),
     /// updated atomically with every per-host transition; dashboards read it. Owner: bulk-dispatcher.
     public static func bulkProgress(_ op: String) -> String { "fleet:bulk:{\(op)}:progress" }
+    /// Hash: host id -> the agent id that claimed it, so a repeated claim by the same agent (its
+    /// first reply lost) is granted again. Owner: bulk-dispatcher.
+    public static func bulkClaims(_ op: String) -> String { "fleet:bulk:{\(op)}:claims" }
     /// Hash: `cancelled` (0/1) and the operation record. Owner: bulk-dispatcher.
     public static func bulkOperation(_ op: String) -> String { "fleet:bulk:{\(op)}:op" }
 

@@ -64,6 +64,16 @@ public final class ServiceProcess: Sendable {
     }
 
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// SIGKILL to the service itself (no drain, no cleanup), then waits for the watchdog to notice.
+    public func kill9() {
+        let children = "/proc/\(pid)/task/\(pid)/children"
+        if let text = try? String(contentsOfFile: children, encoding: .utf8) {
+            for child in text.split(separator: " ").compactMap({ pid_t($0) }) { kill(child, SIGKILL) }
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    }
 }
 
 extension TestEnvironment {

@@ -25,9 +25,9 @@ public enum TestEnvironment {
     /// Runs `scripts/stack.sh <action>` (e.g. `stop-rabbitmq`) and fails loudly when it fails.
     /// posix_spawn + waitpid, not Foundation's Process: a server the script starts in the background
     /// inherits the descriptors Process watches, and waitUntilExit would then wait for the server.
-    public static func stack(_ action: String) throws {
+    public static func stack(_ action: String, _ extra: String...) throws {
         let script = repositoryRoot.appendingPathComponent("scripts/stack.sh").path
-        let argv: [UnsafeMutablePointer<CChar>?] = ["/bin/bash", script, action].map { (s: String) in strdup(s) } + [nil]
+        let argv: [UnsafeMutablePointer<CChar>?] = (["/bin/bash", script, action] + extra).map { (s: String) in strdup(s) } + [nil]
         defer { argv.forEach { free($0) } }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)

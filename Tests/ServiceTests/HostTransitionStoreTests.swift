@@ -56,6 +56,17 @@ struct HostTransitionStoreTests {
         #expect(try await s.statuses(operation: op)["b"] == "skipped:cancelled")
     }
 
+    @Test func aRepeatedClaimBySameAgentIsGrantedWithoutCountingTwice() async throws {
+        let s = try await store()
+        let op = unique("op-")
+        try await s.create(operation: op, hostIDs: ["a"])
+        #expect(try await s.move(operation: op, hosts: ["a"], to: .running, claimant: "agent-1").movedHosts == ["a"])
+        #expect(try await s.move(operation: op, hosts: ["a"], to: .running, claimant: "agent-1").movedHosts == ["a"], "same agent: granted again")
+        #expect(try await s.move(operation: op, hosts: ["a"], to: .running, claimant: "agent-2").movedHosts == [], "another agent: refused")
+        #expect(try await s.move(operation: op, hosts: ["a"], to: .running).movedHosts == [], "no claimant: refused")
+        #expect(try await s.progress(operation: op)?.0 == ProgressCounters(total: 1, queued: 0, running: 1, succeeded: 0, failed: 0, skipped: 0))
+    }
+
     @Test func emptyOperationIsSucceededAtOnce() async throws {
         let s = try await store()
         let op = unique("op-")

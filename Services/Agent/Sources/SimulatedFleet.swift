@@ -86,7 +86,7 @@ public struct SimulatedFleet: Sendable {
               let k = Int(host.dropFirst(settings.prefix.count + 1)) else {
             return delivery.reject(requeue: false)
         }
-        let claim = await bus.call(Route.bulkClaim, ["op_id": op, "host_ids": [.string(host)]])
+        let claim = await bus.call(Route.bulkClaim, ["op_id": op, "host_ids": [.string(host)], "agent_id": .string(queue)])
         guard claim.status == 200 else { return delivery.nack(requeue: true) }  // dispatcher unavailable: later
         guard claim.body?["claimed"]?.arrayValue?.isEmpty == false else { return delivery.ack() }  // refused: drop unrun
         if every(settings.silentEvery, k) { return delivery.ack() }

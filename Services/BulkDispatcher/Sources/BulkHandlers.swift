@@ -163,16 +163,17 @@ public struct BulkHandlers: Sendable {
     }
 
     /// An agent asks to start hosts: each queued one becomes running and is claimed; any other
-    /// (cancelled, halted, already running) is refused, and the agent drops its command unrun.
+    /// (cancelled, halted, running for another agent) is refused, and the agent drops its command
+    /// unrun. With `agent_id`, repeating a claim is safe: hosts it already holds are granted again.
     func claim(_ r: BusRequest) async throws -> JSONValue {
         guard let op = r.string("op_id"), !op.isEmpty else { throw ValidationError("op_id", .required, "op_id is required") }
         let hosts = r.body["host_ids"]?.arrayValue?.compactMap(\.stringValue) ?? []
         guard !hosts.isEmpty else { throw ValidationError("host_ids", .required, "host_ids is a non-empty array") }
-        let outcome = try await store.move(operation: op, hosts: hosts, to: .running)
-        if !outcome.movedHosts.isEmpty {
-            let timeout = Int(try await context.redis.send("HGET", RedisKeys.bulkOperation(op), "timeout_seconds").int ?? 300)
-            try await Deadlines(redis: context.redis).expectResults(op: op, hosts: outcome.movedHosts, within: .seconds(timeout))
-        }
+        // The run deadline first: a host must never be running without one, even if this process
+        // dies between the two writes (a deadline for a host that was not claimed does nothing).
+        let timeout = Int(try await context.redis.send("HGET", RedisKeys.bulkOperation(op), "timeout_seconds").int ?? 300)
+        try await Deadlines(redis: context.redis).expectResults(op: op, hosts: hosts, within: .seconds(timeout))
+        let outcome = try await store.move(operation: op, hosts: hosts, to: .running, claimant: r.string("agent_id"))
         return ["claimed": .array(outcome.movedHosts.map { .string($0) })]
     }
 

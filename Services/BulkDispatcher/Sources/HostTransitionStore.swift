@@ -44,11 +44,14 @@ struct HostTransitionStore: Sendable {
     }
 
     /// Moves `hosts` to `to` (with `reason`), each only if the state machine allows it from where
-    /// that host is. `result` (JSON) is stored for a single host.
-    func move(operation op: String, hosts: [String], to: HostStatus, reason: HostReason? = nil, result: String? = nil) async throws -> Outcome {
+    /// that host is. `result` (JSON) is stored for a single host. A move to running with a
+    /// `claimant` records it, and a host already running for that same claimant counts as moved
+    /// again (without counting twice): an agent whose first claim reply was lost gets its host.
+    func move(operation op: String, hosts: [String], to: HostStatus, reason: HostReason? = nil, result: String? = nil,
+              claimant: String? = nil) async throws -> Outcome {
         let reply = try await redis.eval(Self.script, keys: [RedisKeys.bulkHosts(op), RedisKeys.bulkProgress(op),
-                                                             RedisKeys.bulkResults(op), RedisKeys.bulkOperation(op)],
-                                         arguments: [to.rawValue, reason?.rawValue ?? "", result ?? ""] + hosts)
+                                                             RedisKeys.bulkResults(op), RedisKeys.bulkOperation(op), RedisKeys.bulkClaims(op)],
+                                         arguments: [to.rawValue, reason?.rawValue ?? "", result ?? "", claimant ?? ""] + hosts)
         guard let parts = reply.array, parts.count == 4, let applied = parts[0].int,
               let aggregate = parts[1].string.flatMap(AggregateStatus.init(rawValue:)), let finished = parts[2].int else {
             throw RedisError(.reply, "unexpected transition reply \(reply)")
@@ -90,11 +93,11 @@ struct HostTransitionStore: Sendable {
         return out
     }()
 
-    /// KEYS: hosts, progress, results, operation. ARGV: to, reason, result JSON, host ids...
+    /// KEYS: hosts, progress, results, operation, claims. ARGV: to, reason, result JSON, claimant, host ids...
     /// Returns {applied, aggregate, justFinished, moved hosts}. The aggregate follows ProgressCounters.aggregate.
     static let script = RedisScript("""
         local allowed = {\(allowedMoves.map { "['\($0)']=true" }.joined(separator: ","))}
-        local to, reason, result = ARGV[1], ARGV[2], ARGV[3]
+        local to, reason, result, claimant = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
         local applied = 0
         local moved = {}
         local wasOpen = false
@@ -103,7 +106,7 @@ struct HostTransitionStore: Sendable {
           local r = tonumber(redis.call('HGET', KEYS[2], 'running') or '0')
           wasOpen = (q + r) > 0
         end
-        for i = 4, #ARGV do
+        for i = 5, #ARGV do
           local host = ARGV[i]
           local current = redis.call('HGET', KEYS[1], host)
           if current then
@@ -112,9 +115,12 @@ struct HostTransitionStore: Sendable {
               redis.call('HSET', KEYS[1], host, reason == '' and to or (to .. ':' .. reason))
               redis.call('HINCRBY', KEYS[2], from, -1)
               redis.call('HINCRBY', KEYS[2], to, 1)
-              if result ~= '' and #ARGV == 4 then redis.call('HSET', KEYS[3], host, result) end
+              if result ~= '' and #ARGV == 5 then redis.call('HSET', KEYS[3], host, result) end
+              if to == 'running' and claimant ~= '' then redis.call('HSET', KEYS[5], host, claimant) end
               applied = applied + 1
-              moved[applied] = host
+              moved[#moved + 1] = host
+            elseif to == 'running' and from == 'running' and claimant ~= '' and redis.call('HGET', KEYS[5], host) == claimant then
+              moved[#moved + 1] = host
             end
           end
         end

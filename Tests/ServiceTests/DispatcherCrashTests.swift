@@ -1,0 +1,64 @@
+import FleetBus
+import FleetContracts
+import FleetCore
+import FleetRuntime
+import FleetStore
+import FleetTestSupport
+import Testing
+
+/// Kills the dispatcher with SIGKILL in the middle of an operation and starts it again. Runs in a
+/// vhost and Redis database (8) of its own, so the killing disturbs no other test.
+@Suite("dispatcher crash", .serialized)
+struct DispatcherCrashTests {
+    @Test func sigkillMidOperationLosesNothing() async throws {
+        try TestEnvironment.stack("ensure-vhost", "fleet-test-crash")
+        let amqp = TestEnvironment.serviceAMQPURL.replacingOccurrences(of: "/fleet-test", with: "/fleet-test-crash")
+        let redisURL = TestEnvironment.redisURL.replacingOccurrences(of: "/0", with: "/8")
+        let redis = try await RedisClient.connect(url: redisURL)
+        defer { redis.close() }
+        _ = try await redis.send("FLUSHDB")
+        let env = ["FLEET_AMQP_URL": amqp, "FLEET_REDIS_URL": redisURL, "FLEET_RESULT_GRACE_MS": "300"]
+        let selector = try ServiceProcess("fleet-selector", environment: env)
+        var dispatcher = try ServiceProcess("fleet-bulk-dispatcher", environment: env)
+        // 400 hosts answering after 400 ms each, at most 256 at a time: the operation takes a while.
+        let agent = try ServiceProcess("fleet-agent", arguments: ["--simulate", "400", "--prefix", "crash", "--fail-every", "10", "--latency-ms", "400"],
+                                       environment: env)
+        defer {
+            agent.terminate()
+            dispatcher.terminate()
+            selector.terminate()
+        }
+        let connection = try await AMQPConnection.connect(url: amqp, name: "crash-test")
+        defer { Task { await connection.close() } }
+        let bus = BusClient(rpc: try await RPCClient.start(on: connection), timeout: .seconds(15))
+        try await ServiceStack.waitUntilReady(bus, .bulkDispatcher)
+        #expect(await TestEnvironment.eventually(timeout: .seconds(60)) {
+            await bus.call(Route.selectorResolve, ["tags": ["crash"]]).body?["count"] == 400
+        })
+        let created = await bus.call(Route.bulkCreate, ["operation_type": "run_script", "selector": ["tags": ["crash"]],
+                                                        "parameters": ["content": "true", "timeout_seconds": 30]])
+        let op = try #require(created.body?["id"]?.stringValue)
+        // Wait until results are flowing, then kill it without warning.
+        #expect(await TestEnvironment.eventually(timeout: .seconds(30)) {
+            (try? await redis.send("HGET", RedisKeys.bulkProgress(op), "succeeded").int).map { $0 > 0 } ?? false
+        })
+        dispatcher.kill9()
+        let atKill = try await redis.send("HGETALL", RedisKeys.bulkProgress(op)).dictionary ?? [:]
+        #expect(atKill["status"]?.string == "running", "killed mid-operation, not after it: \(atKill)")
+        try await Task.sleep(for: .seconds(1))  // results and claims pile up meanwhile
+        dispatcher = try ServiceProcess("fleet-bulk-dispatcher", environment: env)
+
+        var final: [String: RedisValue] = [:]
+        let done = await TestEnvironment.eventually(timeout: .seconds(90)) {
+            final = (try? await redis.send("HGETALL", RedisKeys.bulkProgress(op)).dictionary) ?? [:]
+            return final["status"]?.string == "partial"
+        }
+        #expect(done, "progress at kill \(atKill), now \(final)")
+        // Exactly what a clean run gives: hosts k % 10 == 9 fail, the rest succeed, nothing lost.
+        #expect(final["succeeded"]?.int == 360)
+        #expect(final["failed"]?.int == 40)
+        #expect(final["queued"]?.int == 0)
+        #expect(final["running"]?.int == 0)
+        #expect(final["total"]?.int == 400)
+    }
+}
