@@ -195,6 +195,22 @@ struct BulkDispatchTests {
         await agent.close()
     }
 
+    @Test func concurrencyWindowSendsTheRestAsHostsFinish() async throws {
+        let s = try await ServiceStack.shared.handle()
+        let (tag, ids) = await hosts(s, 12)
+        let agent = try await TestAgent.bind(ids)  // not serving yet
+        let r = await s.bus.call(Route.bulkCreate, ["operation_type": "reboot", "selector": ["tags": [.string(tag)]], "concurrency": "25%"])
+        let op = try #require(r.body?["id"]?.stringValue)
+        // 25 % of 12: three commands went out, nine wait for a slot.
+        #expect(try await s.redis.send("LLEN", RedisKeys.bulkPending(op)).int == 9)
+        let running = try await agent.serve(bus: s.bus) { _ in ["status": "succeeded"] }
+        let p = await waitFor(s, .string(op), "succeeded")
+        #expect(p?["succeeded"] == 12)
+        #expect(try await s.redis.send("LLEN", RedisKeys.bulkPending(op)).int == 0)
+        running.cancel()
+        await agent.close()
+    }
+
     @Test func aCommandNoAgentPicksUpInTimeExpiresUndeliverable() async throws {
         let s = try await ServiceStack.shared.handle()
         let (tag, ids) = await hosts(s, 2)

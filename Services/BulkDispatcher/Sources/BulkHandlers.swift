@@ -86,9 +86,7 @@ public struct BulkHandlers: Sendable {
                               "request", canonical, "timeout_seconds", String(request.parameters.timeoutSeconds)]),
                 RedisCommand(["ZADD", RedisKeys.bulkIndex, String(Int(created.timeIntervalSince1970 * 1000)), opID]),
             ])
-            try await Deadlines(redis: context.redis).expectClaims(op: opID, hosts: approved,
-                                                                  within: .seconds(request.deliveryTimeoutSeconds))
-            try await dispatch.dispatch(op: opID, hosts: approved, request: request)
+            try await dispatch.start(op: opID, hosts: approved, request: request)
             return try await self.record(opID)
         }
         return reply.status == 200 ? BusReply(status: 201, body: reply.body, error: nil) : reply
@@ -158,6 +156,7 @@ public struct BulkHandlers: Sendable {
     func cancel(_ opID: String) async throws -> JSONValue {
         guard let (_, status) = try await store.progress(operation: opID) else { throw BusReplyError.notFound("no bulk operation '\(opID)'") }
         if status.isTerminal { throw ConflictError(code: "operation_finished", "the operation is already \(status.rawValue)") }
+        _ = try await context.redis.send("DEL", RedisKeys.bulkPending(opID))  // nothing more goes out
         _ = try await store.cancel(operation: opID)
         return try await record(opID)
     }

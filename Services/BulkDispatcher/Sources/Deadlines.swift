@@ -42,11 +42,13 @@ struct Deadlines: Sendable {
 public struct DeadlineSweeper: Service {
     let context: ServiceContext
     let store: HostTransitionStore
+    let dispatch: AgentDispatch
     let interval: Duration
 
     public init(context: ServiceContext, interval: Duration = .milliseconds(500)) {
         self.context = context
         store = HostTransitionStore(redis: context.redis)
+        dispatch = AgentDispatch(publisher: context.publisher, store: store)
         self.interval = interval
     }
 
@@ -67,6 +69,7 @@ public struct DeadlineSweeper: Service {
             let outcome = parts[2] == Deadlines.Kind.run.rawValue
                 ? try await store.move(operation: op, hosts: [host], to: .failed, reason: .timedOut)
                 : try await store.move(operation: op, hosts: [host], to: .failed, reason: .undeliverable)
+            try await dispatch.release(op: op, count: outcome.applied)
             if outcome.justFinished {
                 _ = try? await context.publisher.publish(OutgoingMessage(
                     exchange: BusNames.eventsExchange, routingKey: EventRoute.bulkFinished(op),

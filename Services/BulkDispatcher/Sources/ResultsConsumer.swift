@@ -11,10 +11,12 @@ import ServiceLifecycle
 public struct ResultsConsumer: Service {
     let context: ServiceContext
     let store: HostTransitionStore
+    let dispatch: AgentDispatch
 
     public init(context: ServiceContext) {
         self.context = context
         store = HostTransitionStore(redis: context.redis)
+        dispatch = AgentDispatch(publisher: context.publisher, store: store)
     }
 
     static let topology = Topology(
@@ -50,7 +52,10 @@ public struct ResultsConsumer: Service {
                 outcome = try await store.move(operation: op, hosts: [host], to: to, reason: reason,
                                                result: String(decoding: JSONCoding.encode(body), as: UTF8.self))
             }
-            if outcome.applied > 0 { await announce(EventRoute.bulkHost(op), ["op_id": .string(op), "host_id": .string(host)]) }
+            if outcome.applied > 0 {
+                await announce(EventRoute.bulkHost(op), ["op_id": .string(op), "host_id": .string(host)])
+                try await dispatch.release(op: op, count: outcome.applied)  // a slot of the window is free
+            }
             if outcome.justFinished { await announce(EventRoute.bulkFinished(op), ["op_id": .string(op), "status": .string(outcome.aggregate.rawValue)]) }
             delivery.ack()
         } catch {
