@@ -72,7 +72,7 @@ let package = Package(
             path: "Services/Gateway/Main"),
         .executableTarget(
             name: "fleet-gateway-bench",
-            dependencies: ["FleetRuntime", "FleetCore", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            dependencies: ["FleetRuntime", "FleetCore", "FleetStore", .product(name: "AsyncHTTPClient", package: "async-http-client")],
             path: "Tests/Benchmarks/GatewayBench"),
         .executableTarget(name: "fleet-core-bench", dependencies: ["FleetCore"], path: "Tests/Benchmarks/FleetCoreBench"),
         .executableTarget(

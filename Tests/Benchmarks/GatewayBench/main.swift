@@ -6,6 +6,7 @@ import FleetBus
 import FleetContracts
 import FleetCore
 import FleetRuntime
+import FleetStore
 import Foundation
 import NIOCore
 
@@ -93,9 +94,76 @@ for _ in 0..<requests {
     inProcess.append(ms(clock.now - t))
 }
 
-print("select over \(hostCount) hosts (\(expected) hits), \(requests) sequential requests each, same run:")
+print("select over \(hostCount) hosts (plus the simulated fleet, which the selector excludes; \(expected) hits), \(requests) sequential requests each, same run:")
 print("  through the gateway (HTTP -> bus -> selector)  \(percentiles(viaHTTP))")
 print("  straight onto the bus (no HTTP)                \(percentiles(viaBus))")
 print("  in-process FleetCore resolve (no bus)          \(percentiles(inProcess))")
+
+// MARK: - A bulk operation over 10,000 simulated zero-latency hosts, beside the raw ceiling
+
+let simulated = Int(env["BENCH_SIM_HOSTS"] ?? "") ?? 10_000
+let simPrefix = env["BENCH_SIM_PREFIX"] ?? "benchsim"
+let registered = await { () -> Bool in
+    let deadline = clock.now + .seconds(300)
+    while clock.now < deadline {
+        if await bus.call(Route.selectorResolve, ["tags": [.string(simPrefix)]]).body?["count"]?.intValue == Int64(simulated) { return true }
+        try? await Task.sleep(for: .milliseconds(200))
+    }
+    return false
+}()
+precondition(registered, "the simulated fleet did not register \(simulated) hosts")
+
+let bulkStart = clock.now
+let (createStatus, created) = try await post("/api/v1/fleet/bulk", ["operation_type": "reboot", "selector": ["tags": [.string(simPrefix)]]])
+precondition(createStatus == 201, "bulk create failed: \(createStatus) \(created)")
+let opID = created["id"]!.stringValue!
+var done = false
+while !done {
+    var request = HTTPClientRequest(url: base + "/api/v1/fleet/bulk/\(opID)/progress")
+    request.headers.add(name: "Authorization", value: "Bearer \(token)")
+    let response = try await client.execute(request, timeout: .seconds(30))
+    let progress = JSONCoding.decode(Array(try await response.body.collect(upTo: 1 << 20).readableBytesView)) ?? .null
+    done = progress["succeeded"]?.intValue == Int64(simulated)
+    if !done { try await Task.sleep(for: .milliseconds(20)) }
+}
+let bulkTime = clock.now - bulkStart
+
+// The ceiling: the same traffic with no service logic: 2 x N messages published with confirms and
+// consumed with acks (commands out, results back), and N Redis script calls (one per transition).
+let ceilingQueue = "bench.ceiling.\(UInt32.random(in: 0...UInt32.max))"
+try await connection.declare(Topology(queues: [QueueDeclaration(name: ceilingQueue, durable: false, exclusive: true)]))  // gone with the connection
+let redisClient = try await FleetStore.RedisClient.connect(url: env["FLEET_REDIS_URL"] ?? "redis://127.0.0.1:6379/0")
+let script = FleetStore.RedisScript("return redis.call('HINCRBY', KEYS[1], ARGV[1], 1)")
+let ceilingStart = clock.now
+for _ in 0..<2 {
+    for start in stride(from: 0, to: simulated, by: 1000) {
+        let batch = (start..<min(start + 1000, simulated)).map { OutgoingMessage(exchange: "", routingKey: ceilingQueue, body: Array("{\"host\":\($0)}".utf8)) }
+        let confirmed = await connection.publish(batch: batch)
+        precondition(confirmed.allSatisfy { (try? $0.get()) != nil })
+    }
+    let consumer = try await connection.consume(queue: ceilingQueue, prefetch: 500)
+    var got = 0
+    for await d in consumer {
+        d.ack()
+        got += 1
+        if got == simulated { break }
+    }
+    consumer.cancel()
+}
+try await withThrowingTaskGroup(of: Void.self) { group in
+    for i in 0..<simulated {
+        group.addTask { _ = try await redisClient.eval(script, keys: ["bench:ceiling:{x}"], arguments: [String(i % 5)]) }
+        if i % 500 == 499 { try await group.waitForAll() }
+    }
+    try await group.waitForAll()
+}
+let ceilingTime = clock.now - ceilingStart
+_ = try await redisClient.send("DEL", "bench:ceiling:{x}")
+redisClient.close()
+print("")
+print(String(format: "bulk operation over %d simulated zero-latency hosts, POST /bulk to the last result: %.2f s (%.0f hosts/s)",
+             simulated, ms(bulkTime) / 1000, Double(simulated) / (ms(bulkTime) / 1000)))
+print(String(format: "raw ceiling, same run (2 x %d messages published+consumed, %d Redis script calls, no service logic): %.2f s  -> ours is %.1fx the ceiling",
+             simulated, simulated, ms(ceilingTime) / 1000, ms(bulkTime) / ms(ceilingTime)))
 await connection.close()
 try await client.shutdown()
