@@ -8,14 +8,13 @@ import Foundation
 /// are not approved, dispatch to agents), claim (an agent's queued -> running), get, list,
 /// progress, per-host statuses, cancel. Results arrive through `ResultsConsumer`.
 public struct BulkHandlers: Sendable {
-    let context: ServiceContext
-    let store: HostTransitionStore
-    let dispatch: AgentDispatch
+    let engine: BulkEngine
+    var context: ServiceContext { engine.context }
+    var store: HostTransitionStore { engine.store }
+    var dispatch: AgentDispatch { engine.dispatch }
 
     public init(context: ServiceContext) {
-        self.context = context
-        store = HostTransitionStore(redis: context.redis)
-        dispatch = AgentDispatch(publisher: context.publisher, store: store)
+        engine = BulkEngine(context: context)
     }
 
     public var routes: [String: CommandHandler] {
@@ -157,7 +156,10 @@ public struct BulkHandlers: Sendable {
         guard let (_, status) = try await store.progress(operation: opID) else { throw BusReplyError.notFound("no bulk operation '\(opID)'") }
         if status.isTerminal { throw ConflictError(code: "operation_finished", "the operation is already \(status.rawValue)") }
         _ = try await context.redis.send("DEL", RedisKeys.bulkPending(opID))  // nothing more goes out
-        _ = try await store.cancel(operation: opID)
+        let outcome = try await store.cancel(operation: opID)
+        if outcome.justFinished {
+            await engine.announce(EventRoute.bulkFinished(opID), ["op_id": .string(opID), "status": .string(outcome.aggregate.rawValue)])
+        }
         return try await record(opID)
     }
 

@@ -40,15 +40,12 @@ struct Deadlines: Sendable {
 /// claimed becomes `undeliverable` (the backstop for commands that could not be published).
 /// Moves only apply from the expected status, so a late sweep, or two replicas sweeping, are harmless.
 public struct DeadlineSweeper: Service {
-    let context: ServiceContext
-    let store: HostTransitionStore
-    let dispatch: AgentDispatch
+    let engine: BulkEngine
     let interval: Duration
+    var context: ServiceContext { engine.context }
 
     public init(context: ServiceContext, interval: Duration = .milliseconds(500)) {
-        self.context = context
-        store = HostTransitionStore(redis: context.redis)
-        dispatch = AgentDispatch(publisher: context.publisher, store: store)
+        engine = BulkEngine(context: context)
         self.interval = interval
     }
 
@@ -66,16 +63,9 @@ public struct DeadlineSweeper: Service {
             let parts = member.split(separator: "|").map(String.init)
             guard parts.count == 3 else { continue }
             let (op, host) = (parts[0], parts[1])
-            let outcome = parts[2] == Deadlines.Kind.run.rawValue
-                ? try await store.move(operation: op, hosts: [host], to: .failed, reason: .timedOut)
-                : try await store.move(operation: op, hosts: [host], to: .failed, reason: .undeliverable)
-            try await dispatch.release(op: op, count: outcome.applied)
-            if outcome.justFinished {
-                _ = try? await context.publisher.publish(OutgoingMessage(
-                    exchange: BusNames.eventsExchange, routingKey: EventRoute.bulkFinished(op),
-                    body: JSONCoding.encode(["op_id": .string(op), "status": .string(outcome.aggregate.rawValue)]),
-                    properties: MessageProperties(contentType: "application/json", persistent: false)))
-            }
+            let reason: HostReason = parts[2] == Deadlines.Kind.run.rawValue ? .timedOut : .undeliverable
+            let outcome = try await engine.store.move(operation: op, hosts: [host], to: .failed, reason: reason)
+            try await engine.hostEnded(op: op, host: host, outcome)
             _ = try await context.redis.send("ZREM", RedisKeys.bulkDeadlines, member)
         }
     }

@@ -9,14 +9,12 @@ import ServiceLifecycle
 /// unread (`expired`). Each becomes one transition, acked only after it is durable; a duplicate or
 /// late one changes nothing. The transition that finishes an operation announces it once.
 public struct ResultsConsumer: Service {
-    let context: ServiceContext
-    let store: HostTransitionStore
-    let dispatch: AgentDispatch
+    let engine: BulkEngine
+    var context: ServiceContext { engine.context }
+    var store: HostTransitionStore { engine.store }
 
     public init(context: ServiceContext) {
-        self.context = context
-        store = HostTransitionStore(redis: context.redis)
-        dispatch = AgentDispatch(publisher: context.publisher, store: store)
+        engine = BulkEngine(context: context)
     }
 
     static let topology = Topology(
@@ -52,11 +50,7 @@ public struct ResultsConsumer: Service {
                 outcome = try await store.move(operation: op, hosts: [host], to: to, reason: reason,
                                                result: String(decoding: JSONCoding.encode(body), as: UTF8.self))
             }
-            if outcome.applied > 0 {
-                await announce(EventRoute.bulkHost(op), ["op_id": .string(op), "host_id": .string(host)])
-                try await dispatch.release(op: op, count: outcome.applied)  // a slot of the window is free
-            }
-            if outcome.justFinished { await announce(EventRoute.bulkFinished(op), ["op_id": .string(op), "status": .string(outcome.aggregate.rawValue)]) }
+            try await engine.hostEnded(op: op, host: host, outcome)
             delivery.ack()
         } catch {
             // Redis unavailable: the result goes back to the queue and is tried again.
@@ -76,10 +70,5 @@ public struct ResultsConsumer: Service {
             return body["reason"]?.stringValue == HostReason.unsupported.rawValue ? (.skipped, .unsupported) : nil
         default: return nil
         }
-    }
-
-    private func announce(_ route: String, _ body: JSONValue) async {
-        _ = try? await context.publisher.publish(OutgoingMessage(exchange: BusNames.eventsExchange, routingKey: route, body: JSONCoding.encode(body),
-                                                                 properties: MessageProperties(contentType: "application/json", persistent: false)))
     }
 }
