@@ -8,9 +8,11 @@ import Logging
 struct FleetAgent: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fleet-agent",
-        abstract: "Fleet Engine's agent. So far: --simulate N plays N hosts without touching this machine.")
+        abstract: "Fleet Engine's agent: --simulate N plays N hosts; --dry-run serves this host and only reports what it would run.")
 
-    @Option(help: "Play this many simulated hosts.") var simulate: Int
+    @Option(help: "Play this many simulated hosts.") var simulate: Int?
+    @Option(help: "This host's id (default: /etc/machine-id).") var hostId: String?
+    @Flag(help: "Report the steps each command would run, and change nothing.") var dryRun = false
     @Option(help: "Host ids are <prefix>-0 ... <prefix>-(N-1); also their queue name and a tag.") var prefix = "sim"
     @Option(help: "Every k-th host fails (exit code 1).") var failEvery: Int?
     @Option(help: "Every k-th host claims its command and never reports (exercises timeouts).") var silentEvery: Int?
@@ -18,7 +20,10 @@ struct FleetAgent: AsyncParsableCommand {
     @Option(help: "Milliseconds each simulated command takes.") var latencyMs = 0
 
     func validate() throws {
-        guard simulate >= 1 else { throw ValidationError("--simulate needs at least 1 host") }
+        if let simulate, simulate < 1 { throw ValidationError("--simulate needs at least 1 host") }
+        if simulate == nil && !dryRun {
+            throw ValidationError("running commands for real is not implemented yet: use --dry-run, or --simulate N")
+        }
         for (name, v) in [("--fail-every", failEvery), ("--silent-every", silentEvery), ("--unapproved-every", unapprovedEvery)] {
             if let v, v < 1 { throw ValidationError("\(name) must be at least 1") }
         }
@@ -32,6 +37,7 @@ struct FleetAgent: AsyncParsableCommand {
             return h
         }
         let logger = Logger(label: "fleet.agent")
+        guard let simulate else { return try await serveThisHost(config, logger) }
         let fleet = SimulatedFleet(settings: .init(prefix: prefix, count: simulate, failEvery: failEvery, silentEvery: silentEvery,
                                                    unapprovedEvery: unapprovedEvery, latency: .milliseconds(latencyMs)), logger: logger)
         let connection = try await AMQPConnection.connect(url: config.amqpURL, name: "agent-\(prefix)", logger: logger)
@@ -40,5 +46,16 @@ struct FleetAgent: AsyncParsableCommand {
         try await fleet.register(bus)
         logger.info("simulating", metadata: ["hosts": "\(simulate)", "queue": "\(fleet.queue)"])
         try await fleet.serve(connection, bus: bus)
+    }
+
+    private func serveThisHost(_ config: ServiceConfig, _ logger: Logger) async throws {
+        guard let id = hostId ?? HostAgent.machineID(), !id.isEmpty else { throw ValidationError("no --host-id and no /etc/machine-id") }
+        let agent = HostAgent(hostID: id, dryRun: dryRun, logger: logger)
+        let connection = try await AMQPConnection.connect(url: config.amqpURL, name: "agent-\(id)", logger: logger)
+        let bus = BusClient(rpc: try await RPCClient.start(on: connection), timeout: config.requestTimeout)
+        try await agent.bind(connection)
+        try await agent.register(bus)
+        logger.info("serving", metadata: ["host.id": "\(id)", "dry_run": "\(dryRun)"])
+        try await agent.serve(connection, bus: bus)
     }
 }

@@ -1,0 +1,129 @@
+import FleetBus
+import FleetContracts
+import FleetCore
+import FleetRuntime
+import Foundation
+import Logging
+
+/// An agent for the host it runs on. It serves `fleet.agent.<host_id>`, claims each command before
+/// acting, turns it into FleetCore's argv steps (never a shell line made from input), and reports.
+/// So far it acts only in dry-run: it reports the steps it would run, and changes nothing.
+public struct HostAgent: Sendable {
+    public let hostID: String
+    public let dryRun: Bool
+    let logger: Logger
+
+    public init(hostID: String, dryRun: Bool, logger: Logger) {
+        self.hostID = hostID
+        self.dryRun = dryRun
+        self.logger = logger
+    }
+
+    public var queue: String { "fleet.agent.\(hostID)" }
+
+    /// The machine id, the default host id.
+    public static func machineID() -> String? {
+        (try? String(contentsOfFile: "/etc/machine-id", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Facts it can read without privileges.
+    func facts() -> JSONValue {
+        var o: [String: JSONValue] = ["id": .string(hostID), "fqdn": .string(ProcessInfo.processInfo.hostName),
+                                      "cpu_cores": .int(Int64(ProcessInfo.processInfo.activeProcessorCount)),
+                                      "memory_total_mb": .int(Int64(ProcessInfo.processInfo.physicalMemory / 1_048_576)),
+                                      "agent_version": "0.5.0", "status": "up"]
+        #if os(Linux)
+        o["platform"] = "Linux"
+        if let release = try? String(contentsOfFile: "/etc/os-release", encoding: .utf8),
+           let line = release.split(separator: "\n").first(where: { $0.hasPrefix("PRETTY_NAME=") }) {
+            o["platform_release"] = .string(line.dropFirst(12).trimmingCharacters(in: CharacterSet(charactersIn: "\"")))
+        }
+        #endif
+        var uts = utsname()
+        if uname(&uts) == 0 {
+            o["machine_architecture"] = .string(withUnsafeBytes(of: uts.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) })
+        }
+        let shells = ["bash", "sh", "zsh", "ksh"].filter { FileManager.default.isExecutableFile(atPath: "/bin/\($0)") }
+        o["enabled_shells"] = .array(shells.map { .string($0) })
+        return .object(o)
+    }
+
+    /// Registers the host unless it is known: a restart must not reset what operators set (approval).
+    public func register(_ bus: BusClient) async throws {
+        let known = await bus.call(Route.hostsGet, ["id": .string(hostID)])
+        if known.status == 200 { return }
+        guard known.status == 404 else { throw BusReplyError(known) }
+        let reply = await bus.call(Route.hostsUpsert, facts())
+        guard reply.status == 200 else { throw BusReplyError(reply) }
+    }
+
+    public func bind(_ connection: AMQPConnection) async throws {
+        try await connection.declare(Topology(
+            exchanges: [ExchangeDeclaration(name: BusNames.agentExchange, kind: .direct),
+                        ExchangeDeclaration(name: BusNames.resultsExchange, kind: .topic)],
+            queues: [QueueDeclaration(name: queue, arguments: BusNames.agentQueueArguments.mapValues { .string($0) })],
+            bindings: [BindingDeclaration(queue: queue, exchange: BusNames.agentExchange, routingKey: hostID)]))
+    }
+
+    public func serve(_ connection: AMQPConnection, bus: BusClient) async throws {
+        let deliveries = try await connection.consume(queue: queue, prefetch: 1)
+        for await delivery in deliveries { await handle(delivery, connection, bus) }
+    }
+
+    /// The package manager this host would use.
+    static func detectedManager() -> PackageManager {
+        let candidates: [(String, PackageManager)] = [("/usr/bin/apt-get", .apt), ("/usr/bin/dnf", .dnf), ("/usr/bin/yum", .yum),
+                                                       ("/usr/bin/zypper", .zypper), ("/usr/bin/pacman", .pacman), ("/sbin/apk", .apk)]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.0) }?.1 ?? .auto
+    }
+
+    func handle(_ delivery: Delivery, _ connection: AMQPConnection, _ bus: BusClient) async {
+        guard let command = JSONCoding.decode(delivery.body), let op = command["op_id"],
+              let type = command["operation_type"]?.stringValue.flatMap(OperationType.init(rawValue:)) else {
+            return delivery.reject(requeue: false)
+        }
+        let claim = await bus.call(Route.bulkClaim, ["op_id": op, "host_ids": [.string(hostID)], "agent_id": .string(hostID)])
+        guard claim.status == 200 else { return delivery.nack(requeue: true) }
+        guard claim.body?["claimed"]?.arrayValue?.isEmpty == false else { return delivery.ack() }
+        var result: [String: JSONValue] = ["op_id": op, "host_id": .string(hostID)]
+        do {
+            let parameters = try OperationParameters(type: type, json: command["parameters"])
+            #if os(Linux)
+            let platform = AgentPlatform.linux
+            #else
+            let platform = AgentPlatform.macos
+            #endif
+            let steps = try parameters.steps(platform: platform, manager: Self.detectedManager())
+            let plan = steps.map(Self.describe).joined(separator: "\n")
+            logger.info("dry run: would run", metadata: ["op.id": "\(op)", "steps": "\(steps.count)"])
+            result["status"] = "succeeded"
+            result["exit_code"] = 0
+            result["stdout"] = .string("dry run, nothing changed; would run:\n" + plan)
+        } catch let unsupported as UnsupportedOperation {
+            result["status"] = "skipped"
+            result["reason"] = "unsupported"
+            result["stderr"] = .string(unsupported.message)
+        } catch {
+            result["status"] = "failed"
+            result["reason"] = "agent_error"
+            result["stderr"] = .string("\(error)")
+        }
+        do {
+            try await connection.publish(OutgoingMessage(exchange: BusNames.resultsExchange, routingKey: BusNames.resultKey,
+                                                         body: JSONCoding.encode(.object(result))))
+            delivery.ack()
+        } catch {
+            delivery.nack(requeue: true)
+        }
+    }
+
+    /// One line per step, for the dry-run report.
+    static func describe(_ step: AgentStep) -> String {
+        switch step {
+        case .exec(let argv): argv.joined(separator: " ")
+        case .script(let shell, let content): "\(shell.argv(scriptPath: "<script>").joined(separator: " "))  # \(content.utf8.count) bytes"
+        case .writeFile(let f): "write \(f.path) (\(f.content.count) bytes)"
+        case .power(let argv, let delay): "after \(delay) s: \(argv.joined(separator: " "))"
+        }
+    }
+}
