@@ -89,7 +89,7 @@ let package = Package(
             name: "ServiceTests",
             dependencies: [
                 "FleetRuntime", "FleetContracts", "FleetCore", "FleetBus", "FleetStore", "FleetTestSupport", "BulkDispatcherService",
-                "SelectorService",
+                "SelectorService", "AgentService",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             path: "Tests/ServiceTests"),

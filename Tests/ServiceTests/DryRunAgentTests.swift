@@ -6,12 +6,62 @@ import FleetTestSupport
 import Foundation
 import Testing
 
-@Suite("a real agent in dry run")
+@Suite("a real agent")
 struct DryRunAgentTests {
+    /// Starts a real (not dry-run) agent for a new host, approved, with its state in a temp folder.
+    private func realAgent(_ s: ServiceStack.Handle) async throws -> (String, ServiceProcess, String) {
+        let host = unique("real")
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent(host).path
+        let agent = try ServiceProcess("fleet-agent", arguments: ["--host-id", host, "--state-dir", state])
+        #expect(await TestEnvironment.eventually(timeout: .seconds(30)) { await s.bus.call(Route.hostsGet, ["id": .string(host)]).status == 200 })
+        guard case .object(var h)? = await s.bus.call(Route.hostsGet, ["id": .string(host)]).body else { throw StackScriptError(action: "no host", status: -1) }
+        h["approval_status"] = "approved"
+        _ = await s.bus.call(Route.hostsUpsert, .object(h))
+        return (host, agent, state)
+    }
+
+    private func runAndWait(_ s: ServiceStack.Handle, _ host: String, _ type: String, _ parameters: JSONValue) async throws -> (String, JSONValue?) {
+        let r = await s.bus.call(Route.bulkCreate, ["operation_type": .string(type), "selector": ["explicit_host_ids": [.string(host)]], "parameters": parameters])
+        let op = try #require(r.body?["id"]?.stringValue)
+        _ = await TestEnvironment.eventually(timeout: .seconds(30)) {
+            let status = await s.bus.call(Route.bulkGet, ["id": .string(op)]).body?["status"]?.stringValue
+            return status == "succeeded" || status == "failed"
+        }
+        let status = await s.bus.call(Route.bulkGet, ["id": .string(op)]).body?["status"]?.stringValue ?? "?"
+        let result = try await s.redis.send("HGET", RedisKeys.bulkResults(op), host).string.flatMap { JSONCoding.decode(Array($0.utf8)) }
+        return (status, result)
+    }
+
+    @Test func runsAHarmlessScriptAndDeploysAFileInATempFolder() async throws {
+        let s = try await ServiceStack.shared.handle()
+        let (host, agent, _) = try await realAgent(s)
+        defer { agent.terminate() }
+        let (ok, okResult) = try await runAndWait(s, host, "run_script", ["content": "echo out-${who}; echo err >&2; pwd", "parameter_values": ["who": "fleet"]])
+        #expect(ok == "succeeded")
+        #expect(okResult?["stdout"]?.stringValue?.hasPrefix("out-fleet\n") == true, "\(String(describing: okResult))")
+        #expect(okResult?["stderr"] == "err\n")
+        #expect(okResult?["stdout"]?.stringValue?.contains("fleet-agent-") == true, "runs in its own temp folder")
+        let (bad, badResult) = try await runAndWait(s, host, "run_script", ["content": "exit 3"])
+        #expect(bad == "failed")
+        #expect(badResult?["exit_code"] == 3)
+        let (slow, slowResult) = try await runAndWait(s, host, "run_script", ["content": "sleep 30", "timeout_seconds": 1])
+        #expect(slow == "failed")
+        #expect(slowResult == nil || slowResult?["reason"] == "timed_out")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(unique("deploy"))
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let target = dir.appendingPathComponent("app.conf").path
+        let (wrote, _) = try await runAndWait(s, host, "deploy_file", ["path": .string(target), "content": "a=1\n", "mode": "0600"])
+        #expect(wrote == "succeeded")
+        #expect(try String(contentsOfFile: target, encoding: .utf8) == "a=1\n")
+        let mode = (try FileManager.default.attributesOfItem(atPath: target)[.posixPermissions] as? NSNumber)?.intValue
+        #expect(mode == 0o600)
+    }
+
     @Test func reportsTheArgvItWouldRunAndKeepsTheOperatorsApproval() async throws {
         let s = try await ServiceStack.shared.handle()
         let host = unique("dry")
-        let agent = try ServiceProcess("fleet-agent", arguments: ["--host-id", host, "--dry-run"])
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent(host).path
+        let agent = try ServiceProcess("fleet-agent", arguments: ["--host-id", host, "--dry-run", "--state-dir", state])
         defer { agent.terminate() }
         #expect(await TestEnvironment.eventually(timeout: .seconds(30)) { await s.bus.call(Route.hostsGet, ["id": .string(host)]).status == 200 })
         let registered = try #require(await s.bus.call(Route.hostsGet, ["id": .string(host)]).body)
@@ -42,7 +92,7 @@ struct DryRunAgentTests {
 
         // A restart does not reset the approval.
         agent.terminate()
-        let again = try ServiceProcess("fleet-agent", arguments: ["--host-id", host, "--dry-run"])
+        let again = try ServiceProcess("fleet-agent", arguments: ["--host-id", host, "--dry-run", "--state-dir", state])
         defer { again.terminate() }
         try await Task.sleep(for: .seconds(2))
         #expect(await s.bus.call(Route.hostsGet, ["id": .string(host)]).body?["approval_status"] == "approved")

@@ -2,17 +2,19 @@ import AgentService
 import ArgumentParser
 import FleetBus
 import FleetRuntime
+import Foundation
 import Logging
 
 @main
 struct FleetAgent: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fleet-agent",
-        abstract: "Fleet Engine's agent: --simulate N plays N hosts; --dry-run serves this host and only reports what it would run.")
+        abstract: "Fleet Engine's agent: serves this host (--dry-run: report, change nothing); --simulate N plays N hosts instead.")
 
     @Option(help: "Play this many simulated hosts.") var simulate: Int?
     @Option(help: "This host's id (default: /etc/machine-id).") var hostId: String?
     @Flag(help: "Report the steps each command would run, and change nothing.") var dryRun = false
+    @Option(help: "Where the journal of executed commands lives.") var stateDir = "/var/lib/fleet-agent"
     @Option(help: "Host ids are <prefix>-0 ... <prefix>-(N-1); also their queue name and a tag.") var prefix = "sim"
     @Option(help: "Every k-th host fails (exit code 1).") var failEvery: Int?
     @Option(help: "Every k-th host claims its command and never reports (exercises timeouts).") var silentEvery: Int?
@@ -21,9 +23,7 @@ struct FleetAgent: AsyncParsableCommand {
 
     func validate() throws {
         if let simulate, simulate < 1 { throw ValidationError("--simulate needs at least 1 host") }
-        if simulate == nil && !dryRun {
-            throw ValidationError("running commands for real is not implemented yet: use --dry-run, or --simulate N")
-        }
+
         for (name, v) in [("--fail-every", failEvery), ("--silent-every", silentEvery), ("--unapproved-every", unapprovedEvery)] {
             if let v, v < 1 { throw ValidationError("\(name) must be at least 1") }
         }
@@ -50,7 +50,7 @@ struct FleetAgent: AsyncParsableCommand {
 
     private func serveThisHost(_ config: ServiceConfig, _ logger: Logger) async throws {
         guard let id = hostId ?? HostAgent.machineID(), !id.isEmpty else { throw ValidationError("no --host-id and no /etc/machine-id") }
-        let agent = HostAgent(hostID: id, dryRun: dryRun, logger: logger)
+        let agent = HostAgent(hostID: id, dryRun: dryRun, stateDirectory: (stateDir as NSString).appendingPathComponent(id), logger: logger)
         let connection = try await AMQPConnection.connect(url: config.amqpURL, name: "agent-\(id)", logger: logger)
         let bus = BusClient(rpc: try await RPCClient.start(on: connection), timeout: config.requestTimeout)
         try await agent.bind(connection)

@@ -6,17 +6,20 @@ import Foundation
 import Logging
 
 /// An agent for the host it runs on. It serves `fleet.agent.<host_id>`, claims each command before
-/// acting, turns it into FleetCore's argv steps (never a shell line made from input), and reports.
-/// So far it acts only in dry-run: it reports the steps it would run, and changes nothing.
+/// acting, turns it into FleetCore's argv steps (never a shell line made from input), runs them (or,
+/// in dry run, only reports them), and publishes the result. A journal in `stateDirectory` keeps a
+/// redelivered command from running twice.
 public struct HostAgent: Sendable {
     public let hostID: String
     public let dryRun: Bool
     let logger: Logger
+    let journal: Journal
 
-    public init(hostID: String, dryRun: Bool, logger: Logger) {
+    public init(hostID: String, dryRun: Bool, stateDirectory: String, logger: Logger) {
         self.hostID = hostID
         self.dryRun = dryRun
         self.logger = logger
+        journal = Journal(directory: stateDirectory)
     }
 
     public var queue: String { "fleet.agent.\(hostID)" }
@@ -94,11 +97,30 @@ public struct HostAgent: Sendable {
             let platform = AgentPlatform.macos
             #endif
             let steps = try parameters.steps(platform: platform, manager: Self.detectedManager())
-            let plan = steps.map(Self.describe).joined(separator: "\n")
-            logger.info("dry run: would run", metadata: ["op.id": "\(op)", "steps": "\(steps.count)"])
-            result["status"] = "succeeded"
-            result["exit_code"] = 0
-            result["stdout"] = .string("dry run, nothing changed; would run:\n" + plan)
+            let key = "\(op.stringValue ?? "")/\(hostID)/\(command["attempt"]?.intValue ?? 1)"
+            if let recorded = journal.result(for: key) {
+                logger.info("already ran; reporting the recorded result", metadata: ["op.id": "\(op)"])
+                result = recorded.objectValue ?? result
+            } else if dryRun {
+                logger.info("dry run: would run", metadata: ["op.id": "\(op)", "steps": "\(steps.count)"])
+                result["status"] = "succeeded"
+                result["exit_code"] = 0
+                result["stdout"] = .string("dry run, nothing changed; would run:\n" + steps.map(Self.describe).joined(separator: "\n"))
+            } else {
+                let started = Date()
+                let timeout = Int(command["timeout_seconds"]?.intValue ?? Int64(parameters.timeoutSeconds))
+                let outcome = await StepExecutor().run(steps, timeout: .seconds(timeout))
+                result["status"] = outcome.exitCode == 0 && !outcome.timedOut ? "succeeded" : "failed"
+                if outcome.timedOut { result["reason"] = "timed_out" } else if outcome.exitCode != 0 { result["reason"] = "exit_code" }
+                result["exit_code"] = .int(Int64(outcome.exitCode))
+                result["stdout"] = .string(String(decoding: outcome.stdout, as: UTF8.self))
+                result["stderr"] = .string(String(decoding: outcome.stderr, as: UTF8.self))
+                result["truncated"] = .bool(outcome.truncated)
+                let iso = ISO8601DateFormatter()
+                result["started_at"] = .string(iso.string(from: started))
+                result["finished_at"] = .string(iso.string(from: Date()))
+                journal.record(key, .object(result))
+            }
         } catch let unsupported as UnsupportedOperation {
             result["status"] = "skipped"
             result["reason"] = "unsupported"
