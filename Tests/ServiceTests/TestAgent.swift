@@ -13,10 +13,7 @@ struct TestAgent {
     static func bind(_ hosts: [String]) async throws -> TestAgent {
         let connection = try await AMQPConnection.connect(url: TestEnvironment.serviceAMQPURL, name: "test-agent")
         let queue = unique("test.agent.")
-        try await connection.declare(Topology(
-            queues: [QueueDeclaration(name: queue, durable: false, exclusive: true, autoDelete: true,
-                                      arguments: BusNames.agentQueueArguments.mapValues { .string($0) })],
-            bindings: hosts.map { BindingDeclaration(queue: queue, exchange: BusNames.agentExchange, routingKey: $0) }))
+        try await connection.declare(.agentQueue(queue, hostIDs: hosts, durable: false))
         return TestAgent(connection: connection, queue: queue)
     }
 

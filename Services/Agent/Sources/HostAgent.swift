@@ -61,11 +61,7 @@ public struct HostAgent: Sendable {
     }
 
     public func bind(_ connection: AMQPConnection) async throws {
-        try await connection.declare(Topology(
-            exchanges: [ExchangeDeclaration(name: BusNames.agentExchange, kind: .direct),
-                        ExchangeDeclaration(name: BusNames.resultsExchange, kind: .topic)],
-            queues: [QueueDeclaration(name: queue, arguments: BusNames.agentQueueArguments.mapValues { .string($0) })],
-            bindings: [BindingDeclaration(queue: queue, exchange: BusNames.agentExchange, routingKey: hostID)]))
+        try await connection.declare(.agentQueue(queue, hostIDs: [hostID]))
     }
 
     public func serve(_ connection: AMQPConnection, bus: BusClient) async throws {

@@ -64,11 +64,7 @@ public struct SimulatedFleet: Sendable {
 
     /// Binds every host id to one queue declared per the agent contract.
     public func bind(_ connection: AMQPConnection) async throws {
-        try await connection.declare(Topology(
-            exchanges: [ExchangeDeclaration(name: BusNames.agentExchange, kind: .direct),
-                        ExchangeDeclaration(name: BusNames.resultsExchange, kind: .topic)],
-            queues: [QueueDeclaration(name: queue, arguments: BusNames.agentQueueArguments.mapValues { .string($0) })],
-            bindings: hostIDs.map { BindingDeclaration(queue: queue, exchange: BusNames.agentExchange, routingKey: $0) }))
+        try await connection.declare(.agentQueue(queue, hostIDs: hostIDs))
     }
 
     /// Serves commands until the consumer ends: claim, wait `latency`, report (or stay silent).
