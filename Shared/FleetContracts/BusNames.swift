@@ -75,6 +75,7 @@ public enum Route {
     public static let bulkHosts = "bulk.hosts"
     public static let bulkCancel = "bulk.cancel"
     public static let bulkClaim = "bulk.claim"
+    public static let bulkDispatch = "bulk.dispatch"
 }
 
 /// Event routing keys on `fleet.events`.

@@ -20,6 +20,8 @@ public enum RedisKeys {
     /// Hash: host id -> the agent id that claimed it, so a repeated claim by the same agent (its
     /// first reply lost) is granted again. Owner: bulk-dispatcher.
     public static func bulkClaims(_ op: String) -> String { "fleet:bulk:{\(op)}:claims" }
+    /// Set: hosts `bulk.dispatch` has sent, so none is sent twice. Owner: bulk-dispatcher.
+    public static func bulkSent(_ op: String) -> String { "fleet:bulk:{\(op)}:sent" }
     /// List: hosts waiting for a slot in the operation's concurrency window, in order. Owner: bulk-dispatcher.
     public static func bulkPending(_ op: String) -> String { "fleet:bulk:{\(op)}:pending" }
     /// Hash: `cancelled` (0/1) and the operation record. Owner: bulk-dispatcher.

@@ -211,6 +211,26 @@ struct BulkDispatchTests {
         await agent.close()
     }
 
+    @Test func createdWithoutDispatchThenSentHostByHost() async throws {
+        let s = try await ServiceStack.shared.handle()
+        let (tag, ids) = await hosts(s, 4)
+        let agent = try await TestAgent.bind(ids)
+        let running = try await agent.serve(bus: s.bus) { _ in ["status": "succeeded"] }
+        let r = await s.bus.call(Route.bulkCreate, ["operation_type": "reboot", "selector": ["tags": [.string(tag)]], "dispatch": false])
+        let op = try #require(r.body?["id"])
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(await s.bus.call(Route.bulkProgress, ["id": op]).body?["queued"] == 4, "nothing went out")
+        let sent = await s.bus.call(Route.bulkDispatch, ["id": op, "host_ids": [.string(ids[0]), .string(ids[1]), "not-in-op"]])
+        #expect(sent.body?["dispatched"] == [.string(ids[0]), .string(ids[1])])
+        #expect(await s.bus.call(Route.bulkDispatch, ["id": op, "host_ids": [.string(ids[0])]]).body?["dispatched"] == [], "never twice")
+        #expect(await TestEnvironment.eventually(timeout: .seconds(10)) {
+            await s.bus.call(Route.bulkProgress, ["id": op]).body?["succeeded"] == 2
+        })
+        #expect(await s.bus.call(Route.bulkProgress, ["id": op]).body?["queued"] == 2)
+        running.cancel()
+        await agent.close()
+    }
+
     @Test func aCommandNoAgentPicksUpInTimeExpiresUndeliverable() async throws {
         let s = try await ServiceStack.shared.handle()
         let (tag, ids) = await hosts(s, 2)

@@ -26,6 +26,7 @@ public struct BulkHandlers: Sendable {
             Route.bulkList: { r in await answer(context.logger) { try await list(r) } },
             Route.bulkCancel: { r in await answer(context.logger) { try await cancel(id(r)) } },
             Route.bulkClaim: { r in await answer(context.logger) { try await claim(r) } },
+            Route.bulkDispatch: { r in await answer(context.logger) { try await dispatchNamed(r) } },
         ]
     }
 
@@ -85,7 +86,7 @@ public struct BulkHandlers: Sendable {
                               "request", canonical, "timeout_seconds", String(request.parameters.timeoutSeconds)]),
                 RedisCommand(["ZADD", RedisKeys.bulkIndex, String(Int(created.timeIntervalSince1970 * 1000)), opID]),
             ])
-            try await dispatch.start(op: opID, hosts: approved, request: request)
+            if request.dispatch { try await dispatch.start(op: opID, hosts: approved, request: request) }
             return try await self.record(opID)
         }
         return reply.status == 200 ? BusReply(status: 201, body: reply.body, error: nil) : reply
@@ -176,6 +177,27 @@ public struct BulkHandlers: Sendable {
         try await Deadlines(redis: context.redis).expectResults(op: op, hosts: hosts, within: .seconds(timeout))
         let outcome = try await store.move(operation: op, hosts: hosts, to: .running, claimant: r.string("agent_id"))
         return ["claimed": .array(outcome.movedHosts.map { .string($0) })]
+    }
+
+    /// Sends the commands of the named hosts of an existing operation, those still queued and not
+    /// yet sent (an operation created with `"dispatch": false`; the rollout controller sends its
+    /// batches this way). Answers which hosts went out.
+    func dispatchNamed(_ r: BusRequest) async throws -> JSONValue {
+        let opID = try id(r)
+        let named = r.body["host_ids"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        guard !named.isEmpty else { throw ValidationError("host_ids", .required, "host_ids is a non-empty array") }
+        guard let text = try await context.redis.send("HGET", RedisKeys.bulkOperation(opID), "request").string,
+              let json = JSONCoding.decode(Array(text.utf8)), let request = try? BulkOperationRequest(json: json) else {
+            throw BusReplyError.notFound("no bulk operation '\(opID)'")
+        }
+        let statuses = try await store.statuses(operation: opID)
+        // Marked sent atomically per host (SADD answers 1 once), so no host goes out twice.
+        var toSend: [String] = []
+        for host in named where statuses[host] == HostStatus.queued.rawValue {
+            if try await context.redis.send("SADD", RedisKeys.bulkSent(opID), host).int == 1 { toSend.append(host) }
+        }
+        try await dispatch.dispatch(op: opID, hosts: toSend, request: request)
+        return ["dispatched": .array(toSend.map { .string($0) })]
     }
 
     private func id(_ r: BusRequest) throws -> String {

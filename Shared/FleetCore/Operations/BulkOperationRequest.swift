@@ -10,8 +10,10 @@ public struct BulkOperationRequest: Sendable, Hashable {
     public var deliveryTimeoutSeconds: Int
     /// At most this many hosts running at once (a sliding window); nil for no limit.
     public var concurrency: BatchSize?
+    /// False: create with nothing dispatched; `bulk.dispatch` sends named hosts later (rollouts).
+    public var dispatch: Bool
 
-    static let keys: Set<String> = ["operation_type", "selector", "parameters", "allow_empty", "delivery_timeout_seconds", "concurrency"]
+    static let keys: Set<String> = ["operation_type", "selector", "parameters", "allow_empty", "delivery_timeout_seconds", "concurrency", "dispatch"]
 
     public var type: OperationType { parameters.type }
 
@@ -19,6 +21,7 @@ public struct BulkOperationRequest: Sendable, Hashable {
         var r = ObjectReader(json, path: "", allowed: Self.keys)
         let type: OperationType? = r.choice("operation_type", default: OperationType?.none)
         allowEmpty = r.bool("allow_empty", default: false)
+        dispatch = r.bool("dispatch", default: true)
         deliveryTimeoutSeconds = Int(r.int("delivery_timeout_seconds", in: 1...86_400, default: 600) ?? 600)
         concurrency = nil
         if let c = r.raw("concurrency") {
