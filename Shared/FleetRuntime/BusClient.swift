@@ -1,6 +1,7 @@
 import FleetBus
 import FleetContracts
 import FleetCore
+import Logging
 
 /// Sends commands to other services and decodes their replies: what the gateway and any service
 /// that needs another one's answer use.
@@ -11,6 +12,12 @@ public struct BusClient: Sendable {
     public init(rpc: RPCClient, timeout: Duration) {
         self.rpc = rpc
         self.timeout = timeout
+    }
+
+    /// A connection to the configured broker and a client calling over it.
+    public static func connect(_ config: ServiceConfig, name: String, logger: Logger) async throws -> (AMQPConnection, BusClient) {
+        let connection = try await AMQPConnection.connect(url: config.amqpURL, name: name, logger: logger)
+        return (connection, BusClient(rpc: try await RPCClient.start(on: connection), timeout: config.requestTimeout))
     }
 
     /// Publishes `body` on `fleet.commands` with `route` and waits for the reply.

@@ -40,8 +40,7 @@ struct FleetAgent: AsyncParsableCommand {
         guard let simulate else { return try await serveThisHost(config, logger) }
         let fleet = SimulatedFleet(settings: .init(prefix: prefix, count: simulate, failEvery: failEvery, silentEvery: silentEvery,
                                                    unapprovedEvery: unapprovedEvery, latency: .milliseconds(latencyMs)), logger: logger)
-        let connection = try await AMQPConnection.connect(url: config.amqpURL, name: "agent-\(prefix)", logger: logger)
-        let bus = BusClient(rpc: try await RPCClient.start(on: connection), timeout: config.requestTimeout)
+        let (connection, bus) = try await BusClient.connect(config, name: "agent-\(prefix)", logger: logger)
         try await fleet.bind(connection)
         try await fleet.register(bus)
         logger.info("simulating", metadata: ["hosts": "\(simulate)", "queue": "\(fleet.queue)"])
@@ -51,8 +50,7 @@ struct FleetAgent: AsyncParsableCommand {
     private func serveThisHost(_ config: ServiceConfig, _ logger: Logger) async throws {
         guard let id = hostId ?? HostAgent.machineID(), !id.isEmpty else { throw ValidationError("no --host-id and no /etc/machine-id") }
         let agent = HostAgent(hostID: id, dryRun: dryRun, stateDirectory: (stateDir as NSString).appendingPathComponent(id), logger: logger)
-        let connection = try await AMQPConnection.connect(url: config.amqpURL, name: "agent-\(id)", logger: logger)
-        let bus = BusClient(rpc: try await RPCClient.start(on: connection), timeout: config.requestTimeout)
+        let (connection, bus) = try await BusClient.connect(config, name: "agent-\(id)", logger: logger)
         try await agent.bind(connection)
         try await agent.register(bus)
         logger.info("serving", metadata: ["host.id": "\(id)", "dry_run": "\(dryRun)"])

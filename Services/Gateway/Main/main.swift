@@ -26,9 +26,8 @@ struct Serve: AsyncParsableCommand {
             return h
         }
         let logger = Logger(label: "fleet.gateway")
-        let broker = try await AMQPConnection.connect(url: config.service.amqpURL, name: "gateway", logger: logger)
+        let (broker, bus) = try await BusClient.connect(config.service, name: "gateway", logger: logger)
         let redis = try await RedisClient.connect(url: config.service.redisURL)
-        let bus = BusClient(rpc: try await RPCClient.start(on: broker), timeout: config.service.requestTimeout)
         let gateway = Gateway(config: config, bus: bus, tokens: TokenStore(redis: redis), redis: redis, broker: broker)
         logger.info("listening", metadata: ["address": "\(config.host):\(config.port)"])
         let group = ServiceGroup(services: [gateway.application()], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

@@ -124,8 +124,7 @@ final class ConnectionWorker {
 
     private func connectionLost(_ error: AMQPError) {
         logger.warning("amqp connection lost", metadata: ["error": "\(error)", "amqp.unconfirmed": "\(unconfirmed.count)"])
-        let failure = error.kind == .connectionLost ? error : AMQPError(error.kind, error.message)
-        failUnconfirmed(with: failure)
+        failUnconfirmed(with: error)
         if let c = conn { amqp_destroy_connection(c) }
         conn = nil
         shared.setConnected(false, generation: generation)
