@@ -35,6 +35,11 @@ public enum RedisKeys {
     /// String: `Idempotency-Key` -> operation id, kept a day. Owner: bulk-dispatcher.
     public static func bulkIdempotency(_ key: String) -> String { "fleet:bulk:idempotency:\(key)" }
 
+    /// Hash: fleet-wide counters (integers): `operations_created`, `hosts_targeted`, `hosts_<status>`
+    /// (moves into running, succeeded, failed, skipped) and `operations_<aggregate>` (finished
+    /// operations by outcome). Owner: bulk-dispatcher.
+    public static let fleetStats = "fleet:stats"
+
     /// Hash: SHA-256 (hex) of an API token -> `{"scope", "name", "created_at"}`. Owner: gateway.
     public static let tokens = "fleet:tokens"
 }

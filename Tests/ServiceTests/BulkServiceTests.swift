@@ -65,8 +65,13 @@ struct BulkServiceTests {
         #expect(empty.error?.error == "no_targets")
         guard case .object(var allowed) = nothing else { return }
         allowed["allow_empty"] = true
+        let events = try await EventRecorder(s.connection, pattern: "bulk.*.finished")
+        defer { events.stop() }
         let ok = await s.bus.call(Route.bulkCreate, .object(allowed))
         #expect(ok.status == 201)
+        let emptyID = ok.body?["id"]?.stringValue ?? "?"
+        #expect(await TestEnvironment.eventually(timeout: .seconds(5)) { events.received(EventRoute.bulkFinished(emptyID)).count == 1 },
+                "an operation that ends at creation is announced too")
         #expect(ok.body?["status"] == "succeeded")
         #expect(ok.body?["progress"]?["percent_complete"]?.doubleValue == 0.0)
     }
@@ -102,7 +107,22 @@ struct BulkServiceTests {
         #expect(cancelled.body?["status"] == "cancelled")
         #expect(cancelled.body?["progress"]?["skipped"] == 4)
         #expect(await s.bus.call(Route.bulkCancel, ["id": id]).status == 409)
+        #expect(await s.bus.call(Route.bulkCancel, ["id": id, "reason": "later"]).errorFields == ["reason"])
         #expect(await s.bus.call(Route.bulkGet, ["id": "op-missing"]).status == 404)
+    }
+}
+
+extension BulkServiceTests {
+    @Test func haltSkipsQueuedHostsHaltedAndLeavesTheAggregateToTheCounts() async throws {
+        let s = try await ServiceStack.shared.handle()
+        let (tag, agent) = try await fleet(s)
+        defer { Task { await agent.close() } }
+        let created = await s.bus.call(Route.bulkCreate, ["operation_type": "reboot", "selector": ["tags": [.string(tag)]]])
+        let id = try #require(created.body?["id"])
+        let halted = await s.bus.call(Route.bulkCancel, ["id": id, "reason": "halted"])
+        #expect(halted.body?["status"] == "failed", "nothing succeeded: failed, not cancelled")
+        let rows = await s.bus.call(Route.bulkHosts, ["id": id]).body?["hosts"]?.arrayValue ?? []
+        #expect(rows.map { $0["reason"] } == ["halted", "halted", "halted", "not_approved"])
     }
 }
 
@@ -142,8 +162,11 @@ struct BulkDispatchTests {
         let running = try await agent.serve(bus: s.bus) { host in
             host.hasSuffix("-4") ? ["status": "failed", "exit_code": 3, "stderr": "boom"] : ["status": "succeeded", "exit_code": 0, "stdout": "ok"]
         }
+        let events = try await EventRecorder(s.connection, pattern: "bulk.#")
+        defer { events.stop() }
         let r = await s.bus.call(Route.bulkCreate, ["operation_type": "run_script", "selector": ["tags": [.string(tag)]], "parameters": ["content": "true"]])
         let op = try #require(r.body?["id"])
+        let opID = try #require(op.stringValue)
         let p = await waitFor(s, op, "partial")
         #expect(p?["succeeded"] == 4)
         #expect(p?["failed"] == 1)
@@ -156,6 +179,11 @@ struct BulkDispatchTests {
         try await s.connection.publish(duplicate)
         try await Task.sleep(for: .milliseconds(300))
         #expect(await s.bus.call(Route.bulkProgress, ["id": op]).body?["succeeded"] == 4)
+        // Listeners heard each host once, with its outcome, and the finish once.
+        let hostEvents = events.received(EventRoute.bulkHost(opID))
+        #expect(hostEvents.count == 5)
+        #expect(hostEvents.contains(["op_id": op, "host_id": .string("\(tag)-4"), "status": "failed", "reason": "exit_code"]))
+        #expect(events.received(EventRoute.bulkFinished(opID)) == [["op_id": op, "status": "partial"]])
         running.cancel()
         await agent.close()
     }

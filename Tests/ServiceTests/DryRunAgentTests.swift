@@ -97,4 +97,67 @@ struct DryRunAgentTests {
         try await Task.sleep(for: .seconds(2))
         #expect(await s.bus.call(Route.hostsGet, ["id": .string(host)]).body?["approval_status"] == "approved")
     }
+
+    /// Every operation type, end to end through a real agent in dry run: created, claimed, its
+    /// argv built for this platform and reported, the host succeeded.
+    @Test func everyTypeEndToEndInDryRun() async throws {
+        let s = try await ServiceStack.shared.handle()
+        let host = unique("types")
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent(host).path
+        let agent = try ServiceProcess("fleet-agent", arguments: ["--host-id", host, "--dry-run", "--state-dir", state])
+        defer { agent.terminate() }
+        #expect(await TestEnvironment.eventually(timeout: .seconds(30)) { await s.bus.call(Route.hostsGet, ["id": .string(host)]).status == 200 })
+        guard case .object(var h)? = await s.bus.call(Route.hostsGet, ["id": .string(host)]).body else { return }
+        h["approval_status"] = "approved"
+        _ = await s.bus.call(Route.hostsUpsert, .object(h))
+        let cases: [(String, JSONValue, String)] = [
+            ("run_script", ["content": "echo hi", "shell": "sh"], "sh <script>"),
+            ("deploy_file", ["path": "/etc/fleet/app.conf", "content": "a=1", "mode": "0644"], "write /etc/fleet/app.conf (3 bytes)"),
+            ("service_control", ["action": "restart", "services": ["nginx"]], "systemctl restart -- nginx"),
+            ("install_package", ["packages": ["curl"], "manager": "apt"], "apt-get install -y -- curl"),
+            ("remove_package", ["packages": ["curl"], "manager": "apt"], "apt-get remove -y -- curl"),
+            ("reboot", ["delay_seconds": 5], "after 5 s: shutdown -r now"),
+            ("shutdown", ["delay_seconds": 0], "after 0 s: shutdown -h now"),
+            ("apply_deployment_plan", ["plan": ["packages": ["jq"], "commands": [["true"]], "manager": "apt"]], "apt-get install -y -- jq\ntrue"),
+        ]
+        for (type, parameters, expected) in cases {
+            let (status, result) = try await runAndWait(s, host, type, parameters)
+            #expect(status == "succeeded", "\(type)")
+            let out = result?["stdout"]?.stringValue ?? ""
+            #expect(out.hasPrefix("dry run, nothing changed; would run:\n") && out.contains(expected), "\(type): \(out)")
+        }
+    }
+
+    /// The journal: a command this agent already ran (recorded before a crash, say) is reported
+    /// from the journal when it comes again, not run a second time.
+    @Test func aCommandAlreadyInTheJournalIsReportedNotRunAgain() async throws {
+        let s = try await ServiceStack.shared.handle()
+        let host = unique("journal")
+        let marker = FileManager.default.temporaryDirectory.appendingPathComponent(unique("ran")).path
+        _ = await s.bus.call(Route.hostsUpsert, ["id": .string(host), "approval_status": "approved", "platform": "Linux"])
+        let created = await s.bus.call(Route.bulkCreate, ["operation_type": "run_script", "selector": ["explicit_host_ids": [.string(host)]],
+                                                          "parameters": ["content": .string("touch \(marker)")], "dispatch": false])
+        let op = try #require(created.body?["id"]?.stringValue)
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent(host).path
+        try FileManager.default.createDirectory(atPath: state + "/" + host, withIntermediateDirectories: true)
+        let entry: JSONValue = ["key": .string("\(op)/\(host)/1"),
+                                "result": ["op_id": .string(op), "host_id": .string(host), "status": "succeeded", "exit_code": 0, "stdout": "from the journal"]]
+        try Data(JSONCoding.encode(entry) + [10]).write(to: URL(fileURLWithPath: state + "/" + host + "/journal.jsonl"))
+        let agent = try ServiceProcess("fleet-agent", arguments: ["--host-id", host, "--state-dir", state])
+        defer { agent.terminate() }
+        #expect(await TestEnvironment.eventually(timeout: .seconds(30)) {
+            await s.bus.call(Route.hostsGet, ["id": .string(host)]).body?["agent_version"] != nil
+        }, "the agent registered")
+        #expect(await s.bus.call(Route.bulkDispatch, ["id": .string(op), "host_ids": [.string(host)]]).hostIDsDispatched == [host])
+        #expect(await TestEnvironment.eventually(timeout: .seconds(20)) {
+            await s.bus.call(Route.bulkGet, ["id": .string(op)]).body?["status"] == "succeeded"
+        })
+        let result = try await s.redis.send("HGET", RedisKeys.bulkResults(op), host).string.flatMap { JSONCoding.decode(Array($0.utf8)) }
+        #expect(result?["stdout"] == "from the journal")
+        #expect(!FileManager.default.fileExists(atPath: marker), "the script did not run again")
+    }
+}
+
+extension BusReply {
+    var hostIDsDispatched: [String] { body?["dispatched"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
 }

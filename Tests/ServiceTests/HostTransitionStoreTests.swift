@@ -1,4 +1,5 @@
 @testable import BulkDispatcherService
+import FleetContracts
 import FleetCore
 import FleetStore
 import FleetTestSupport
@@ -48,12 +49,43 @@ struct HostTransitionStoreTests {
         let op = unique("op-")
         try await s.create(operation: op, hostIDs: ["a", "b", "c"])
         _ = try await s.move(operation: op, hosts: ["a"], to: .running)
-        let o = try await s.cancel(operation: op)
+        let o = try await s.skipQueued(operation: op, reason: .cancelled)
         #expect(o.applied == 2 && o.aggregate == .cancelled && !o.justFinished)
         #expect(Set(o.movedHosts) == ["b", "c"])
         let last = try await s.move(operation: op, hosts: ["a"], to: .succeeded)
         #expect(last == .init(applied: 1, aggregate: .cancelled, justFinished: true, movedHosts: ["a"]))
         #expect(try await s.statuses(operation: op)["b"] == "skipped:cancelled")
+    }
+
+    @Test func haltSkipsQueuedHostsAndTheAggregateFollowsTheCounts() async throws {
+        let s = try await store()
+        let op = unique("op-")
+        try await s.create(operation: op, hostIDs: ["a", "b", "c"])
+        _ = try await s.move(operation: op, hosts: ["a"], to: .running)
+        _ = try await s.move(operation: op, hosts: ["a"], to: .succeeded)
+        let o = try await s.skipQueued(operation: op, reason: .halted)
+        #expect(o == .init(applied: 2, aggregate: .partial, justFinished: true, movedHosts: o.movedHosts))
+        #expect(try await s.statuses(operation: op)["c"] == "skipped:halted")
+    }
+
+    @Test func fleetStatsCountEveryMoveAndEveryFinish() async throws {
+        let s = try await store()
+        func stats() async throws -> [String: Int64] {
+            (try await s.redis.send("HGETALL", RedisKeys.fleetStats).dictionary ?? [:]).compactMapValues(\.int)
+        }
+        let before = try await stats()
+        let op = unique("op-")
+        try await s.create(operation: op, hostIDs: ["a", "b"])
+        _ = try await s.move(operation: op, hosts: ["a", "b"], to: .running)
+        _ = try await s.move(operation: op, hosts: ["a"], to: .succeeded)
+        _ = try await s.move(operation: op, hosts: ["a"], to: .succeeded)  // a duplicate counts nothing
+        _ = try await s.move(operation: op, hosts: ["b"], to: .failed, reason: .exitCode)
+        let after = try await stats()
+        // Other suites run operations at the same time, so each counter grew by at least this much.
+        for (field, grew) in ["operations_created": 1, "hosts_targeted": 2, "hosts_running": 2, "hosts_succeeded": 1,
+                              "hosts_failed": 1, "operations_partial": 1] as [String: Int64] {
+            #expect((after[field] ?? 0) - (before[field] ?? 0) >= grew, "\(field)")
+        }
     }
 
     @Test func aRepeatedClaimBySameAgentIsGrantedWithoutCountingTwice() async throws {

@@ -2,6 +2,7 @@ import FleetContracts
 import FleetCore
 import FleetRuntime
 import FleetTestSupport
+import AgentService
 import Testing
 
 @Suite("a simulated fleet end to end")
@@ -31,5 +32,37 @@ struct SimulatedFleetTests {
         let timedOut = await s.bus.call(Route.bulkHosts, ["id": op, "status": "failed", "limit": 100]).body?["hosts"]?.arrayValue?
             .filter { $0["reason"] == "timed_out" }.count
         #expect(timedOut == 5)
+    }
+}
+
+@Suite("simulated fleet settings")
+struct SimulatedFleetSettingsTests {
+    @Test func everyListAndRateChooseTheHostsTheySay() {
+        var s = SimulatedFleet.Settings(prefix: "p", count: 1000, failEvery: 10, silentEvery: 500)
+        s.failHosts = ["p-3"]
+        s.silentHosts = ["p-4"]
+        #expect((0..<1000).filter { s.fails($0, id: "p-\($0)") } == [3] + stride(from: 9, to: 1000, by: 10).map { $0 })
+        #expect((0..<1000).filter { s.silent($0, id: "p-\($0)") } == [4, 499, 999])
+        s.failEvery = nil
+        s.failHosts = []
+        s.failRate = 0.2
+        let picked = (0..<1000).filter { s.fails($0, id: "p-\($0)") }
+        #expect((150...250).contains(picked.count), "about a fifth: \(picked.count)")
+        #expect(picked == (0..<1000).filter { s.fails($0, id: "p-\($0)") }, "the same seed picks the same hosts")
+        s.seed = 2
+        #expect(picked != (0..<1000).filter { s.fails($0, id: "p-\($0)") }, "another seed picks others")
+    }
+
+    @Test func latencyIsBasePlusSeededJitterAndSlowHostsTakeLonger() {
+        var s = SimulatedFleet.Settings(prefix: "p", count: 100, latency: .milliseconds(10))
+        #expect(s.latency(5, id: "p-5") == .milliseconds(10))
+        s.latencyJitter = .milliseconds(20)
+        let drawn = (0..<100).map { s.latency($0, id: "p-\($0)") }
+        #expect(drawn.allSatisfy { $0 >= .milliseconds(10) && $0 <= .milliseconds(30) })
+        #expect(Set(drawn).count > 50, "spread, not constant")
+        s.slowEvery = 50
+        s.slowHosts = ["p-7"]
+        s.slowLatency = .seconds(3)
+        #expect((0..<100).filter { s.latency($0, id: "p-\($0)") == .seconds(3) } == [7, 49, 99])
     }
 }

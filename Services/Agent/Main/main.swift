@@ -19,13 +19,26 @@ struct FleetAgent: AsyncParsableCommand {
     @Option(help: "Every k-th host fails (exit code 1).") var failEvery: Int?
     @Option(help: "Every k-th host claims its command and never reports (exercises timeouts).") var silentEvery: Int?
     @Option(help: "Every k-th host registers as pending approval.") var unapprovedEvery: Int?
+    @Option(help: "These host ids fail (comma-separated).") var failHosts: String?
+    @Option(help: "This fraction of hosts (0...1) fails, drawn per host from --seed.") var failRate = 0.0
+    @Option(help: "These host ids claim their command and never report (comma-separated).") var silentHosts: String?
     @Option(help: "Milliseconds each simulated command takes.") var latencyMs = 0
+    @Option(help: "Plus a seeded uniform draw of up to this many milliseconds per host.") var latencyJitterMs = 0
+    @Option(help: "Every k-th host is slow.") var slowEvery: Int?
+    @Option(help: "These host ids are slow (comma-separated).") var slowHosts: String?
+    @Option(help: "Milliseconds a slow host takes.") var slowMs = 5000
+    @Option(help: "Seed for --fail-rate and --latency-jitter-ms: the same seed picks the same hosts.") var seed: UInt64 = 1
 
     func validate() throws {
         if let simulate, simulate < 1 { throw ValidationError("--simulate needs at least 1 host") }
 
-        for (name, v) in [("--fail-every", failEvery), ("--silent-every", silentEvery), ("--unapproved-every", unapprovedEvery)] {
+        for (name, v) in [("--fail-every", failEvery), ("--silent-every", silentEvery), ("--unapproved-every", unapprovedEvery),
+                          ("--slow-every", slowEvery)] {
             if let v, v < 1 { throw ValidationError("\(name) must be at least 1") }
+        }
+        guard (0...1).contains(failRate) else { throw ValidationError("--fail-rate is a fraction from 0 to 1") }
+        for (name, v) in [("--latency-ms", latencyMs), ("--latency-jitter-ms", latencyJitterMs), ("--slow-ms", slowMs)] where v < 0 {
+            throw ValidationError("\(name) cannot be negative")
         }
     }
 
@@ -38,13 +51,26 @@ struct FleetAgent: AsyncParsableCommand {
         }
         let logger = Logger(label: "fleet.agent")
         guard let simulate else { return try await serveThisHost(config, logger) }
-        let fleet = SimulatedFleet(settings: .init(prefix: prefix, count: simulate, failEvery: failEvery, silentEvery: silentEvery,
-                                                   unapprovedEvery: unapprovedEvery, latency: .milliseconds(latencyMs)), logger: logger)
+        var settings = SimulatedFleet.Settings(prefix: prefix, count: simulate, failEvery: failEvery, silentEvery: silentEvery,
+                                               unapprovedEvery: unapprovedEvery, latency: .milliseconds(latencyMs))
+        settings.failHosts = Self.ids(failHosts)
+        settings.failRate = failRate
+        settings.silentHosts = Self.ids(silentHosts)
+        settings.latencyJitter = .milliseconds(latencyJitterMs)
+        settings.slowEvery = slowEvery
+        settings.slowHosts = Self.ids(slowHosts)
+        settings.slowLatency = .milliseconds(slowMs)
+        settings.seed = seed
+        let fleet = SimulatedFleet(settings: settings, logger: logger)
         let (connection, bus) = try await BusClient.connect(config, name: "agent-\(prefix)", logger: logger)
         try await fleet.bind(connection)
         try await fleet.register(bus)
         logger.info("simulating", metadata: ["hosts": "\(simulate)", "queue": "\(fleet.queue)"])
         try await fleet.serve(connection, bus: bus)
+    }
+
+    private static func ids(_ list: String?) -> Set<String> {
+        Set((list ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
     }
 
     private func serveThisHost(_ config: ServiceConfig, _ logger: Logger) async throws {

@@ -51,12 +51,15 @@ public struct HostAgent: Sendable {
         return .object(o)
     }
 
-    /// Registers the host unless it is known: a restart must not reset what operators set (approval).
+    /// Registers the host with the facts it detects (on every start, so they stay current).
     public func register(_ bus: BusClient) async throws {
         let known = await bus.call(Route.hostsGet, ["id": .string(hostID)])
-        if known.status == 200 { return }
-        guard known.status == 404 else { throw BusReplyError(known) }
-        let reply = await bus.call(Route.hostsUpsert, facts())
+        guard known.status == 200 || known.status == 404 else { throw BusReplyError(known) }
+        // The detected facts replace the stored ones; what the operator set (approval, tags,
+        // custom fields) stays.
+        var record = known.status == 200 ? known.body?.objectValue ?? [:] : [:]
+        for (key, value) in facts().objectValue ?? [:] { record[key] = value }
+        let reply = await bus.call(Route.hostsUpsert, .object(record))
         guard reply.status == 200 else { throw BusReplyError(reply) }
     }
 

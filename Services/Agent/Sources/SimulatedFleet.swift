@@ -5,17 +5,30 @@ import FleetRuntime
 import Logging
 
 /// One process playing many hosts, for the local stack, tests and benchmarks. It never touches
-/// the machine it runs on. Its behaviour is fixed by its settings, so a test knows every outcome
-/// in advance: host `k` (0-based) fails when `k % failEvery == failEvery - 1`, stays silent after
-/// claiming when `k % silentEvery == silentEvery - 1`, and answers after `latency`.
+/// the machine it runs on. Its behaviour is fixed by its settings (see `Settings`), so a test
+/// knows every outcome in advance.
 public struct SimulatedFleet: Sendable {
+    /// Who fails, who stays silent, who is slow, and how long each host takes. Host `k` (0-based,
+    /// id `<prefix>-k`) is chosen by "every k-th" (`k % n == n - 1`), by id, or by a rate drawn
+    /// from `seed`: the same seed always picks the same hosts.
     public struct Settings: Sendable {
         public var prefix: String
         public var count: Int
         public var failEvery: Int?
+        public var failHosts: Set<String> = []
+        /// Fraction of hosts (0...1) that fail, drawn per host from the seed.
+        public var failRate: Double = 0
         public var silentEvery: Int?
+        public var silentHosts: Set<String> = []
         public var unapprovedEvery: Int?
+        /// Every host takes `latency` plus a seeded uniform draw in `0...latencyJitter`.
         public var latency: Duration
+        public var latencyJitter: Duration = .zero
+        /// Slow hosts take `slowLatency` instead.
+        public var slowEvery: Int?
+        public var slowHosts: Set<String> = []
+        public var slowLatency: Duration = .seconds(5)
+        public var seed: UInt64 = 1
 
         public init(prefix: String, count: Int, failEvery: Int? = nil, silentEvery: Int? = nil, unapprovedEvery: Int? = nil,
                     latency: Duration = .zero) {
@@ -25,6 +38,31 @@ public struct SimulatedFleet: Sendable {
             self.silentEvery = silentEvery
             self.unapprovedEvery = unapprovedEvery
             self.latency = latency
+        }
+
+        static func every(_ n: Int?, _ k: Int) -> Bool { n.map { $0 > 0 && k % $0 == $0 - 1 } ?? false }
+
+        /// A uniform draw in [0, 1) for host `k` and purpose `salt` (SplitMix64 of the seed).
+        func draw(_ k: Int, _ salt: UInt64) -> Double {
+            var z = seed &+ UInt64(truncatingIfNeeded: k) &* 0x9E37_79B9_7F4A_7C15 &+ salt &* 0xD1B5_4A32_D192_ED69
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            z ^= z >> 31
+            return Double(z >> 11) / Double(1 << 53)
+        }
+
+        public func fails(_ k: Int, id: String) -> Bool {
+            Self.every(failEvery, k) || failHosts.contains(id) || (failRate > 0 && draw(k, 1) < failRate)
+        }
+
+        public func silent(_ k: Int, id: String) -> Bool { Self.every(silentEvery, k) || silentHosts.contains(id) }
+
+        public func unapproved(_ k: Int) -> Bool { Self.every(unapprovedEvery, k) }
+
+        public func latency(_ k: Int, id: String) -> Duration {
+            if Self.every(slowEvery, k) || slowHosts.contains(id) { return slowLatency }
+            guard latencyJitter > .zero else { return latency }
+            return latency + latencyJitter * draw(k, 2)
         }
     }
 
@@ -42,14 +80,12 @@ public struct SimulatedFleet: Sendable {
     public var hostIDs: [String] { (0..<settings.count).map(hostID) }
     public var queue: String { "fleet.agent.\(settings.prefix)" }
 
-    func every(_ n: Int?, _ k: Int) -> Bool { n.map { $0 > 0 && k % $0 == $0 - 1 } ?? false }
-
     /// The host records it registers: varied platforms and tags, all tagged with the prefix.
     func host(_ k: Int) -> JSONValue {
         let (platform, release) = Self.platforms[k % Self.platforms.count]
         return ["id": .string(hostID(k)), "fqdn": .string("\(hostID(k)).sim.example"), "platform": .string(platform),
                 "platform_release": .string(release), "tags": [.string(settings.prefix), .string(Self.tags[k % Self.tags.count])],
-                "approval_status": .string(every(settings.unapprovedEvery, k) ? "pending" : "approved"), "status": "up",
+                "approval_status": .string(settings.unapproved(k) ? "pending" : "approved"), "status": "up",
                 "agent_version": "sim-1", "cpu_cores": .int(Int64(1 << (k % 4)))]
     }
 
@@ -85,9 +121,10 @@ public struct SimulatedFleet: Sendable {
         let claim = await bus.call(Route.bulkClaim, ["op_id": op, "host_ids": [.string(host)], "agent_id": .string(queue)])
         guard claim.status == 200 else { return delivery.nack(requeue: true) }  // dispatcher unavailable: later
         guard claim.body?["claimed"]?.arrayValue?.isEmpty == false else { return delivery.ack() }  // refused: drop unrun
-        if every(settings.silentEvery, k) { return delivery.ack() }
-        if settings.latency > .zero { try? await Task.sleep(for: settings.latency) }
-        let failed = every(settings.failEvery, k)
+        if settings.silent(k, id: host) { return delivery.ack() }
+        let latency = settings.latency(k, id: host)
+        if latency > .zero { try? await Task.sleep(for: latency) }
+        let failed = settings.fails(k, id: host)
         let result: JSONValue = ["op_id": op, "host_id": .string(host), "status": .string(failed ? "failed" : "succeeded"),
                                  "exit_code": .int(failed ? 1 : 0), "stdout": .string(failed ? "" : "simulated"),
                                  "stderr": .string(failed ? "simulated failure" : ""), "truncated": false]

@@ -64,7 +64,31 @@ struct AgentDispatch: Sendable {
         }
         if !unroutable.isEmpty {
             let outcome = try await store.move(operation: op, hosts: unroutable, to: .failed, reason: .undeliverable)
-            try await release(op: op, count: outcome.applied)
+            try await ended(op: op, to: .failed, reason: .undeliverable, outcome)
         }
+    }
+
+    /// What follows hosts' move to a terminal status: announce each host, free their slots of the
+    /// concurrency window, and announce the finish (exactly one move finishes an operation).
+    func ended(op: String, to: HostStatus, reason: HostReason?, _ outcome: HostTransitionStore.Outcome) async throws {
+        guard outcome.applied > 0 else { return }
+        for host in outcome.movedHosts {
+            await announce(EventRoute.bulkHost(op), ["op_id": .string(op), "host_id": .string(host), "status": .string(to.rawValue),
+                                                    "reason": reason.map { .string($0.rawValue) } ?? .null])
+        }
+        try await release(op: op, count: outcome.applied)
+        if outcome.justFinished { await announceFinished(op: op, outcome.aggregate) }
+    }
+
+    func announceFinished(op: String, _ aggregate: AggregateStatus) async {
+        await announce(EventRoute.bulkFinished(op), ["op_id": .string(op), "status": .string(aggregate.rawValue)])
+    }
+
+    /// Events are for listeners; losing one is harmless (Redis holds the record, and listeners
+    /// that must not miss an outcome also read it there).
+    func announce(_ route: String, _ body: JSONValue) async {
+        let message = OutgoingMessage(exchange: BusNames.eventsExchange, routingKey: route, body: JSONCoding.encode(body),
+                                      properties: MessageProperties(contentType: "application/json", persistent: false))
+        _ = try? await publisher.publish(message)
     }
 }

@@ -16,20 +16,8 @@ struct BulkEngine: Sendable {
         dispatch = AgentDispatch(publisher: context.publisher, store: store)
     }
 
-    /// Call after moving `host` of `op` to a terminal status.
-    func hostEnded(op: String, host: String, _ outcome: HostTransitionStore.Outcome) async throws {
-        guard outcome.applied > 0 else { return }
-        await announce(EventRoute.bulkHost(op), ["op_id": .string(op), "host_id": .string(host)])
-        try await dispatch.release(op: op, count: outcome.applied)
-        if outcome.justFinished {
-            await announce(EventRoute.bulkFinished(op), ["op_id": .string(op), "status": .string(outcome.aggregate.rawValue)])
-        }
-    }
-
-    /// Events are for listeners; losing one is harmless (Redis holds the record).
-    func announce(_ route: String, _ body: JSONValue) async {
-        let message = OutgoingMessage(exchange: BusNames.eventsExchange, routingKey: route, body: JSONCoding.encode(body),
-                                      properties: MessageProperties(contentType: "application/json", persistent: false))
-        _ = try? await context.publisher.publish(message)
+    /// Call after moving hosts of `op` to a terminal status `to`.
+    func hostsEnded(op: String, to: HostStatus, reason: HostReason?, _ outcome: HostTransitionStore.Outcome) async throws {
+        try await dispatch.ended(op: op, to: to, reason: reason, outcome)
     }
 }

@@ -24,7 +24,7 @@ public struct BulkHandlers: Sendable {
             Route.bulkProgress: { r in await answer(context.logger) { try await progress(id(r)) } },
             Route.bulkHosts: { r in await answer(context.logger) { try await hosts(r) } },
             Route.bulkList: { r in await answer(context.logger) { try await list(r) } },
-            Route.bulkCancel: { r in await answer(context.logger) { try await cancel(id(r)) } },
+            Route.bulkCancel: { r in await answer(context.logger) { try await cancel(r) } },
             Route.bulkClaim: { r in await answer(context.logger) { try await claim(r) } },
             Route.bulkDispatch: { r in await answer(context.logger) { try await dispatchNamed(r) } },
         ]
@@ -79,7 +79,11 @@ public struct BulkHandlers: Sendable {
             ]
             record["concurrency"] = request.concurrency?.json ?? .null
             try await store.create(operation: opID, hostIDs: hostIDs)
-            if !notApproved.isEmpty { _ = try await store.move(operation: opID, hosts: notApproved, to: .skipped, reason: .notApproved) }
+            if hostIDs.isEmpty { await dispatch.announceFinished(op: opID, .succeeded) }
+            if !notApproved.isEmpty {
+                let outcome = try await store.move(operation: opID, hosts: notApproved, to: .skipped, reason: .notApproved)
+                try await engine.hostsEnded(op: opID, to: .skipped, reason: .notApproved, outcome)
+            }
             let approved = Set(hostIDs).subtracting(notApproved).sorted()
             _ = try await context.redis.pipeline([
                 RedisCommand(["HSET", RedisKeys.bulkOperation(opID), "record", String(decoding: JSONCoding.encode(.object(record)), as: UTF8.self),
@@ -152,15 +156,22 @@ public struct BulkHandlers: Sendable {
         return ["operations": .array(operations)]
     }
 
-    /// Queued hosts become skipped (`cancelled`); running ones finish. A finished operation is a 409.
-    func cancel(_ opID: String) async throws -> JSONValue {
+    /// Queued hosts become skipped (`cancelled`, the aggregate `cancelled`); running ones finish. A
+    /// finished operation is a 409. With `"reason": "halted"` (the rollout controller halting its
+    /// operation) queued hosts are skipped `halted` and the aggregate follows the counts.
+    func cancel(_ r: BusRequest) async throws -> JSONValue {
+        let opID = try id(r)
+        let reason: HostReason
+        switch r.string("reason") ?? "cancelled" {
+        case "cancelled": reason = .cancelled
+        case "halted": reason = .halted
+        default: throw ValidationError("reason", .invalidValue, "reason is cancelled or halted")
+        }
         guard let (_, status) = try await store.progress(operation: opID) else { throw BusReplyError.notFound("no bulk operation '\(opID)'") }
         if status.isTerminal { throw ConflictError(code: "operation_finished", "the operation is already \(status.rawValue)") }
         _ = try await context.redis.send("DEL", RedisKeys.bulkPending(opID))  // nothing more goes out
-        let outcome = try await store.cancel(operation: opID)
-        if outcome.justFinished {
-            await engine.announce(EventRoute.bulkFinished(opID), ["op_id": .string(opID), "status": .string(outcome.aggregate.rawValue)])
-        }
+        let outcome = try await store.skipQueued(operation: opID, reason: reason)
+        try await engine.hostsEnded(op: opID, to: .skipped, reason: reason, outcome)
         return try await record(opID)
     }
 
@@ -190,12 +201,12 @@ public struct BulkHandlers: Sendable {
               let json = JSONCoding.decode(Array(text.utf8)), let request = try? BulkOperationRequest(json: json) else {
             throw BusReplyError.notFound("no bulk operation '\(opID)'")
         }
-        let statuses = try await store.statuses(operation: opID)
-        // Marked sent atomically per host (SADD answers 1 once), so no host goes out twice.
-        var toSend: [String] = []
-        for host in named where statuses[host] == HostStatus.queued.rawValue {
-            if try await context.redis.send("SADD", RedisKeys.bulkSent(opID), host).int == 1 { toSend.append(host) }
-        }
+        // Only hosts still queued, each marked sent atomically (SADD answers 1 once), so no host
+        // goes out twice however many callers name it: two pipelined round trips per batch.
+        let current = try await context.redis.send(RedisCommand(["HMGET", RedisKeys.bulkHosts(opID)] + named)).array ?? []
+        let queued = zip(named, current).filter { $0.1.string == HostStatus.queued.rawValue }.map(\.0)
+        let marks = try await context.redis.pipeline(queued.map { RedisCommand(["SADD", RedisKeys.bulkSent(opID), $0]) })
+        let toSend = zip(queued, marks).filter { $0.1.int == 1 }.map(\.0)
         try await dispatch.dispatch(op: opID, hosts: toSend, request: request)
         return ["dispatched": .array(toSend.map { .string($0) })]
     }

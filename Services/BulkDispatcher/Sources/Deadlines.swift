@@ -65,7 +65,7 @@ public struct DeadlineSweeper: Service {
             let (op, host) = (parts[0], parts[1])
             let reason: HostReason = parts[2] == Deadlines.Kind.run.rawValue ? .timedOut : .undeliverable
             let outcome = try await engine.store.move(operation: op, hosts: [host], to: .failed, reason: reason)
-            try await engine.hostEnded(op: op, host: host, outcome)
+            try await engine.hostsEnded(op: op, to: .failed, reason: reason, outcome)
             _ = try await context.redis.send("ZREM", RedisKeys.bulkDeadlines, member)
         }
     }

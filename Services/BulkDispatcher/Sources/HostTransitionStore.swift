@@ -38,6 +38,9 @@ struct HostTransitionStore: Sendable {
         commands.append(RedisCommand(["HSET", RedisKeys.bulkProgress(op), "total", n, "queued", n, "running", "0", "succeeded", "0",
                                       "failed", "0", "skipped", "0", "status", initial.rawValue]))
         commands.append(RedisCommand(["HSET", RedisKeys.bulkOperation(op), "cancelled", "0"]))
+        commands.append(RedisCommand(["HINCRBY", RedisKeys.fleetStats, "operations_created", "1"]))
+        commands.append(RedisCommand(["HINCRBY", RedisKeys.fleetStats, "hosts_targeted", n]))
+        if hostIDs.isEmpty { commands.append(RedisCommand(["HINCRBY", RedisKeys.fleetStats, "operations_\(initial.rawValue)", "1"])) }
         for reply in try await redis.pipeline(commands) {
             if case .error(let e) = reply { throw RedisError(.reply, e) }
         }
@@ -56,15 +59,30 @@ struct HostTransitionStore: Sendable {
               let aggregate = parts[1].string.flatMap(AggregateStatus.init(rawValue:)), let finished = parts[2].int else {
             throw RedisError(.reply, "unexpected transition reply \(reply)")
         }
-        return Outcome(applied: Int(applied), aggregate: aggregate, justFinished: finished == 1,
-                       movedHosts: parts[3].array?.compactMap(\.string) ?? [])
+        let outcome = Outcome(applied: Int(applied), aggregate: aggregate, justFinished: finished == 1,
+                              movedHosts: parts[3].array?.compactMap(\.string) ?? [])
+        try await count(outcome, to: to)
+        return outcome
     }
 
-    /// Marks the operation cancelled (the aggregate becomes `cancelled`) and skips every queued host.
-    func cancel(operation op: String) async throws -> Outcome {
-        _ = try await redis.send("HSET", RedisKeys.bulkOperation(op), "cancelled", "1")
+    /// Fleet-wide counters. They live outside the operation's hash slot (so the script cannot
+    /// update them on Redis Cluster); they follow the script in the next round trip, so a
+    /// dispatcher killed between the two leaves them short by that one move (documented).
+    private func count(_ outcome: Outcome, to: HostStatus) async throws {
+        guard outcome.applied > 0 else { return }
+        var commands = [RedisCommand(["HINCRBY", RedisKeys.fleetStats, "hosts_\(to.rawValue)", String(outcome.applied)])]
+        if outcome.justFinished {
+            commands.append(RedisCommand(["HINCRBY", RedisKeys.fleetStats, "operations_\(outcome.aggregate.rawValue)", "1"]))
+        }
+        _ = try await redis.pipeline(commands)
+    }
+
+    /// Skips every queued host with `reason`; `cancelled` also marks the operation cancelled (the
+    /// aggregate becomes `cancelled`).
+    func skipQueued(operation op: String, reason: HostReason) async throws -> Outcome {
+        if reason == .cancelled { _ = try await redis.send("HSET", RedisKeys.bulkOperation(op), "cancelled", "1") }
         let queued = try await statuses(operation: op).filter { $0.value == HostStatus.queued.rawValue }.map(\.key)
-        return try await move(operation: op, hosts: queued, to: .skipped, reason: .cancelled)
+        return try await move(operation: op, hosts: queued, to: .skipped, reason: reason)
     }
 
     func progress(operation op: String) async throws -> (ProgressCounters, AggregateStatus)? {

@@ -39,18 +39,18 @@ public struct ResultsConsumer: Service {
             return delivery.reject(requeue: false)
         }
         do {
-            let outcome: HostTransitionStore.Outcome
             if delivery.routingKey == BusNames.expiredKey {
-                outcome = try await store.move(operation: op, hosts: [host], to: .failed, reason: .undeliverable)
+                let outcome = try await store.move(operation: op, hosts: [host], to: .failed, reason: .undeliverable)
+                try await engine.hostsEnded(op: op, to: .failed, reason: .undeliverable, outcome)
             } else {
                 guard let (to, reason) = Self.status(body) else {
                     context.logger.warning("result without a valid status; dead-lettering", metadata: ["op.id": "\(op)", "host.id": "\(host)"])
                     return delivery.reject(requeue: false)
                 }
-                outcome = try await store.move(operation: op, hosts: [host], to: to, reason: reason,
-                                               result: String(decoding: JSONCoding.encode(body), as: UTF8.self))
+                let outcome = try await store.move(operation: op, hosts: [host], to: to, reason: reason,
+                                                   result: String(decoding: JSONCoding.encode(body), as: UTF8.self))
+                try await engine.hostsEnded(op: op, to: to, reason: reason, outcome)
             }
-            try await engine.hostEnded(op: op, host: host, outcome)
             delivery.ack()
         } catch {
             // Redis unavailable: the result goes back to the queue and is tried again.
