@@ -13,7 +13,7 @@ public struct BulkOperationRequest: Sendable, Hashable {
     /// False: create with nothing dispatched; `bulk.dispatch` sends named hosts later (rollouts).
     public var dispatch: Bool
 
-    static let keys: Set<String> = ["operation_type", "selector", "parameters", "allow_empty", "delivery_timeout_seconds", "concurrency", "dispatch"]
+    public static let keys: Set<String> = ["operation_type", "selector", "parameters", "allow_empty", "delivery_timeout_seconds", "concurrency", "dispatch"]
 
     public var type: OperationType { parameters.type }
 
