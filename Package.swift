@@ -47,12 +47,17 @@ let package = Package(
             path: "Shared/FleetRuntime"),
         .target(name: "SelectorService", dependencies: ["FleetRuntime"], path: "Services/Selector/Sources"),
         .executableTarget(name: "fleet-selector", dependencies: ["SelectorService"], path: "Services/Selector/Main"),
-        // In progress (issue 5): tracking is here; dispatch to agents, claims, results and timeouts come next.
         .target(
             name: "BulkDispatcherService",
             dependencies: ["FleetRuntime", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             path: "Services/BulkDispatcher/Sources"),
         .executableTarget(name: "fleet-bulk-dispatcher", dependencies: ["BulkDispatcherService"], path: "Services/BulkDispatcher/Main"),
+        .target(
+            name: "RolloutControllerService",
+            dependencies: ["FleetRuntime", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            path: "Services/RolloutController/Sources"),
+        .executableTarget(
+            name: "fleet-rollout-controller", dependencies: ["RolloutControllerService"], path: "Services/RolloutController/Main"),
         .target(name: "AgentService", dependencies: ["FleetRuntime"], path: "Services/Agent/Sources"),
         .executableTarget(
             name: "fleet-agent",

@@ -15,6 +15,8 @@ public enum BusNames {
     public static let agentExchange = "fleet.agent"
     /// Topic exchange for per-host results (`result`) and expired commands (`expired`).
     public static let resultsExchange = "fleet.results"
+    /// The rollout controller's queue on `fleet.events` (bulk host results and finishes).
+    public static let rolloutEventsQueue = "fleet.svc.rollout-controller.events"
     /// The dispatcher's queue on `fleet.results`.
     public static let resultsQueue = "fleet.svc.bulk-dispatcher.results"
     /// Routing keys on `fleet.results`.
@@ -76,6 +78,13 @@ public enum Route {
     public static let bulkCancel = "bulk.cancel"
     public static let bulkClaim = "bulk.claim"
     public static let bulkDispatch = "bulk.dispatch"
+    public static let rollingCreate = "rolling.create"
+    public static let rollingGet = "rolling.get"
+    public static let rollingList = "rolling.list"
+    public static let rollingProgress = "rolling.progress"
+    public static let rollingPause = "rolling.pause"
+    public static let rollingResume = "rolling.resume"
+    public static let rollingCancel = "rolling.cancel"
 }
 
 /// Event routing keys on `fleet.events`.
@@ -83,4 +92,6 @@ public enum EventRoute {
     public static let hostsChanged = "hosts.changed"
     public static func bulkHost(_ op: String) -> String { "bulk.\(op).host" }
     public static func bulkFinished(_ op: String) -> String { "bulk.\(op).finished" }
+    public static func rollingBatch(_ id: String) -> String { "rolling.\(id).batch" }
+    public static func rollingFinished(_ id: String) -> String { "rolling.\(id).finished" }
 }

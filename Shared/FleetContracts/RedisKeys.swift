@@ -35,6 +35,23 @@ public enum RedisKeys {
     /// String: `Idempotency-Key` -> operation id, kept a day. Owner: bulk-dispatcher.
     public static func bulkIdempotency(_ key: String) -> String { "fleet:bulk:idempotency:\(key)" }
 
+    /// Hash: `record` (the rollout as created, JSON), `state` (where it stands, JSON) and `rev` (bumped
+    /// by every state write, which must name the rev it read: compare-and-set). Owner: rollout-controller.
+    public static func rollingRecord(_ id: String) -> String { "fleet:rolling:{\(id)}:record" }
+    /// List: the rollout's host ids in dispatch order (batch k is a range of it). Owner: rollout-controller.
+    public static func rollingHosts(_ id: String) -> String { "fleet:rolling:{\(id)}:hosts" }
+    /// Hash: the bulk counters (`total queued running succeeded failed skipped`) as of the
+    /// controller's last look, plus `status current_batch total_batches failure_budget
+    /// failed_counted next_batch_at` (ms, empty when none). Owner: rollout-controller.
+    public static func rollingProgress(_ id: String) -> String { "fleet:rolling:{\(id)}:progress" }
+    /// Sorted set: rollout ids scored by creation time (ms). Owner: rollout-controller.
+    public static let rollingIndex = "fleet:rolling:index"
+    /// Sorted set: rollout ids scored by when the controller must look at them next (ms): the
+    /// next-batch instant, or a periodic re-check. Owner: rollout-controller.
+    public static let rollingTimers = "fleet:rolling:timers"
+    /// Hash: bulk operation id -> the rollout it belongs to (to route bulk events). Owner: rollout-controller.
+    public static let rollingByOperation = "fleet:rolling:by-operation"
+
     /// Hash: fleet-wide counters (integers): `operations_created`, `hosts_targeted`, `hosts_<status>`
     /// (moves into running, succeeded, failed, skipped) and `operations_<aggregate>` (finished
     /// operations by outcome). Owner: bulk-dispatcher.

@@ -186,6 +186,44 @@ struct GatewayHTTPTests {
         }
     }
 
+    @Test func rollingDeploymentsThroughHTTP() async throws {
+        let h = try await GatewayHarness.make()
+        let t = unique("hr")
+        try await h.withClient { c in
+            let op = h.tokens[.operate]
+            _ = try await c.call(.post, "\(api)/hosts", token: op, json: ["hosts": .array((0..<3).map {
+                ["id": .string("\(t)-\($0)"), "tags": [.string(t)], "approval_status": "approved"]
+            })])
+            let body: JSONValue = ["operation_type": "reboot", "selector": ["tags": [.string(t)]], "batch_size": 1,
+                                   "batch_delay_seconds": 60, "failure_threshold_pct": 50]
+            #expect(try await c.call(.post, "\(api)/rolling", token: h.tokens[.read], json: body).status == 403)
+            let created = try await c.call(.post, "\(api)/rolling", token: op, json: body)
+            #expect(created.status == 201, "\(created.json)")
+            #expect(created.json["plan"] == ["total": 3, "batches": [1, 1, 1], "failure_budget": 1])
+            let id = try #require(created.json["id"]?.stringValue)
+            // No agent serves these hosts: the first fails undeliverable (within the budget of 1),
+            // then the rollout waits out its delay.
+            let progress = try await c.call(.get, "\(api)/rolling/\(id)/progress", token: op)
+            #expect(progress.status == 200)
+            #expect(progress.json["total_batches"] == 3 && progress.json["failure_budget"] == 1)
+            #expect(try await c.call(.post, "\(api)/rolling/\(id)/resume", token: op).status == 409)
+            #expect(try await c.call(.post, "\(api)/rolling/\(id)/pause", token: op).json["status"] == "paused")
+            #expect(try await c.call(.post, "\(api)/rolling/\(id)/resume", token: op).json["status"] == "running")
+            #expect(try await c.call(.post, "\(api)/rolling/\(id)/cancel", token: op).json["status"] == "cancelled")
+            #expect(try await c.call(.get, "\(api)/rolling/\(id)", token: op).json["status"] == "cancelled")
+            let listed = try await c.call(.get, "\(api)/rolling", token: op).json["deployments"]?.arrayValue ?? []
+            #expect(listed.contains { $0["id"] == .string(id) })
+            #expect(try await c.call(.get, "\(api)/rolling/ro-nope", token: op).status == 404)
+            let bad = try await c.call(.post, "\(api)/rolling", token: op, json: ["operation_type": "reboot", "selector": ["tags": [.string(t)]], "batch_size": "0%"])
+            #expect(bad.status == 422 && bad.errorFields == ["batch_size"], "\(bad.json)")
+        }
+        let gated = try await GatewayHarness.make(environment: ["FLEET_FEATURES_DISABLED": "fleet_rolling_deployments"])
+        try await gated.withClient { c in
+            let r = try await c.call(.get, "\(api)/rolling", token: gated.tokens[.read])
+            #expect(r.status == 402)
+        }
+    }
+
     @Test func bulkFeaturesGateTheirRoutesAndThePlanType() async throws {
         let noPlans = try await GatewayHarness.make(environment: ["FLEET_FEATURES_DISABLED": "fleet_config_deployment"])
         try await noPlans.withClient { c in
@@ -208,6 +246,7 @@ struct GatewayHTTPTests {
             let ready = try await c.call(.get, "/ready", token: nil)
             #expect(ready.status == 200, "\(ready.json)")
             #expect(ready.json["checks"]?["selector"] == true)
+            #expect(ready.json["checks"]?["rollout-controller"] == true)
             let info = try await c.call(.get, "\(api)/module-info", token: nil)
             #expect(info.json["module"] == "fleet_engine")
             #expect(info.json["features"]?.arrayValue?.count == 5)

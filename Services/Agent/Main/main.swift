@@ -64,7 +64,7 @@ struct FleetAgent: AsyncParsableCommand {
         let fleet = SimulatedFleet(settings: settings, logger: logger)
         let (connection, bus) = try await BusClient.connect(config, name: "agent-\(prefix)", logger: logger)
         try await fleet.bind(connection)
-        try await fleet.register(bus)
+        try await registerWhenReachable(logger: logger) { try await fleet.register(bus) }
         logger.info("simulating", metadata: ["hosts": "\(simulate)", "queue": "\(fleet.queue)"])
         try await fleet.serve(connection, bus: bus)
     }
@@ -78,7 +78,7 @@ struct FleetAgent: AsyncParsableCommand {
         let agent = HostAgent(hostID: id, dryRun: dryRun, stateDirectory: (stateDir as NSString).appendingPathComponent(id), logger: logger)
         let (connection, bus) = try await BusClient.connect(config, name: "agent-\(id)", logger: logger)
         try await agent.bind(connection)
-        try await agent.register(bus)
+        try await registerWhenReachable(logger: logger) { try await agent.register(bus) }
         logger.info("serving", metadata: ["host.id": "\(id)", "dry_run": "\(dryRun)"])
         try await agent.serve(connection, bus: bus)
     }

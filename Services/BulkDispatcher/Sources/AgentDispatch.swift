@@ -84,11 +84,5 @@ struct AgentDispatch: Sendable {
         await announce(EventRoute.bulkFinished(op), ["op_id": .string(op), "status": .string(aggregate.rawValue)])
     }
 
-    /// Events are for listeners; losing one is harmless (Redis holds the record, and listeners
-    /// that must not miss an outcome also read it there).
-    func announce(_ route: String, _ body: JSONValue) async {
-        let message = OutgoingMessage(exchange: BusNames.eventsExchange, routingKey: route, body: JSONCoding.encode(body),
-                                      properties: MessageProperties(contentType: "application/json", persistent: false))
-        _ = try? await publisher.publish(message)
-    }
+    func announce(_ route: String, _ body: JSONValue) async { await publisher.announce(route, body) }
 }

@@ -49,12 +49,7 @@ public struct Gateway: Sendable {
 
         route(router, .post, "bulk", .operate, "fleet_bulk_operations") { r, _ in
             let body = try await body(r)
-            // The deployment-plan type is a feature of its own.
-            if body["operation_type"]?.stringValue == OperationType.applyDeploymentPlan.rawValue,
-               !config.features.isEnabled(OperationType.applyDeploymentPlan.feature) {
-                let feature = OperationType.applyDeploymentPlan.feature
-                return JSONResponse.error(402, "feature_not_enabled", "the \(feature) feature is not enabled", feature: feature)
-            }
+            if let refusal = typeRefusal(body) { return refusal }
             return await forward(Route.bulkCreate, body, r)
         }
         route(router, .get, "bulk", .read, "fleet_bulk_operations") { r, _ in
@@ -71,6 +66,26 @@ public struct Gateway: Sendable {
             return await forward(Route.bulkHosts, .object(q))
         }
         route(router, .post, "bulk/:id/cancel", .operate, "fleet_bulk_operations") { _, c in try await forward(Route.bulkCancel, ["id": id(c)]) }
+
+        route(router, .post, "rolling", .operate, "fleet_rolling_deployments") { r, _ in
+            let body = try await body(r)
+            if let refusal = typeRefusal(body) { return refusal }
+            return await forward(Route.rollingCreate, body, r)
+        }
+        route(router, .get, "rolling", .read, "fleet_rolling_deployments") { r, _ in
+            var q: [String: JSONValue] = [:]
+            if let limit = r.uri.queryParameters.get("limit") { q["limit"] = Int64(limit).map { .int($0) } ?? .string(limit) }
+            return await forward(Route.rollingList, .object(q))
+        }
+        route(router, .get, "rolling/:id", .read, "fleet_rolling_deployments") { _, c in try await forward(Route.rollingGet, ["id": id(c)]) }
+        route(router, .get, "rolling/:id/progress", .read, "fleet_rolling_deployments") { _, c in
+            try await forward(Route.rollingProgress, ["id": id(c)])
+        }
+        for (action, route) in [("pause", Route.rollingPause), ("resume", Route.rollingResume), ("cancel", Route.rollingCancel)] {
+            self.route(router, .post, "rolling/:id/\(action)", .operate, "fleet_rolling_deployments") { _, c in
+                try await forward(route, ["id": id(c)])
+            }
+        }
 
         route(router, .get, "hosts", .read, nil) { r, _ in
             var q: [String: JSONValue] = [:]
@@ -139,6 +154,15 @@ public struct Gateway: Sendable {
         return json
     }
 
+    /// The deployment-plan type is a feature of its own: 402 when it is off, whatever creates it.
+    private func typeRefusal(_ body: JSONValue) -> Response? {
+        let feature = OperationType.applyDeploymentPlan.feature
+        guard body["operation_type"]?.stringValue == OperationType.applyDeploymentPlan.rawValue, !config.features.isEnabled(feature) else {
+            return nil
+        }
+        return JSONResponse.error(402, "feature_not_enabled", "the \(feature) feature is not enabled", feature: feature)
+    }
+
     private func id(_ context: Context) throws -> JSONValue {
         guard let id = context.parameters.get("id") else { throw Refusal.badRequest("missing id") }
         return .string(id)
@@ -148,7 +172,7 @@ public struct Gateway: Sendable {
     private func readiness() async -> Response {
         var checks: [String: JSONValue] = ["broker": .bool(broker.isConnected)]
         checks["redis"] = .bool((try? await redis.send("PING")) != nil)
-        let services: [ServiceName] = [.selector, .groups, .bulkDispatcher]
+        let services: [ServiceName] = [.selector, .groups, .bulkDispatcher, .rolloutController]
         await withTaskGroup(of: (String, Bool).self) { group in
             for s in services { group.addTask { (s.rawValue, await bus.call(s.healthRoute, [:]).status == 200) } }
             for await (name, ok) in group { checks[name] = .bool(ok) }

@@ -21,6 +21,18 @@ public struct RolloutPlan: Sendable, Hashable, Codable {
         failureBudget = Int((failureThresholdPct * Double(total) / 100).rounded(.down))
     }
 
+    /// A plan as stored.
+    public init(total: Int, batches: [Int], failureBudget: Int) {
+        self.total = total
+        self.batches = batches
+        self.failureBudget = failureBudget
+    }
+
+    /// `{"total", "batches", "failure_budget"}`.
+    public var json: JSONValue {
+        ["total": .int(Int64(total)), "batches": .array(batches.map { .int(Int64($0)) }), "failure_budget": .int(Int64(failureBudget))]
+    }
+
     /// Whether `failed` hosts exceed the budget: checked on every result, not only at batch ends.
     public func shouldHalt(failed: Int) -> Bool { failed > failureBudget }
 

@@ -167,3 +167,49 @@ print(String(format: "raw ceiling, same run (2 x %d messages published+consumed,
              simulated, simulated, ms(ceilingTime) / 1000, ms(bulkTime) / ms(ceilingTime)))
 await connection.close()
 try await client.shutdown()
+
+// MARK: - Rollout controller overhead per batch, beside one bus round trip to the dispatcher
+
+// 20 batches of 10 hosts from the simulated fleet, zero delay, a budget that never halts. The gap
+// is from the last host result of batch k (`at` of its bulk.<op>.host event) to batch k+1 being
+// out (`at` of rolling.<id>.batch, announced once bulk.dispatch answered): it includes the
+// controller hearing the event, reading the counters and the batch, the compare-and-set, and the
+// bulk.dispatch call itself. The baseline is that call alone: one bulk.dispatch round trip (for
+// hosts already sent, so it only checks and answers), measured in the same run.
+let rolloutHosts = (0..<200).map { JSONValue.string("\(simPrefix)-\($0)") }
+let eventsQueue = "bench.events.\(UInt32.random(in: 0...UInt32.max))"
+try await connection.declare(Topology(
+    exchanges: [ExchangeDeclaration(name: BusNames.eventsExchange, kind: .topic)],
+    queues: [QueueDeclaration(name: eventsQueue, durable: false, exclusive: true)],
+    bindings: ["bulk.*.host", "rolling.*.batch", "rolling.*.finished"].map { BindingDeclaration(queue: eventsQueue, exchange: BusNames.eventsExchange, routingKey: $0) }))
+let eventStream = try await connection.consume(queue: eventsQueue, prefetch: 1000)
+let (rollStatus, rollout) = try await post("/api/v1/fleet/rolling", ["operation_type": "reboot", "selector": ["explicit_host_ids": .array(rolloutHosts)],
+                                                                     "batch_size": 10, "batch_delay_seconds": 0, "failure_threshold_pct": 100])
+precondition(rollStatus == 201, "rolling create failed: \(rollStatus) \(rollout)")
+let rolloutID = rollout["id"]!.stringValue!, rolloutOp = rollout["bulk_operation_id"]!.stringValue!
+var hostEnded: [String: Date] = [:], batchOut: [Int: Date] = [:]
+func stamp(_ e: JSONValue) -> Date? { e["at"]?.stringValue.flatMap { try? Date($0, strategy: .iso8601) } }
+for await d in eventStream {
+    d.ack()
+    guard let e = JSONCoding.decode(d.body) else { continue }
+    if d.routingKey == EventRoute.bulkHost(rolloutOp), let h = e["host_id"]?.stringValue { hostEnded[h] = stamp(e) }
+    if d.routingKey == EventRoute.rollingBatch(rolloutID), let k = e["batch"]?.intValue { batchOut[Int(k)] = stamp(e) }
+    if d.routingKey == EventRoute.rollingFinished(rolloutID) { break }
+}
+let ordered = rolloutHosts.compactMap(\.stringValue).sorted()
+var gaps: [Double] = []
+for k in 2...20 {
+    guard let out = batchOut[k] else { continue }
+    let lastOfPrevious = ordered[((k - 2) * 10)..<((k - 1) * 10)].compactMap { hostEnded[$0] }.max()
+    if let lastOfPrevious { gaps.append(out.timeIntervalSince(lastOfPrevious) * 1000) }
+}
+var dispatchCalls: [Double] = []
+for _ in 0..<200 {
+    let t = clock.now
+    _ = await bus.call(Route.bulkDispatch, ["id": .string(rolloutOp), "host_ids": .array(Array(rolloutHosts.prefix(10)))])
+    dispatchCalls.append(ms(clock.now - t))
+}
+print("")
+print("rollout controller, 20 batches x 10 simulated hosts, zero delay:")
+print("  last result of batch k -> batch k+1 out (\(gaps.count) gaps)  \(percentiles(gaps))")
+print("  baseline: one bulk.dispatch round trip         \(percentiles(dispatchCalls))")

@@ -1,0 +1,19 @@
+import FleetContracts
+import FleetRuntime
+import Logging
+
+/// Registration waits for the control plane: an agent started before the selector (a host booting
+/// before the servers, a local stack starting everything at once) retries while the answer is
+/// 503/504, with capped backoff, instead of exiting. Any other refusal is final.
+public func registerWhenReachable(logger: Logger, _ register: () async throws -> Void) async throws {
+    var delay = Duration.milliseconds(200)
+    while true {
+        do {
+            return try await register()
+        } catch let e as BusReplyError where e.reply.status == 503 || e.reply.status == 504 {
+            logger.info("control plane not reachable yet; retrying", metadata: ["status": "\(e.reply.status)", "retry_in": "\(delay)"])
+            try await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(5))
+        }
+    }
+}

@@ -1,0 +1,166 @@
+import FleetBus
+import FleetContracts
+import FleetCore
+import FleetRuntime
+import FleetStore
+import Foundation
+
+/// Moves rollouts on. Whenever something may have changed (a host result, a due timer, an
+/// operator's action) it reads the rollout and its operation's counters, asks FleetCore's
+/// `RolloutState.advance` what follows, writes that with a compare-and-set, and performs the
+/// effects only if its write won. Effects are safe to repeat, and the state records which are
+/// still owed, so a controller killed at any point leaves nothing undone: the rollout's timer
+/// brings it back to a controller, which performs what is owed.
+struct RolloutDriver: Sendable {
+    let context: ServiceContext
+    let store: RolloutStore
+    let coalescer: Coalescer
+    /// How often a rollout with a batch in flight is looked at without an event (events are not
+    /// persistent; a broker restart can lose one).
+    static let recheckMs: Int64 = 5_000
+
+    init(context: ServiceContext, coalescer: Coalescer) {
+        self.context = context
+        store = RolloutStore(redis: context.redis)
+        self.coalescer = coalescer
+    }
+
+    static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    /// Looks at the rollout; at most one look per rollout runs at a time in this process, and
+    /// pokes that arrive during a look make it look once more.
+    func poke(_ id: String) async {
+        guard await coalescer.enter(id) else { return }
+        repeat {
+            do { try await evaluate(id) } catch {
+                context.logger.warning("rollout not advanced; retrying shortly", metadata: ["rolling.id": "\(id)", "error": "\(error)"])
+                try? await store.wake(id, atMs: Self.nowMs() + 1_000)
+            }
+        } while await coalescer.exit(id)
+    }
+
+    func evaluate(_ id: String) async throws {
+        for _ in 0..<16 {
+            guard let r = try await store.load(id) else { return }
+            let plan = r.plan
+            let counts = try await bulkCounters(r.operationID)
+            var batchDone = false
+            if r.state.phase == .batch, r.state.dispatched, r.state.batch >= 0, !r.state.status.isTerminal {
+                batchDone = try await allTerminal(op: r.operationID, hosts: store.hosts(id, plan.range(ofBatch: r.state.batch)))
+            }
+            let now = Self.nowMs()
+            let (next, effects) = r.state.advance(nowMs: now, .init(failed: counts.failed, batchDone: batchDone), plan: plan, delayMs: r.delayMs)
+            let dashboard = Self.dashboard(next, plan: plan, counts: counts)
+            if next == r.state && effects.isEmpty {
+                try await store.mirror(id, progress: dashboard)
+                try await store.wake(id, atMs: next.wakeAtMs(nowMs: now, recheckMs: Self.recheckMs))
+                return
+            }
+            guard try await store.save(id, next, ifRev: r.rev, progress: dashboard) else { continue }  // another writer won: look again
+            try await store.wake(id, atMs: next.wakeAtMs(nowMs: now, recheckMs: Self.recheckMs))
+            try await perform(effects, rollout: r, state: next)
+            // A dispatch or a skip changes what there is to see (a batch of undeliverable hosts
+            // is done at once): look again. Otherwise this look is complete.
+            guard effects.contains(where: { if case .batchStarted = $0 { true } else if case .skipQueued = $0 { true } else { false } }) else { return }
+        }
+    }
+
+    /// Performs what the state write decided, in order.
+    func perform(_ effects: [RolloutState.Effect], rollout r: StoredRollout, state: RolloutState) async throws {
+        let id = r.id
+        for effect in effects {
+            switch effect {
+            case .dispatch(let k):
+                let hosts = try await store.hosts(id, r.plan.range(ofBatch: k))
+                let reply = await context.bus.call(Route.bulkDispatch, ["id": .string(r.operationID), "host_ids": .array(hosts.map { .string($0) })])
+                guard reply.status == 200 else { throw BusReplyError(reply) }
+                try await update(id) { s in
+                    guard s.batch == k, s.phase == .batch, !s.dispatched else { return nil }
+                    s.dispatched = true
+                    return s
+                }
+            case .skipQueued(let reason):
+                let reply = await context.bus.call(Route.bulkCancel, ["id": .string(r.operationID), "reason": .string(reason.rawValue)])
+                guard reply.status == 200 || reply.status == 409 else { throw BusReplyError(reply) }  // 409: it had ended anyway
+                try await update(id) { s in
+                    guard s.status.isTerminal, !s.closed else { return nil }
+                    s.closed = true
+                    return s
+                }
+            case .batchStarted(let k):
+                await announce(EventRoute.rollingBatch(id), ["rolling_id": .string(id), "batch": .int(Int64(k + 1)),
+                                                             "total_batches": .int(Int64(r.plan.batches.count)),
+                                                             "hosts": .int(Int64(r.plan.batches[k]))])
+            case .finished(let status):
+                await announce(EventRoute.rollingFinished(id), ["rolling_id": .string(id), "status": .string(status.rawValue),
+                                                                "halted_reason": state.haltedReason.map { .string($0) } ?? .null])
+            }
+        }
+    }
+
+    /// Applies `change` with compare-and-set until it writes or has nothing to change (nil).
+    func update(_ id: String, _ change: (inout RolloutState) -> RolloutState?) async throws {
+        for _ in 0..<16 {
+            guard let r = try await store.load(id) else { return }
+            var s = r.state
+            guard let next = change(&s) else { return }
+            let counts = try await bulkCounters(r.operationID)
+            if try await store.save(id, next, ifRev: r.rev, progress: Self.dashboard(next, plan: r.plan, counts: counts)) {
+                try await store.wake(id, atMs: next.wakeAtMs(nowMs: Self.nowMs(), recheckMs: Self.recheckMs))
+                return
+            }
+        }
+    }
+
+    /// The bulk operation's counters, read from the dispatcher's published progress hash.
+    func bulkCounters(_ op: String) async throws -> ProgressCounters {
+        let h = try await context.redis.send("HGETALL", RedisKeys.bulkProgress(op)).dictionary ?? [:]
+        func n(_ k: String) -> Int { Int(h[k]?.int ?? 0) }
+        return ProgressCounters(total: n("total"), queued: n("queued"), running: n("running"), succeeded: n("succeeded"),
+                                failed: n("failed"), skipped: n("skipped"))
+    }
+
+    func allTerminal(op: String, hosts: [String]) async throws -> Bool {
+        guard !hosts.isEmpty else { return true }
+        let statuses = try await context.redis.send(RedisCommand(["HMGET", RedisKeys.bulkHosts(op)] + hosts)).array ?? []
+        return statuses.count == hosts.count && statuses.allSatisfy { v in
+            guard let s = v.string, let status = HostStatus(rawValue: String(s.prefix { $0 != ":" })) else { return false }
+            return status.isTerminal
+        }
+    }
+
+    /// The dashboard hash `fleet:rolling:{id}:progress`.
+    static func dashboard(_ s: RolloutState, plan: RolloutPlan, counts c: ProgressCounters) -> [String: String] {
+        ["total": "\(c.total)", "queued": "\(c.queued)", "running": "\(c.running)", "succeeded": "\(c.succeeded)",
+         "failed": "\(c.failed)", "skipped": "\(c.skipped)", "status": s.status.rawValue, "current_batch": "\(s.batch + 1)",
+         "total_batches": "\(plan.batches.count)", "failure_budget": "\(plan.failureBudget)", "failed_counted": "\(c.failed)",
+         "next_batch_at": s.nextAtMs.map { "\($0)" } ?? ""]
+    }
+
+    func announce(_ route: String, _ body: JSONValue) async { await context.publisher.announce(route, body) }
+}
+
+/// At most one look per rollout at a time in this process; pokes during a look ask for one more.
+actor Coalescer {
+    private var busy: [String: Bool] = [:]
+
+    /// True if the caller should look now; false if a look is running (it will look once more).
+    func enter(_ id: String) -> Bool {
+        if busy[id] != nil {
+            busy[id] = true
+            return false
+        }
+        busy[id] = false
+        return true
+    }
+
+    /// True if the caller should look once more.
+    func exit(_ id: String) -> Bool {
+        if busy[id] == true {
+            busy[id] = false
+            return true
+        }
+        busy[id] = nil
+        return false
+    }
+}

@@ -1,0 +1,108 @@
+import FleetContracts
+import FleetCore
+import FleetRuntime
+import FleetStore
+import Foundation
+
+/// A rollout as stored: what was asked and planned (fixed at creation), and where it stands.
+struct StoredRollout: Sendable {
+    let record: [String: JSONValue]
+    var state: RolloutState
+    let rev: Int64
+
+    var id: String { record["id"]?.stringValue ?? "" }
+    var operationID: String { record["bulk_operation_id"]?.stringValue ?? "" }
+    var plan: RolloutPlan {
+        RolloutPlan(total: Int(record["plan"]?["total"]?.intValue ?? 0), batches: record["plan"]?["batches"]?.arrayValue?.compactMap(\.intValue).map(Int.init) ?? [],
+                    failureBudget: Int(record["plan"]?["failure_budget"]?.intValue ?? 0))
+    }
+    var delayMs: Int64 { (record["batch_delay_seconds"]?.intValue ?? 0) * 1000 }
+}
+
+/// The controller's records in Redis (`fleet:rolling:*`). Every state write names the `rev` it
+/// read and fails if another writer (a replica, a restarted process, an operator's pause) got
+/// there first: the caller reads again and decides again. So whatever runs concurrently, each
+/// state is decided once, and only the writer that won acts on it.
+struct RolloutStore: Sendable {
+    let redis: RedisClient
+
+    func create(record: [String: JSONValue], hosts: [String], state: RolloutState, progress: [String: String], nowMs: Int64) async throws {
+        let id = record["id"]?.stringValue ?? ""
+        // The record, its hosts and its progress in one transaction (one hash slot): never half-written.
+        var commands = [RedisCommand(["MULTI"])]
+        for start in stride(from: 0, to: hosts.count, by: 1000) {
+            commands.append(RedisCommand(["RPUSH", RedisKeys.rollingHosts(id)] + hosts[start..<min(start + 1000, hosts.count)]))
+        }
+        commands.append(RedisCommand(["HSET", RedisKeys.rollingRecord(id), "record", String(decoding: JSONCoding.encode(.object(record)), as: UTF8.self),
+                                      "state", try Self.encode(state), "rev", "0"]))
+        commands.append(RedisCommand(["HSET", RedisKeys.rollingProgress(id)] + progress.flatMap { [$0.key, $0.value] }))
+        commands.append(RedisCommand(["EXEC"]))
+        commands.append(RedisCommand(["HSET", RedisKeys.rollingByOperation, record["bulk_operation_id"]?.stringValue ?? "", id]))
+        commands.append(RedisCommand(["ZADD", RedisKeys.rollingIndex, String(nowMs), id]))
+        commands.append(RedisCommand(["ZADD", RedisKeys.rollingTimers, String(nowMs), id]))
+        for reply in try await redis.pipeline(commands) {
+            if case .error(let e) = reply { throw RedisError(.reply, e) }
+        }
+    }
+
+    func load(_ id: String) async throws -> StoredRollout? {
+        let parts = try await redis.send("HMGET", RedisKeys.rollingRecord(id), "record", "state", "rev").array ?? []
+        guard parts.count == 3, let text = parts[0].string, case .object(let record)? = JSONCoding.decode(Array(text.utf8)),
+              let stateText = parts[1].string, let state = try? JSONDecoder().decode(RolloutState.self, from: Data(stateText.utf8)),
+              let rev = parts[2].string.flatMap({ Int64($0) }) else { return nil }
+        return StoredRollout(record: record, state: state, rev: rev)
+    }
+
+    /// Writes `state` if the rollout is still at `rev`; also the dashboard fields. True if written.
+    func save(_ id: String, _ state: RolloutState, ifRev rev: Int64, progress: [String: String]) async throws -> Bool {
+        let reply = try await redis.eval(Self.compareAndSet, keys: [RedisKeys.rollingRecord(id), RedisKeys.rollingProgress(id)],
+                                         arguments: [String(rev), try Self.encode(state)] + progress.flatMap { [$0.key, $0.value] })
+        return reply.int == 1
+    }
+
+    /// Dashboard fields that do not decide anything (the bulk counters as last seen).
+    func mirror(_ id: String, progress: [String: String]) async throws {
+        guard !progress.isEmpty else { return }
+        _ = try await redis.send(RedisCommand(["HSET", RedisKeys.rollingProgress(id)] + progress.flatMap { [$0.key, $0.value] }))
+    }
+
+    /// The host ids of positions `range`, in order.
+    func hosts(_ id: String, _ range: Range<Int>) async throws -> [String] {
+        guard !range.isEmpty else { return [] }
+        return try await redis.send("LRANGE", RedisKeys.rollingHosts(id), String(range.lowerBound), String(range.upperBound - 1)).array?.compactMap(\.string) ?? []
+    }
+
+    /// When to look at the rollout again (nil: never; it is done).
+    func wake(_ id: String, atMs: Int64?) async throws {
+        if let atMs {
+            _ = try await redis.send("ZADD", RedisKeys.rollingTimers, String(atMs), id)
+        } else {
+            _ = try await redis.send("ZREM", RedisKeys.rollingTimers, id)
+        }
+    }
+
+    func due(nowMs: Int64, limit: Int) async throws -> [String] {
+        try await redis.send("ZRANGEBYSCORE", RedisKeys.rollingTimers, "-inf", String(nowMs), "LIMIT", "0", String(limit)).array?.compactMap(\.string) ?? []
+    }
+
+    func rollout(forOperation op: String) async throws -> String? {
+        try await redis.send("HGET", RedisKeys.rollingByOperation, op).string
+    }
+
+    func list(limit: Int) async throws -> [String] {
+        try await redis.send("ZREVRANGE", RedisKeys.rollingIndex, "0", String(limit - 1)).array?.compactMap(\.string) ?? []
+    }
+
+    static func encode(_ state: RolloutState) throws -> String {
+        String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
+    }
+
+    /// KEYS: record, progress. ARGV: expected rev, state JSON, then progress field/value pairs.
+    static let compareAndSet = RedisScript("""
+        if redis.call('HGET', KEYS[1], 'rev') ~= ARGV[1] then return 0 end
+        redis.call('HSET', KEYS[1], 'state', ARGV[2])
+        redis.call('HINCRBY', KEYS[1], 'rev', 1)
+        if #ARGV > 2 then redis.call('HSET', KEYS[2], unpack(ARGV, 3)) end
+        return 1
+        """)
+}

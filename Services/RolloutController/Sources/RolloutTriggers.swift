@@ -1,0 +1,71 @@
+import FleetBus
+import FleetContracts
+import FleetRuntime
+import ServiceLifecycle
+
+/// Host results and finishes of bulk operations (on `fleet.events`) that belong to a rollout make
+/// the controller look at that rollout: the failure budget is checked on every result, and the
+/// next batch is decided the moment the current one is done.
+public struct BulkEventsConsumer: Service {
+    let driver: RolloutDriver
+    var context: ServiceContext { driver.context }
+
+    init(driver: RolloutDriver) { self.driver = driver }
+
+    static let topology = Topology(
+        exchanges: [ExchangeDeclaration(name: BusNames.eventsExchange, kind: .topic)],
+        queues: [.durable(BusNames.rolloutEventsQueue, deadLetterExchange: BusNames.deadLetterExchange)],
+        bindings: ["bulk.*.host", "bulk.*.finished"].map {
+            BindingDeclaration(queue: BusNames.rolloutEventsQueue, exchange: BusNames.eventsExchange, routingKey: $0)
+        })
+
+    public func run() async throws {
+        try await context.consumer.declare(Self.topology)
+        let deliveries = try await context.consumer.consume(queue: BusNames.rolloutEventsQueue, prefetch: 500)
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                for await delivery in deliveries { group.addTask { await handle(delivery) } }
+            }
+        } onGracefulShutdown: {
+            deliveries.cancel()
+        }
+    }
+
+    func handle(_ delivery: Delivery) async {
+        guard let op = JSONCoding.decode(delivery.body)?["op_id"]?.stringValue else { return delivery.reject(requeue: false) }
+        do {
+            // Most bulk operations are not a rollout's.
+            if let id = try await driver.store.rollout(forOperation: op) { await driver.poke(id) }
+            delivery.ack()
+        } catch {
+            delivery.nack(requeue: true)
+        }
+    }
+}
+
+/// Looks at every rollout whose timer is due: the next-batch instant after a delay, the periodic
+/// re-check of a batch in flight, an effect still owed. Timers are in Redis, so a restarted
+/// controller (or another replica) picks up where a dead one stopped.
+public struct RolloutTimers: Service {
+    let driver: RolloutDriver
+    let interval: Duration
+
+    init(driver: RolloutDriver, interval: Duration = .milliseconds(50)) {
+        self.driver = driver
+        self.interval = interval
+    }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                let due = try await driver.store.due(nowMs: RolloutDriver.nowMs(), limit: 200)
+                await withDiscardingTaskGroup { group in
+                    for id in due { group.addTask { await driver.poke(id) } }
+                }
+            } catch {
+                driver.context.logger.warning("rollout timers unreadable", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: interval)
+        }
+    }
+}

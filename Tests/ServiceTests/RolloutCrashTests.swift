@@ -1,0 +1,78 @@
+import FleetBus
+import FleetContracts
+import FleetCore
+import FleetRuntime
+import FleetStore
+import FleetTestSupport
+import Foundation
+import Testing
+
+/// Kills the rollout controller with SIGKILL during a batch and during a delay, and starts it
+/// again each time. Runs in a vhost and Redis database (9) of its own, so the killing disturbs no
+/// other test.
+@Suite("rollout controller crash", .serialized)
+struct RolloutCrashTests {
+    @Test func sigkillDuringABatchAndDuringADelayLosesNothingAndRepeatsNothing() async throws {
+        try TestEnvironment.stack("ensure-vhost", "fleet-test-rollout-crash")
+        let amqp = TestEnvironment.serviceAMQPURL.replacingOccurrences(of: "/fleet-test", with: "/fleet-test-rollout-crash")
+        let redisURL = TestEnvironment.redisURL.replacingOccurrences(of: "/0", with: "/9")
+        let redis = try await RedisClient.connect(url: redisURL)
+        defer { redis.close() }
+        _ = try await redis.send("FLUSHDB")
+        let env = ["FLEET_AMQP_URL": amqp, "FLEET_REDIS_URL": redisURL]
+        let selector = try ServiceProcess("fleet-selector", environment: env)
+        let dispatcher = try ServiceProcess("fleet-bulk-dispatcher", environment: env)
+        var controller = try ServiceProcess("fleet-rollout-controller", environment: env)
+        let agent = try ServiceProcess("fleet-agent", arguments: ["--simulate", "6", "--prefix", "rcrash", "--latency-ms", "1500"], environment: env)
+        defer {
+            agent.terminate()
+            controller.terminate()
+            dispatcher.terminate()
+            selector.terminate()
+        }
+        let connection = try await AMQPConnection.connect(url: amqp, name: "rollout-crash-test")
+        defer { Task { await connection.close() } }
+        let bus = BusClient(rpc: try await RPCClient.start(on: connection), timeout: .seconds(15))
+        try await ServiceStack.waitUntilReady(bus, .rolloutController)
+        #expect(await TestEnvironment.eventually(timeout: .seconds(60)) {
+            await bus.call(Route.selectorResolve, ["tags": ["rcrash"]]).body?["count"] == 6
+        })
+        let events = try await EventRecorder(connection, pattern: "rolling.#")
+        defer { events.stop() }
+        let created = await bus.call(Route.rollingCreate, ["operation_type": "run_script", "selector": ["tags": ["rcrash"]],
+                                                           "parameters": ["content": "true"], "batch_size": 2, "batch_delay_seconds": 3])
+        let id = try #require(created.body?["id"]?.stringValue)
+        func progress() async -> JSONValue? { await bus.call(Route.rollingProgress, ["id": .string(id)]).body }
+
+        // During batch 1 (its hosts take 1.5 s): killed, and down while the batch ends.
+        #expect(await TestEnvironment.eventually(timeout: .seconds(10)) { await progress()?["running"] == 2 })
+        controller.kill9()
+        try await Task.sleep(for: .seconds(2))
+        controller = try ServiceProcess("fleet-rollout-controller", environment: env)
+
+        // During the delay before batch 3: killed, and down for a second of it.
+        var inDelay: JSONValue?
+        #expect(await TestEnvironment.eventually(timeout: .seconds(20)) {
+            inDelay = await progress()
+            return inDelay?["current_batch"] == 2 && inDelay?["next_batch_at"] != .null
+        })
+        controller.kill9()
+        let due = try #require(inDelay?["next_batch_at"]?.stringValue.flatMap { try? Date($0, strategy: .iso8601) })
+        try await Task.sleep(for: .seconds(1))
+        controller = try ServiceProcess("fleet-rollout-controller", environment: env)
+
+        var final: JSONValue?
+        #expect(await TestEnvironment.eventually(timeout: .seconds(30)) {
+            final = await bus.call(Route.rollingGet, ["id": .string(id)]).body
+            return final?["status"] == "succeeded"
+        }, "\(String(describing: final))")
+        #expect(final?["progress"]?["succeeded"] == 6)
+        // Each batch started once (none twice after a restart), batch 3 at its instant, not later.
+        let batches = events.stamps(EventRoute.rollingBatch(id))
+        #expect(batches.map { $0.0["batch"] } == [1, 2, 3])
+        if batches.count == 3 {
+            let late = batches[2].1.timeIntervalSince(due)
+            #expect(late > -0.1 && late < 1.5, "batch 3 started \(late) s after its instant")
+        }
+    }
+}
