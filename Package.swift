@@ -58,6 +58,11 @@ let package = Package(
             path: "Services/RolloutController/Sources"),
         .executableTarget(
             name: "fleet-rollout-controller", dependencies: ["RolloutControllerService"], path: "Services/RolloutController/Main"),
+        .target(
+            name: "SchedulerService",
+            dependencies: ["FleetRuntime", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            path: "Services/Scheduler/Sources"),
+        .executableTarget(name: "fleet-scheduler", dependencies: ["SchedulerService"], path: "Services/Scheduler/Main"),
         .target(name: "AgentService", dependencies: ["FleetRuntime"], path: "Services/Agent/Sources"),
         .executableTarget(
             name: "fleet-agent",

@@ -32,14 +32,14 @@ echo
 # Select latency through the gateway at 100,000 hosts: release services in their own vhost and
 # Redis database (6), so a running dev stack is neither used nor touched.
 bin=$(swift build -c release --show-bin-path)
-for product in fleet-selector fleet-groups fleet-bulk-dispatcher fleet-rollout-controller fleet-agent fleet-gateway fleet-gateway-bench; do
+for product in fleet-selector fleet-groups fleet-bulk-dispatcher fleet-rollout-controller fleet-scheduler fleet-agent fleet-gateway fleet-gateway-bench; do
   swift build -c release --product "$product"   # one --product per call: SwiftPM keeps only the last
 done
 "$FLEET_ROOT/scripts/stack.sh" ensure-vhost fleet-bench
 export FLEET_AMQP_URL=${FLEET_AMQP_URL%/*}/fleet-bench FLEET_REDIS_URL=${FLEET_REDIS_URL%/*}/6 FLEET_GATEWAY_PORT=18080
 redis-cli -p "$FLEET_REDIS_PORT" -n 6 flushdb >/dev/null
 pids=()
-for s in fleet-selector fleet-groups fleet-bulk-dispatcher fleet-rollout-controller fleet-gateway; do
+for s in fleet-selector fleet-groups fleet-bulk-dispatcher fleet-rollout-controller fleet-scheduler fleet-gateway; do
   "$bin/$s" > "$FLEET_RUN_DIR/bench-$s.log" 2>&1 & pids+=($!)
 done
 # 10,000 simulated zero-latency hosts for the bulk figure.

@@ -7,7 +7,7 @@ cd "$FLEET_ROOT"
 SERVICES_DIR=$FLEET_RUN_DIR/services
 FLEET_GATEWAY_PORT=${FLEET_GATEWAY_PORT:-8080}
 export FLEET_GATEWAY_PORT
-services=(fleet-selector fleet-groups fleet-bulk-dispatcher fleet-rollout-controller fleet-gateway fleet-agent)
+services=(fleet-selector fleet-groups fleet-bulk-dispatcher fleet-rollout-controller fleet-scheduler fleet-gateway fleet-agent)
 # A simulated fleet of 200 hosts (sim-0 .. sim-199, every 50th failing), so operations have agents.
 agent_args=(--simulate 200 --prefix sim --fail-every 50)
 

@@ -17,6 +17,8 @@ public enum BusNames {
     public static let resultsExchange = "fleet.results"
     /// The rollout controller's queue on `fleet.events` (bulk host results and finishes).
     public static let rolloutEventsQueue = "fleet.svc.rollout-controller.events"
+    /// The scheduler's queue on `fleet.events` (finishes of the operations its runs created).
+    public static let schedulerEventsQueue = "fleet.svc.scheduler.events"
     /// The dispatcher's queue on `fleet.results`.
     public static let resultsQueue = "fleet.svc.bulk-dispatcher.results"
     /// Routing keys on `fleet.results`.
@@ -85,6 +87,13 @@ public enum Route {
     public static let rollingPause = "rolling.pause"
     public static let rollingResume = "rolling.resume"
     public static let rollingCancel = "rolling.cancel"
+    public static let schedulesCreate = "schedules.create"
+    public static let schedulesGet = "schedules.get"
+    public static let schedulesList = "schedules.list"
+    public static let schedulesUpdate = "schedules.update"
+    public static let schedulesDelete = "schedules.delete"
+    public static let schedulesRun = "schedules.run"
+    public static let schedulesRuns = "schedules.runs"
 }
 
 /// Event routing keys on `fleet.events`.
@@ -94,4 +103,5 @@ public enum EventRoute {
     public static func bulkFinished(_ op: String) -> String { "bulk.\(op).finished" }
     public static func rollingBatch(_ id: String) -> String { "rolling.\(id).batch" }
     public static func rollingFinished(_ id: String) -> String { "rolling.\(id).finished" }
+    public static func scheduleFired(_ id: String) -> String { "schedule.\(id).fired" }
 }

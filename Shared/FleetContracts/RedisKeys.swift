@@ -52,6 +52,25 @@ public enum RedisKeys {
     /// Hash: bulk operation id -> the rollout it belongs to (to route bulk events). Owner: rollout-controller.
     public static let rollingByOperation = "fleet:rolling:by-operation"
 
+    /// Hash: `definition` (the schedule as last written, JSON), `next_run`, `last_run` (ms, empty when
+    /// none), `last_status`, `last_operation_id`, `created_at`, `updated_at`. Owner: scheduler.
+    public static func scheduleRecord(_ id: String) -> String { "fleet:schedules:{\(id)}:record" }
+    /// Hash: fire instant (ms) -> the run (JSON: `fire_at`, `trigger`, `kind`, `operation_id`,
+    /// `status`, `reason`, `missed`). A field per instant: setting it is the claim that makes each
+    /// instant fire once. Owner: scheduler.
+    public static func scheduleRuns(_ id: String) -> String { "fleet:schedules:{\(id)}:runs" }
+    /// Sorted set: schedule ids scored by creation time (ms). Owner: scheduler.
+    public static let schedulesIndex = "fleet:schedules:index"
+    /// Sorted set: enabled schedule ids scored by their next fire instant (ms). Owner: scheduler.
+    public static let schedulesDue = "fleet:schedules:due"
+    /// Sorted set: `<id>|<fire ms>` runs claimed whose operation is not created yet, scored by the
+    /// claim time (ms); a scheduler that finds one old retries it (the create is idempotent). Owner: scheduler.
+    public static let schedulesPending = "fleet:schedules:pending"
+    /// Hash: operation (or rollout) id -> `<id>|<fire ms>`, the run that created it. Owner: scheduler.
+    public static let schedulesByOperation = "fleet:schedules:by-operation"
+    /// Set: operation (or rollout) ids of runs not yet finished. Owner: scheduler.
+    public static let schedulesOpen = "fleet:schedules:open"
+
     /// Hash: fleet-wide counters (integers): `operations_created`, `hosts_targeted`, `hosts_<status>`
     /// (moves into running, succeeded, failed, skipped) and `operations_<aggregate>` (finished
     /// operations by outcome). Owner: bulk-dispatcher.

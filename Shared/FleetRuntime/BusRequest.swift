@@ -56,3 +56,8 @@ public struct BusReplyError: Error {
         BusReplyError(.badRequest(what))
     }
 }
+
+extension BusReply {
+    /// A 200 turned into 201 (a create); anything else unchanged.
+    public var created: BusReply { status == 200 ? BusReply(status: 201, body: body, error: nil) : self }
+}

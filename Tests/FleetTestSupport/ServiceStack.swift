@@ -28,13 +28,14 @@ public actor ServiceStack {
     private static func start() async throws -> Handle {
         let redis = try await RedisClient.connect(url: TestEnvironment.serviceRedisURL)
         _ = try await redis.send("FLUSHDB")
-        let processes = try ["fleet-selector", "fleet-groups", "fleet-bulk-dispatcher", "fleet-rollout-controller"].map {
+        // Two schedulers: every schedule test also checks that replicas fire each instant once.
+        let processes = try ["fleet-selector", "fleet-groups", "fleet-bulk-dispatcher", "fleet-rollout-controller", "fleet-scheduler", "fleet-scheduler"].map {
             // A short grace after a run timeout, so timeout tests take a second, not five.
             try ServiceProcess($0, environment: ["FLEET_RESULT_GRACE_MS": "300"])
         }
         let connection = try await AMQPConnection.connect(url: TestEnvironment.serviceAMQPURL, name: "service-tests")
         let bus = BusClient(rpc: try await RPCClient.start(on: connection), timeout: .seconds(15))
-        for service in [ServiceName.selector, .groups, .bulkDispatcher, .rolloutController] {
+        for service in ServiceName.allCases {
             try await waitUntilReady(bus, service)
         }
         return Handle(bus: bus, redis: redis, connection: connection, processes: processes)

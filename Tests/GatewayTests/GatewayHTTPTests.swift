@@ -224,6 +224,35 @@ struct GatewayHTTPTests {
         }
     }
 
+    @Test func schedulesThroughHTTPAndTheScheduledAlias() async throws {
+        let h = try await GatewayHarness.make()
+        try await h.withClient { c in
+            let op = h.tokens[.operate]
+            let body: JSONValue = ["name": "nightly", "operation_type": "reboot", "selector": ["tags": [.string(unique("hs"))]],
+                                   "cron": "0 3 * * *", "timezone": "Europe/Paris"]
+            #expect(try await c.call(.post, "\(api)/schedules", token: h.tokens[.read], json: body).status == 403)
+            let created = try await c.call(.post, "\(api)/schedules", token: op, json: body)
+            #expect(created.status == 201, "\(created.json)")
+            let id = try #require(created.json["id"]?.stringValue)
+            #expect(created.json["next_run"]?.stringValue != nil && created.json["misfire_policy"] == "fire_once")
+            #expect(try await c.call(.get, "\(api)/scheduled/\(id)", token: op).json["name"] == "nightly", "the alias")
+            let listed = try await c.call(.get, "\(api)/schedules", token: op).json["schedules"]?.arrayValue ?? []
+            #expect(listed.contains { $0["id"] == .string(id) })
+            guard case .object(var changed) = body else { return }
+            changed["enabled"] = false
+            let updated = try await c.call(.put, "\(api)/schedules/\(id)", token: op, json: .object(changed))
+            #expect(updated.status == 200 && updated.json["enabled"] == false)
+            let run = try await c.call(.post, "\(api)/schedules/\(id)/run", token: op)
+            #expect(run.status == 201 && run.json["status"] == "skipped", "nothing selected: \(run.json)")
+            #expect(try await c.call(.get, "\(api)/schedules/\(id)/runs", token: op).json["runs"]?.arrayValue?.count == 1)
+            changed["cron"] = "0 3 * *"
+            let bad = try await c.call(.put, "\(api)/schedules/\(id)", token: op, json: .object(changed))
+            #expect(bad.status == 422 && bad.errorFields == ["cron"])
+            #expect(try await c.call(.delete, "\(api)/schedules/\(id)", token: op).json["deleted"] == true)
+            #expect(try await c.call(.get, "\(api)/schedules/\(id)", token: op).status == 404)
+        }
+    }
+
     @Test func bulkFeaturesGateTheirRoutesAndThePlanType() async throws {
         let noPlans = try await GatewayHarness.make(environment: ["FLEET_FEATURES_DISABLED": "fleet_config_deployment"])
         try await noPlans.withClient { c in
@@ -247,6 +276,7 @@ struct GatewayHTTPTests {
             #expect(ready.status == 200, "\(ready.json)")
             #expect(ready.json["checks"]?["selector"] == true)
             #expect(ready.json["checks"]?["rollout-controller"] == true)
+            #expect(ready.json["checks"]?["scheduler"] == true)
             let info = try await c.call(.get, "\(api)/module-info", token: nil)
             #expect(info.json["module"] == "fleet_engine")
             #expect(info.json["features"]?.arrayValue?.count == 5)

@@ -93,7 +93,7 @@ public struct BulkHandlers: Sendable {
             if request.dispatch { try await dispatch.start(op: opID, hosts: approved, request: request) }
             return try await self.record(opID)
         }
-        return reply.status == 200 ? BusReply(status: 201, body: reply.body, error: nil) : reply
+        return reply.created
     }
 
     private func selectorWithPartition(_ selector: JSONValue) -> JSONValue {

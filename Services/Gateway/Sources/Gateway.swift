@@ -87,6 +87,30 @@ public struct Gateway: Sendable {
             }
         }
 
+        // `/scheduled` answers as an alias of `/schedules`.
+        for base in ["schedules", "scheduled"] {
+            route(router, .post, base, .operate, "fleet_scheduled_operations") { r, _ in
+                let body = try await body(r)
+                if let refusal = typeRefusal(body) { return refusal }
+                return await forward(Route.schedulesCreate, body, r)
+            }
+            route(router, .get, base, .read, "fleet_scheduled_operations") { r, _ in
+                var q: [String: JSONValue] = [:]
+                if let limit = r.uri.queryParameters.get("limit") { q["limit"] = Int64(limit).map { .int($0) } ?? .string(limit) }
+                return await forward(Route.schedulesList, .object(q))
+            }
+            route(router, .get, "\(base)/:id", .read, "fleet_scheduled_operations") { _, c in try await forward(Route.schedulesGet, ["id": id(c)]) }
+            route(router, .put, "\(base)/:id", .operate, "fleet_scheduled_operations") { r, c in
+                guard case .object(var o) = try await body(r) else { throw Refusal.badRequest("the body is a JSON object") }
+                if let typeRefused = typeRefusal(.object(o)) { return typeRefused }
+                o["id"] = try id(c)
+                return await forward(Route.schedulesUpdate, .object(o))
+            }
+            route(router, .delete, "\(base)/:id", .operate, "fleet_scheduled_operations") { _, c in try await forward(Route.schedulesDelete, ["id": id(c)]) }
+            route(router, .post, "\(base)/:id/run", .operate, "fleet_scheduled_operations") { _, c in try await forward(Route.schedulesRun, ["id": id(c)]) }
+            route(router, .get, "\(base)/:id/runs", .read, "fleet_scheduled_operations") { _, c in try await forward(Route.schedulesRuns, ["id": id(c)]) }
+        }
+
         route(router, .get, "hosts", .read, nil) { r, _ in
             var q: [String: JSONValue] = [:]
             if let cursor = r.uri.queryParameters.get("cursor") { q["cursor"] = .string(cursor) }
@@ -172,7 +196,7 @@ public struct Gateway: Sendable {
     private func readiness() async -> Response {
         var checks: [String: JSONValue] = ["broker": .bool(broker.isConnected)]
         checks["redis"] = .bool((try? await redis.send("PING")) != nil)
-        let services: [ServiceName] = [.selector, .groups, .bulkDispatcher, .rolloutController]
+        let services: [ServiceName] = ServiceName.allCases
         await withTaskGroup(of: (String, Bool).self) { group in
             for s in services { group.addTask { (s.rawValue, await bus.call(s.healthRoute, [:]).status == 200) } }
             for await (name, ok) in group { checks[name] = .bool(ok) }

@@ -43,11 +43,7 @@ struct RolloutDriver: Sendable {
         for _ in 0..<16 {
             guard let r = try await store.load(id) else { return }
             let plan = r.plan
-            let counts = try await bulkCounters(r.operationID)
-            var batchDone = false
-            if r.state.phase == .batch, r.state.dispatched, r.state.batch >= 0, !r.state.status.isTerminal {
-                batchDone = try await allTerminal(op: r.operationID, hosts: store.hosts(id, plan.range(ofBatch: r.state.batch)))
-            }
+            let (counts, batchDone) = try await observe(r)
             let now = Self.nowMs()
             let (next, effects) = r.state.advance(nowMs: now, .init(failed: counts.failed, batchDone: batchDone), plan: plan, delayMs: r.delayMs)
             let dashboard = Self.dashboard(next, plan: plan, counts: counts)
@@ -114,19 +110,30 @@ struct RolloutDriver: Sendable {
 
     /// The bulk operation's counters, read from the dispatcher's published progress hash.
     func bulkCounters(_ op: String) async throws -> ProgressCounters {
-        let h = try await context.redis.send("HGETALL", RedisKeys.bulkProgress(op)).dictionary ?? [:]
+        Self.counters(try await context.redis.send("HGETALL", RedisKeys.bulkProgress(op)).dictionary ?? [:])
+    }
+
+    static func counters(_ h: [String: RedisValue]) -> ProgressCounters {
         func n(_ k: String) -> Int { Int(h[k]?.int ?? 0) }
         return ProgressCounters(total: n("total"), queued: n("queued"), running: n("running"), succeeded: n("succeeded"),
                                 failed: n("failed"), skipped: n("skipped"))
     }
 
-    func allTerminal(op: String, hosts: [String]) async throws -> Bool {
-        guard !hosts.isEmpty else { return true }
-        let statuses = try await context.redis.send(RedisCommand(["HMGET", RedisKeys.bulkHosts(op)] + hosts)).array ?? []
-        return statuses.count == hosts.count && statuses.allSatisfy { v in
-            guard let s = v.string, let status = HostStatus(rawValue: String(s.prefix { $0 != ":" })) else { return false }
+    /// The operation's counters and whether every host of the current batch is terminal, read in
+    /// that order in one round trip: the counters are then at least as new as the statuses, so a
+    /// batch seen done never comes with a failure count that misses one of its hosts.
+    func observe(_ r: StoredRollout) async throws -> (ProgressCounters, Bool) {
+        let s = r.state
+        guard s.phase == .batch, s.dispatched, s.batch >= 0, !s.status.isTerminal else { return (try await bulkCounters(r.operationID), false) }
+        let hosts = try await store.hosts(r.id, r.plan.range(ofBatch: s.batch))
+        let replies = try await context.redis.pipeline([RedisCommand(["HMGET", RedisKeys.bulkHosts(r.operationID)] + hosts),
+                                                        RedisCommand(["HGETALL", RedisKeys.bulkProgress(r.operationID)])])
+        let statuses = replies[0].array ?? []
+        let done = statuses.count == hosts.count && statuses.allSatisfy { v in
+            guard let text = v.string, let status = HostStatus(rawValue: String(text.prefix { $0 != ":" })) else { return false }
             return status.isTerminal
         }
+        return (Self.counters(replies[1].dictionary ?? [:]), done)
     }
 
     /// The dashboard hash `fleet:rolling:{id}:progress`.

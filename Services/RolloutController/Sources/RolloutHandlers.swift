@@ -138,8 +138,3 @@ public struct RolloutHandlers: Sendable {
         return f.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
     }
 }
-
-extension BusReply {
-    /// A 200 turned into 201 (a create); anything else unchanged.
-    var created: BusReply { status == 200 ? BusReply(status: 201, body: body, error: nil) : self }
-}

@@ -1,0 +1,168 @@
+import FleetContracts
+import FleetCore
+import FleetRuntime
+import FleetStore
+import Foundation
+
+/// Fires schedules. A fire is claimed in Redis before anything is created (the run of that
+/// instant is set once, atomically with moving `next_run`), and the operation is created with the
+/// Idempotency-Key `schedule:<id>:<fire ms>`: a scheduler that dies between the two leaves a
+/// pending run that any scheduler completes later, and the create, repeated, returns the same
+/// operation. So each instant fires exactly once, whatever crashes or runs beside it.
+struct ScheduleFiring: Sendable {
+    let context: ServiceContext
+    let store: ScheduleStore
+    /// A pending run older than this is retried by whoever sees it.
+    static let pendingRetryMs: Int64 = 3_000
+
+    init(context: ServiceContext) {
+        self.context = context
+        store = ScheduleStore(redis: context.redis)
+    }
+
+    static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+    static func date(_ ms: Int64) -> Date { Date(timeIntervalSince1970: Double(ms) / 1000) }
+    static func ms(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+    static func member(_ id: String, _ fireMs: Int64) -> String { "\(id)|\(fireMs)" }
+
+    /// The schedule's due instant has come (or it was only thought to have): fire it per the
+    /// rules, or skip what was missed, and wait for the next.
+    func fireIfDue(_ id: String, nowMs: Int64 = nowMs()) async throws {
+        guard let s = try await store.load(id), let request = s.request, request.enabled, let due = s.nextRunMs else {
+            _ = try await context.redis.send("ZREM", RedisKeys.schedulesDue, id)
+            return
+        }
+        if due > nowMs {  // not yet: the due set was stale
+            _ = try await context.redis.send("ZADD", RedisKeys.schedulesDue, String(due), id)
+            return
+        }
+        let decision = ScheduleTiming.onDue(request.schedule, due: Self.date(due), now: Self.date(nowMs), misfire: request.misfirePolicy)
+        let next = decision.nextRun.map(Self.ms)
+        if let fireAt = decision.fireAt {
+            let fireMs = Self.ms(fireAt)
+            // Recorded before the claim: if this process dies right after claiming, another finds it.
+            _ = try await context.redis.send("ZADD", RedisKeys.schedulesPending, String(nowMs), Self.member(id, fireMs))
+            let run = Self.newRun(fireMs: fireMs, trigger: "cron", request: request, missed: decision.missed)
+            if try await store.claim(id, expected: due, next: next, fireMs: fireMs, run: run) {
+                try await start(id, fireMs)
+            } else {
+                _ = try await context.redis.send("ZREM", RedisKeys.schedulesPending, Self.member(id, fireMs))
+            }
+        } else {
+            if try await store.claim(id, expected: due, next: next, fireMs: nil, run: nil) {
+                context.logger.info("missed fires skipped", metadata: ["schedule.id": "\(id)", "missed": "\(decision.missed)"])
+            }
+        }
+        if let next { _ = try await context.redis.send("ZADD", RedisKeys.schedulesDue, String(next), id) }
+        else { _ = try await context.redis.send("ZREM", RedisKeys.schedulesDue, id) }
+    }
+
+    /// `schedules.run`: a run now, outside the cron instants, obeying the overlap policy.
+    func runNow(_ id: String) async throws -> ScheduleRun {
+        guard let s = try await store.load(id), let request = s.request else { throw BusReplyError.notFound("no schedule '\(id)'") }
+        var fireMs = Self.nowMs()
+        _ = try await context.redis.send("ZADD", RedisKeys.schedulesPending, String(fireMs), Self.member(id, fireMs))
+        while try await !store.claim(id, expected: nil, next: nil, fireMs: fireMs, run: Self.newRun(fireMs: fireMs, trigger: "manual", request: request, missed: 0)) {
+            guard try await store.load(id) != nil else { throw BusReplyError.notFound("no schedule '\(id)'") }
+            fireMs += 1  // that millisecond already has a run (a cron fire, another manual run)
+        }
+        try await start(id, fireMs)
+        guard let run = try await store.run(id, fireMs) else { throw BusReplyError.notFound("no schedule '\(id)'") }
+        return run
+    }
+
+    static func newRun(fireMs: Int64, trigger: String, request: ScheduleRequest, missed: Int) -> JSONValue {
+        ["fire_at": .string(Events.timestamp(date(fireMs))), "trigger": .string(trigger), "kind": .string(request.rolling == nil ? "bulk" : "rolling"),
+         "operation_id": .null, "status": "pending", "reason": .null, "missed": .int(Int64(missed))]
+    }
+
+    /// Creates the operation of a claimed run (idempotent: safe to repeat after a crash).
+    func start(_ id: String, _ fireMs: Int64) async throws {
+        let member = Self.member(id, fireMs)
+        guard let s = try await store.load(id), let request = s.request, var run = try await store.run(id, fireMs), run.status == .pending else {
+            _ = try await context.redis.send("ZREM", RedisKeys.schedulesPending, member)
+            return
+        }
+        if request.overlapPolicy == .forbid, let previous = try await openRunBefore(id, fireMs) {
+            run.json["status"] = "skipped"
+            run.json["reason"] = .string("overlap: the run of \(previous.json["fire_at"]?.stringValue ?? "?") is still running")
+            try await store.update(id, run)
+            _ = try await context.redis.send("ZREM", RedisKeys.schedulesPending, member)
+            return
+        }
+        var body = request.operationJSON
+        let route: String
+        if let rolling = request.rollingJSON, case .object(let settings) = rolling {
+            for (k, v) in settings { body[k] = v }
+            route = Route.rollingCreate
+        } else {
+            route = Route.bulkCreate
+        }
+        let reply = await context.bus.call(route, .object(body), messageID: "schedule:\(id):\(fireMs)")
+        if reply.status >= 500 { throw BusReplyError(reply) }  // pending: retried later
+        if reply.status == 200 || reply.status == 201, let op = reply.body?["id"]?.stringValue {
+            try await Self.check(try await context.redis.pipeline([
+                RedisCommand(["HSET", RedisKeys.schedulesByOperation, op, member]),
+                RedisCommand(["SADD", RedisKeys.schedulesOpen, op]),
+            ]))
+            run.json["operation_id"] = .string(op)
+            run.json["status"] = "running"
+            try await store.update(id, run)
+            await context.publisher.announce(EventRoute.scheduleFired(id), ["schedule_id": .string(id), "fire_at": run.json["fire_at"] ?? .null,
+                                                                            "trigger": run.json["trigger"] ?? .null, "operation_id": .string(op)])
+            // It may have ended at creation (an empty or undeliverable selection).
+            try await reconcile(op)
+        } else {
+            // The selector resolved to nothing (`skipped`), or the definition no longer holds
+            // (a deleted group, say): recorded, not retried.
+            run.json["status"] = reply.error?.error == "no_targets" ? "skipped" : "failed"
+            run.json["reason"] = .string(reply.error.map { "\($0.error): \($0.message)" } ?? "status \(reply.status)")
+            try await store.update(id, run)
+        }
+        _ = try await context.redis.send("ZREM", RedisKeys.schedulesPending, member)
+    }
+
+    /// The latest earlier run of the schedule still going, checked against its operation's live
+    /// status (not only the events), or nil.
+    func openRunBefore(_ id: String, _ fireMs: Int64) async throws -> ScheduleRun? {
+        for run in try await store.runs(id) where run.fireMs < fireMs && run.isOpen {
+            guard let op = run.operationID else { return run }  // being created right now
+            try await reconcile(op)
+            if let again = try await store.run(id, run.fireMs), again.isOpen { return again }
+        }
+        return nil
+    }
+
+    /// Records the final status of a run's operation if it has ended (from its owner's records).
+    func reconcile(_ op: String) async throws {
+        guard let member = try await context.redis.send("HGET", RedisKeys.schedulesByOperation, op).string else {
+            _ = try await context.redis.send("SREM", RedisKeys.schedulesOpen, op)
+            return
+        }
+        let parts = member.split(separator: "|")
+        guard parts.count == 2, let fireMs = Int64(parts[1]) else { return }
+        let id = String(parts[0])
+        guard var run = try await store.run(id, fireMs) else {
+            _ = try await context.redis.send("SREM", RedisKeys.schedulesOpen, op)
+            return
+        }
+        let status = try await liveStatus(op, kind: run.json["kind"]?.stringValue ?? "bulk")
+        guard let status, let final = ScheduleRun.Status(rawValue: status), final != .pending, final != .running else { return }
+        run.json["status"] = .string(status)
+        try await store.update(id, run)
+        _ = try await context.redis.send("SREM", RedisKeys.schedulesOpen, op)
+    }
+
+    /// The aggregate status of a bulk operation or a rollout, from the records their owners publish.
+    func liveStatus(_ op: String, kind: String) async throws -> String? {
+        if kind == "rolling" {
+            guard let text = try await context.redis.send("HGET", RedisKeys.rollingRecord(op), "state").string,
+                  let state = JSONCoding.decode(Array(text.utf8)), let status = state["status"]?.stringValue else { return nil }
+            return RolloutStatus(rawValue: status)?.isTerminal == true ? status : "running"
+        }
+        guard let status = try await context.redis.send("HGET", RedisKeys.bulkProgress(op), "status").string else { return nil }
+        return AggregateStatus(rawValue: status)?.isTerminal == true ? status : "running"
+    }
+
+    static func check(_ replies: [RedisValue]) throws { try ScheduleStore.check(replies) }
+}

@@ -1,0 +1,112 @@
+import FleetContracts
+import FleetCore
+import FleetRuntime
+import FleetStore
+import Foundation
+import ServiceLifecycle
+
+/// The scheduler's commands: create, get, list, update (replaces the definition), delete, run
+/// (now, obeying the overlap policy), runs (history, newest first).
+public struct ScheduleHandlers: Sendable {
+    let firing: ScheduleFiring
+    var context: ServiceContext { firing.context }
+    var store: ScheduleStore { firing.store }
+
+    /// The command handlers and the background services that fire schedules.
+    public static func make(_ context: ServiceContext) -> (routes: [String: CommandHandler], background: [any Service]) {
+        let firing = ScheduleFiring(context: context)
+        return (ScheduleHandlers(firing: firing).routes, [ScheduleClock(firing: firing), FinishedEventsConsumer(firing: firing)])
+    }
+
+    var routes: [String: CommandHandler] {
+        [
+            Route.schedulesCreate: { r in await answer(context.logger) { try await create(r.body) }.created },
+            Route.schedulesGet: { r in await answer(context.logger) { try await view(id(r)) } },
+            Route.schedulesList: { r in await answer(context.logger) { try await list(r) } },
+            Route.schedulesUpdate: { r in await answer(context.logger) { try await update(r) } },
+            Route.schedulesDelete: { r in await answer(context.logger) { try await delete(id(r)) } },
+            Route.schedulesRun: { r in await answer(context.logger) { .object(try await firing.runNow(id(r)).json) }.created },
+            Route.schedulesRuns: { r in await answer(context.logger) { try await runs(id(r)) } },
+        ]
+    }
+
+    /// The definition as stored: the request's fields with defaults filled in.
+    static func definition(_ body: JSONValue, _ request: ScheduleRequest, id: String) -> JSONValue {
+        var o = request.operationJSON
+        o["id"] = .string(id)
+        o["name"] = .string(request.name)
+        o["cron"] = .string(request.cron)
+        o["timezone"] = .string(request.timezone)
+        o["enabled"] = .bool(request.enabled)
+        o["misfire_policy"] = .string(request.misfirePolicy.rawValue)
+        o["overlap_policy"] = .string(request.overlapPolicy.rawValue)
+        o["rolling"] = request.rollingJSON ?? .null
+        return .object(o)
+    }
+
+    func create(_ body: JSONValue) async throws -> JSONValue {
+        let request = try ScheduleRequest(json: body)
+        let id = body["id"]?.stringValue ?? "sch-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        guard !id.isEmpty, id.count <= 200 else { throw ValidationError("id", .invalidValue, "id is a non-empty string of at most 200 characters") }
+        if try await store.load(id) != nil { throw ConflictError(code: "exists", "schedule '\(id)' exists; update it with schedules.update") }
+        let now = ScheduleFiring.nowMs()
+        let next = ScheduleTiming.firstRun(request.schedule, now: ScheduleFiring.date(now)).map(ScheduleFiring.ms)
+        try await store.create(id: id, definition: Self.definition(body, request, id: id), nextRunMs: next, enabled: request.enabled, nowMs: now)
+        return try await view(id)
+    }
+
+    /// Replaces the definition; `next_run` is computed again from now.
+    func update(_ r: BusRequest) async throws -> JSONValue {
+        let id = try id(r)
+        guard try await store.load(id) != nil else { throw BusReplyError.notFound("no schedule '\(id)'") }
+        var body = r.body
+        if case .object(var o) = body { o["id"] = nil; body = .object(o) }
+        let request = try ScheduleRequest(json: body)
+        let now = ScheduleFiring.nowMs()
+        let next = ScheduleTiming.firstRun(request.schedule, now: ScheduleFiring.date(now)).map(ScheduleFiring.ms)
+        try await store.replace(id: id, definition: Self.definition(body, request, id: id), nextRunMs: next, enabled: request.enabled, nowMs: now)
+        return try await view(id)
+    }
+
+    func delete(_ id: String) async throws -> JSONValue {
+        guard try await store.load(id) != nil else { throw BusReplyError.notFound("no schedule '\(id)'") }
+        try await store.delete(id)
+        return ["id": .string(id), "deleted": true]
+    }
+
+    /// The definition plus `next_run` (always shown: for a disabled schedule, when it would fire),
+    /// `last_run`, `last_status`, `last_operation_id`, `created_at`, `updated_at`.
+    func view(_ id: String) async throws -> JSONValue {
+        guard let s = try await store.load(id) else { throw BusReplyError.notFound("no schedule '\(id)'") }
+        var o = s.definition
+        var next = s.nextRunMs
+        if let request = s.request, !request.enabled {
+            next = ScheduleTiming.firstRun(request.schedule, now: Date()).map(ScheduleFiring.ms)
+        }
+        o["next_run"] = next.map { .string(Events.timestamp(ScheduleFiring.date($0))) } ?? .null
+        o["last_run"] = s.lastRunMs.map { .string(Events.timestamp(ScheduleFiring.date($0))) } ?? .null
+        for key in ["last_status", "last_operation_id"] { o[key] = s.fields[key].flatMap { $0.isEmpty ? nil : .string($0) } ?? .null }
+        for key in ["created_at", "updated_at"] { o[key] = s.fields[key].map { .string($0) } ?? .null }
+        return .object(o)
+    }
+
+    /// Newest first.
+    func list(_ r: BusRequest) async throws -> JSONValue {
+        let limit = Int(r.body["limit"]?.intValue ?? 100)
+        guard (1...1000).contains(limit) else { throw ValidationError("limit", .invalidValue, "limit is an integer from 1 to 1000") }
+        let ids = try await context.redis.send("ZREVRANGE", RedisKeys.schedulesIndex, "0", String(limit - 1)).array?.compactMap(\.string) ?? []
+        var schedules: [JSONValue] = []
+        for id in ids { if let v = try? await view(id) { schedules.append(v) } }
+        return ["schedules": .array(schedules)]
+    }
+
+    func runs(_ id: String) async throws -> JSONValue {
+        guard try await store.load(id) != nil else { throw BusReplyError.notFound("no schedule '\(id)'") }
+        return ["runs": .array(try await store.runs(id).map { .object($0.json) })]
+    }
+
+    private func id(_ r: BusRequest) throws -> String {
+        guard let id = r.string("id"), !id.isEmpty else { throw ValidationError("id", .required, "id is required") }
+        return id
+    }
+}

@@ -1,0 +1,141 @@
+import FleetContracts
+import FleetCore
+import FleetRuntime
+import FleetStore
+import Foundation
+
+/// A schedule as stored.
+struct StoredSchedule: Sendable {
+    let id: String
+    let definition: [String: JSONValue]
+    let nextRunMs: Int64?
+    let lastRunMs: Int64?
+    let fields: [String: String]
+
+    var request: ScheduleRequest? { try? ScheduleRequest(json: .object(definition)) }
+}
+
+/// One run: a fire instant (or a manual run) and what it created.
+struct ScheduleRun: Sendable {
+    enum Status: String { case pending, running, succeeded, partial, failed, cancelled, skipped }
+    var fireMs: Int64
+    var json: [String: JSONValue]
+    var status: Status? { json["status"]?.stringValue.flatMap(Status.init(rawValue:)) }
+    var operationID: String? { json["operation_id"]?.stringValue }
+    var isOpen: Bool { status == .pending || status == .running }
+}
+
+/// The scheduler's records in Redis (`fleet:schedules:*`).
+struct ScheduleStore: Sendable {
+    let redis: RedisClient
+    /// Runs kept per schedule.
+    static let history = 100
+
+    func create(id: String, definition: JSONValue, nextRunMs: Int64?, enabled: Bool, nowMs: Int64) async throws {
+        let now = Events.timestamp(Date(timeIntervalSince1970: Double(nowMs) / 1000))
+        var commands = [RedisCommand(["HSET", RedisKeys.scheduleRecord(id), "definition", Self.text(definition), "next_run", nextRunMs.map(String.init) ?? "",
+                                      "last_run", "", "last_status", "", "last_operation_id", "", "created_at", now, "updated_at", now])]
+        commands.append(RedisCommand(["ZADD", RedisKeys.schedulesIndex, String(nowMs), id]))
+        if enabled, let nextRunMs { commands.append(RedisCommand(["ZADD", RedisKeys.schedulesDue, String(nextRunMs), id])) }
+        try Self.check(try await redis.pipeline(commands))
+    }
+
+    /// Replaces the definition and the next run (an update).
+    func replace(id: String, definition: JSONValue, nextRunMs: Int64?, enabled: Bool, nowMs: Int64) async throws {
+        var commands = [RedisCommand(["HSET", RedisKeys.scheduleRecord(id), "definition", Self.text(definition), "next_run", nextRunMs.map(String.init) ?? "",
+                                      "updated_at", Events.timestamp(Date(timeIntervalSince1970: Double(nowMs) / 1000))])]
+        if enabled, let nextRunMs {
+            commands.append(RedisCommand(["ZADD", RedisKeys.schedulesDue, String(nextRunMs), id]))
+        } else {
+            commands.append(RedisCommand(["ZREM", RedisKeys.schedulesDue, id]))
+        }
+        try Self.check(try await redis.pipeline(commands))
+    }
+
+    func delete(_ id: String) async throws {
+        try Self.check(try await redis.pipeline([
+            RedisCommand(["DEL", RedisKeys.scheduleRecord(id), RedisKeys.scheduleRuns(id)]),
+            RedisCommand(["ZREM", RedisKeys.schedulesIndex, id]), RedisCommand(["ZREM", RedisKeys.schedulesDue, id]),
+        ]))
+    }
+
+    func load(_ id: String) async throws -> StoredSchedule? {
+        guard let h = try await redis.send("HGETALL", RedisKeys.scheduleRecord(id)).dictionary, !h.isEmpty,
+              let text = h["definition"]?.string, case .object(let definition)? = JSONCoding.decode(Array(text.utf8)) else { return nil }
+        let fields = h.compactMapValues(\.string)
+        return StoredSchedule(id: id, definition: definition, nextRunMs: fields["next_run"].flatMap { Int64($0) },
+                              lastRunMs: fields["last_run"].flatMap { Int64($0) }, fields: fields)
+    }
+
+    /// Moves `next_run` from `expected` to `next` and, with `run`, claims the run of instant
+    /// `fireMs` (sets `last_run`). False if `next_run` was not `expected` (another replica fired
+    /// it, or the schedule was updated) or the instant already has a run.
+    func claim(_ id: String, expected: Int64?, next: Int64?, fireMs: Int64?, run: JSONValue?) async throws -> Bool {
+        let reply = try await redis.eval(Self.claimScript, keys: [RedisKeys.scheduleRecord(id), RedisKeys.scheduleRuns(id)],
+                                         arguments: [expected.map(String.init) ?? "", next.map(String.init) ?? "",
+                                                     fireMs.map(String.init) ?? "", run.map(Self.text) ?? ""])
+        return reply.int == 1
+    }
+
+    func runs(_ id: String) async throws -> [ScheduleRun] {
+        let h = try await redis.send("HGETALL", RedisKeys.scheduleRuns(id)).dictionary ?? [:]
+        return h.compactMap { key, value in
+            guard let ms = Int64(key), let text = value.string, case .object(let o)? = JSONCoding.decode(Array(text.utf8)) else { return nil }
+            return ScheduleRun(fireMs: ms, json: o)
+        }.sorted { $0.fireMs > $1.fireMs }
+    }
+
+    func run(_ id: String, _ fireMs: Int64) async throws -> ScheduleRun? {
+        guard let text = try await redis.send("HGET", RedisKeys.scheduleRuns(id), String(fireMs)).string,
+              case .object(let o)? = JSONCoding.decode(Array(text.utf8)) else { return nil }
+        return ScheduleRun(fireMs: fireMs, json: o)
+    }
+
+    /// Writes a run's new state, and the schedule's `last_status`/`last_operation_id` when it is
+    /// the latest run. Only runs still open change (a late event cannot undo a final status).
+    func update(_ id: String, _ run: ScheduleRun) async throws {
+        _ = try await redis.eval(Self.updateScript, keys: [RedisKeys.scheduleRecord(id), RedisKeys.scheduleRuns(id)],
+                                 arguments: [String(run.fireMs), Self.text(.object(run.json)), run.json["status"]?.stringValue ?? "",
+                                             run.operationID ?? "", String(Self.history)])
+    }
+
+    static func text(_ v: JSONValue) -> String { String(decoding: JSONCoding.encode(v), as: UTF8.self) }
+
+    static func check(_ replies: [RedisValue]) throws {
+        for reply in replies { if case .error(let e) = reply { throw RedisError(.reply, e) } }
+    }
+
+    /// KEYS: record, runs. ARGV: expected next_run ("" = do not check or move it), new next_run,
+    /// fire ms ("" = no run), run JSON.
+    static let claimScript = RedisScript("""
+        if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+        if ARGV[1] ~= '' then
+          if redis.call('HGET', KEYS[1], 'next_run') ~= ARGV[1] then return 0 end
+        end
+        if ARGV[3] ~= '' then
+          if redis.call('HSETNX', KEYS[2], ARGV[3], ARGV[4]) == 0 then return 0 end
+          redis.call('HSET', KEYS[1], 'last_run', ARGV[3])
+        end
+        if ARGV[1] ~= '' then redis.call('HSET', KEYS[1], 'next_run', ARGV[2]) end
+        return 1
+        """)
+
+    /// KEYS: record, runs. ARGV: fire ms, run JSON, status, operation id, history size.
+    static let updateScript = RedisScript("""
+        local current = redis.call('HGET', KEYS[2], ARGV[1])
+        if not current then return 0 end
+        local status = string.match(current, '"status":"([a-z]+)"')
+        if status ~= 'pending' and status ~= 'running' then return 0 end
+        redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+        if redis.call('HGET', KEYS[1], 'last_run') == ARGV[1] then
+          redis.call('HSET', KEYS[1], 'last_status', ARGV[3], 'last_operation_id', ARGV[4])
+        end
+        local n = redis.call('HLEN', KEYS[2])
+        if n > tonumber(ARGV[5]) then
+          local keys = redis.call('HKEYS', KEYS[2])
+          table.sort(keys, function(a, b) return tonumber(a) < tonumber(b) end)
+          for i = 1, n - tonumber(ARGV[5]) do redis.call('HDEL', KEYS[2], keys[i]) end
+        end
+        return 1
+        """)
+}

@@ -1,0 +1,92 @@
+import FleetBus
+import FleetContracts
+import FleetRuntime
+import ServiceLifecycle
+
+/// The scheduler's clock: every tick it fires the schedules whose instant has come (from the due
+/// set in Redis, so a restarted scheduler or another replica picks them up), completes runs left
+/// pending by a scheduler that died, and now and then checks the runs still open against their
+/// operations (the backstop for a finish event the broker lost).
+public struct ScheduleClock: Service {
+    let firing: ScheduleFiring
+    let interval: Duration
+
+    init(firing: ScheduleFiring, interval: Duration = .milliseconds(100)) {
+        self.firing = firing
+        self.interval = interval
+    }
+
+    public func run() async throws {
+        var ticks = 0
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            await tick(reconcileOpenRuns: ticks % 20 == 0)
+            ticks += 1
+            try? await Task.sleep(for: interval)
+        }
+    }
+
+    func tick(reconcileOpenRuns: Bool) async {
+        let now = ScheduleFiring.nowMs()
+        let redis = firing.context.redis
+        do {
+            let due = try await redis.send("ZRANGEBYSCORE", RedisKeys.schedulesDue, "-inf", String(now), "LIMIT", "0", "500").array?.compactMap(\.string) ?? []
+            let stale = try await redis.send("ZRANGEBYSCORE", RedisKeys.schedulesPending, "-inf", String(now - ScheduleFiring.pendingRetryMs),
+                                             "LIMIT", "0", "100").array?.compactMap(\.string) ?? []
+            let open = reconcileOpenRuns ? try await redis.send("SRANDMEMBER", RedisKeys.schedulesOpen, "200").array?.compactMap(\.string) ?? [] : []
+            await withDiscardingTaskGroup { group in
+                for id in due { group.addTask { await attempt("fire", id) { try await firing.fireIfDue(id, nowMs: now) } } }
+                for member in stale {
+                    let parts = member.split(separator: "|")
+                    guard parts.count == 2, let fireMs = Int64(parts[1]) else { continue }
+                    group.addTask { await attempt("retry", member) { try await firing.start(String(parts[0]), fireMs) } }
+                }
+                for op in open { group.addTask { await attempt("reconcile", op) { try await firing.reconcile(op) } } }
+            }
+        } catch {
+            firing.context.logger.warning("schedule timers unreadable", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func attempt(_ what: String, _ subject: String, _ body: () async throws -> Void) async {
+        do { try await body() } catch {
+            firing.context.logger.warning("schedule \(what) failed; retried on a later tick", metadata: ["subject": "\(subject)", "error": "\(error)"])
+        }
+    }
+}
+
+/// Finishes of bulk operations and rollouts (on `fleet.events`): the run that created one records
+/// its final status, and the schedule its `last_status`.
+public struct FinishedEventsConsumer: Service {
+    let firing: ScheduleFiring
+    var context: ServiceContext { firing.context }
+
+    static let topology = Topology(
+        exchanges: [ExchangeDeclaration(name: BusNames.eventsExchange, kind: .topic)],
+        queues: [.durable(BusNames.schedulerEventsQueue, deadLetterExchange: BusNames.deadLetterExchange)],
+        bindings: ["bulk.*.finished", "rolling.*.finished"].map {
+            BindingDeclaration(queue: BusNames.schedulerEventsQueue, exchange: BusNames.eventsExchange, routingKey: $0)
+        })
+
+    public func run() async throws {
+        try await context.consumer.declare(Self.topology)
+        let deliveries = try await context.consumer.consume(queue: BusNames.schedulerEventsQueue, prefetch: 200)
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                for await delivery in deliveries { group.addTask { await handle(delivery) } }
+            }
+        } onGracefulShutdown: {
+            deliveries.cancel()
+        }
+    }
+
+    func handle(_ delivery: Delivery) async {
+        let body = JSONCoding.decode(delivery.body)
+        guard let op = body?["op_id"]?.stringValue ?? body?["rolling_id"]?.stringValue else { return delivery.reject(requeue: false) }
+        do {
+            try await firing.reconcile(op)
+            delivery.ack()
+        } catch {
+            delivery.nack(requeue: true)
+        }
+    }
+}
