@@ -63,6 +63,14 @@ let package = Package(
             dependencies: ["FleetRuntime", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             path: "Services/Scheduler/Sources"),
         .executableTarget(name: "fleet-scheduler", dependencies: ["SchedulerService"], path: "Services/Scheduler/Main"),
+        .target(
+            name: "FleetctlKit",
+            dependencies: ["FleetRuntime", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            path: "Services/Fleetctl/Sources"),
+        .executableTarget(
+            name: "fleetctl",
+            dependencies: ["FleetctlKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Services/Fleetctl/Main"),
         .target(name: "AgentService", dependencies: ["FleetRuntime"], path: "Services/Agent/Sources"),
         .executableTarget(
             name: "fleet-agent",
@@ -99,7 +107,7 @@ let package = Package(
             name: "ServiceTests",
             dependencies: [
                 "FleetRuntime", "FleetContracts", "FleetCore", "FleetBus", "FleetStore", "FleetTestSupport", "BulkDispatcherService",
-                "SelectorService", "AgentService",
+                "SelectorService", "AgentService", "FleetctlKit",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             path: "Tests/ServiceTests"),

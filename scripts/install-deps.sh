@@ -2,7 +2,8 @@
 # Installs, with apt-get, whatever the build, the tests and the local stack need and the machine lacks.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-packages=(pkg-config librabbitmq-dev libhiredis-dev rabbitmq-server redis-server redis-tools)
+# docker-compose (Debian's) only validates compose/docker-compose.yml: no Docker engine is needed.
+packages=(pkg-config librabbitmq-dev libhiredis-dev rabbitmq-server redis-server redis-tools docker-compose)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

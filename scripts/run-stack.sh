@@ -20,6 +20,13 @@ stop_services() {
   done
 }
 
+# The command line of each service, one per line: compose/docker-compose.yml runs the same ones
+# (scripts/check_compose.py, run by `make test`, compares them).
+service_command() {
+  if [ "$1" = fleet-agent ]; then echo "$1 ${agent_args[*]}"; else echo "$1"; fi
+}
+if [ "${1:-}" = commands ]; then for s in "${services[@]}"; do service_command "$s"; done; exit 0; fi
+
 if [ "${1:-}" = stop ]; then stop_services; exit 0; fi
 
 "$FLEET_ROOT/scripts/install-deps.sh"

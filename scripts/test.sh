@@ -30,6 +30,7 @@ export FLEET_RECORD_RESPONSES=$FLEET_RUN_DIR/gateway-responses.jsonl
 rm -f "$FLEET_RECORD_RESPONSES"
 swift test --skip-build --skip "$restart_suites" || status=1
 python3 "$FLEET_ROOT/scripts/check_openapi.py" docs/openapi.yaml "$FLEET_RECORD_RESPONSES" || status=1
+python3 "$FLEET_ROOT/scripts/check_compose.py" "$FLEET_ROOT" || status=1
 swift test --skip-build --filter "$restart_suites" || status=1
 # The service processes' watchdogs end them when the test process exits; wait for that.
 for _ in $(seq 1 20); do pgrep -f "$FLEET_BIN_DIR/fleet-" >/dev/null || break; sleep 0.25; done

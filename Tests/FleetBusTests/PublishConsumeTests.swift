@@ -28,6 +28,22 @@ struct PublishConsumeTests {
         #expect(!d.redelivered)
     }
 
+    /// Work handed to a closed connection is refused at once, never left waiting for a thread
+    /// that has gone.
+    @Test(.timeLimit(.minutes(1))) func aClosedConnectionRefusesLaterWorkAtOnce() async throws {
+        let connection = try await AMQPConnection.connect(url: TestEnvironment.amqpURL, name: "test-closed")
+        await connection.close()
+        let started = ContinuousClock.now
+        await #expect(throws: AMQPError.self) {
+            try await connection.declare(Topology(queues: [QueueDeclaration(name: "test.after-close", durable: false, autoDelete: true)]))
+        }
+        await #expect(throws: AMQPError.self) {
+            try await connection.publish(OutgoingMessage(exchange: "", routingKey: "test.after-close", body: [1]))
+        }
+        await connection.close()  // twice is fine
+        #expect(ContinuousClock.now - started < .seconds(1))
+    }
+
     @Test func tenThousandBatchedMessagesAreConsumedExactlyOnce() async throws {
         let f = try await BusFixture.make("tenk")
         defer { Task { await f.cleanUp() } }

@@ -66,7 +66,10 @@ struct ScheduleFiring: Sendable {
             guard try await store.load(id) != nil else { throw BusReplyError.notFound("no schedule '\(id)'") }
             fireMs += 1  // that millisecond already has a run (a cron fire, another manual run)
         }
-        try await start(id, fireMs)
+        do { try await start(id, fireMs) } catch {
+            // Claimed and pending: the clock retries it (the caller sees it pending).
+            context.logger.warning("run not started yet; retried shortly", metadata: ["schedule.id": "\(id)", "error": "\(error)"])
+        }
         guard let run = try await store.run(id, fireMs) else { throw BusReplyError.notFound("no schedule '\(id)'") }
         return run
     }
@@ -99,7 +102,9 @@ struct ScheduleFiring: Sendable {
             route = Route.bulkCreate
         }
         let reply = await context.bus.call(route, .object(body), messageID: "schedule:\(id):\(fireMs)")
-        if reply.status >= 500 { throw BusReplyError(reply) }  // pending: retried later
+        // Unavailable, or the same create still in flight elsewhere (a replica retrying a run it
+        // thought abandoned): the run stays pending and is retried later; the key makes it one operation.
+        if reply.status >= 500 || reply.error?.error == "idempotency_in_progress" { throw BusReplyError(reply) }
         if reply.status == 200 || reply.status == 201, let op = reply.body?["id"]?.stringValue {
             try await Self.check(try await context.redis.pipeline([
                 RedisCommand(["HSET", RedisKeys.schedulesByOperation, op, member]),

@@ -11,7 +11,8 @@ import Synchronization
 /// and resumes the consumers; publishes not yet confirmed fail with a retriable error.
 public final class AMQPConnection: Sendable {
     let wake = WakePipe()
-    private let inbox = Mutex<[ConnectionCommand]>([])
+    /// Commands for the thread; `nil` once the thread has shut down (a late command is answered at once).
+    private let inbox = Mutex<[ConnectionCommand]?>([])
     private let state = Mutex<(connected: Bool, generation: UInt64)>((false, 0))
     private let lossHandlers = Mutex<[@Sendable (UInt64) -> Void]>([])
     public let config: AMQPConfig
@@ -82,8 +83,12 @@ public final class AMQPConnection: Sendable {
     // MARK: - Thread hand-off
 
     func submit(_ command: ConnectionCommand) {
-        inbox.withLock { $0.append(command) }
-        wake.signal()
+        let accepted = inbox.withLock { commands -> Bool in
+            guard commands != nil else { return false }
+            commands!.append(command)
+            return true
+        }
+        if accepted { wake.signal() } else { command.answerClosed() }
     }
 
     func settle(_ settlement: Settlement, tag: UInt64, generation: UInt64) {
@@ -92,12 +97,20 @@ public final class AMQPConnection: Sendable {
 
     func takeCommands() -> [ConnectionCommand] {
         inbox.withLock { commands in
-            defer { commands.removeAll(keepingCapacity: true) }
-            return commands
+            defer { if commands != nil { commands!.removeAll(keepingCapacity: true) } }
+            return commands ?? []
         }
     }
 
-    var hasCommands: Bool { inbox.withLock { !$0.isEmpty } }
+    /// The last take: after it, `submit` answers commands itself.
+    func takeCommandsAndShut() -> [ConnectionCommand] {
+        inbox.withLock { commands in
+            defer { commands = nil }
+            return commands ?? []
+        }
+    }
+
+    var hasCommands: Bool { inbox.withLock { !($0?.isEmpty ?? true) } }
 
     func setConnected(_ connected: Bool, generation: UInt64) {
         let wasConnected = state.withLock { s in

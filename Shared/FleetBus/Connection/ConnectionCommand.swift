@@ -6,6 +6,16 @@ enum ConnectionCommand: Sendable {
     case cancelConsumer(tag: String)
     case settle(Settlement, tag: UInt64, generation: UInt64)
     case close(CheckedContinuation<Void, Never>)
+
+    /// Answers a command the closed connection will never run, so no caller waits forever.
+    func answerClosed() {
+        switch self {
+        case .publish(let m, let w): w.resume(returning: m.map { _ in .failure(AMQPError(.closed, "connection closed")) })
+        case .declare(_, let w), .consume(_, let w): w.resume(returning: .failure(AMQPError(.closed, "connection closed")))
+        case .close(let w): w.resume()
+        case .cancelConsumer, .settle: break
+        }
+    }
 }
 
 struct ConsumerSpec: Sendable {

@@ -155,14 +155,7 @@ final class ConnectionWorker {
     }
 
     private func drainInboxAfterClose() {
-        for command in shared.takeCommands() {
-            switch command {
-            case .publish(let m, let w): w.resume(returning: m.map { _ in .failure(AMQPError(.closed, "connection closed")) })
-            case .declare(_, let w), .consume(_, let w): w.resume(returning: .failure(AMQPError(.closed, "connection closed")))
-            case .close(let w): w.resume()
-            case .cancelConsumer, .settle: break
-            }
-        }
+        for command in shared.takeCommandsAndShut() { command.answerClosed() }
     }
 
     // MARK: - Work handed over by async callers

@@ -165,8 +165,6 @@ print(String(format: "bulk operation over %d simulated zero-latency hosts, POST 
              simulated, ms(bulkTime) / 1000, Double(simulated) / (ms(bulkTime) / 1000)))
 print(String(format: "raw ceiling, same run (2 x %d messages published+consumed, %d Redis script calls, no service logic): %.2f s  -> ours is %.1fx the ceiling",
              simulated, simulated, ms(ceilingTime) / 1000, ms(bulkTime) / ms(ceilingTime)))
-await connection.close()
-try await client.shutdown()
 
 // MARK: - Rollout controller overhead per batch, beside one bus round trip to the dispatcher
 
@@ -278,3 +276,6 @@ print("scheduler (one replica), \(scheduleCount) schedules due in the same minut
 print("  fire lag (\(lags.count) fires)                       \(percentiles(lags))   " + String(format: "last %.2f s", (lags.max() ?? 0) / 1000))
 print(String(format: "  baseline: %d bulk.create straight on the bus   %.2f s (%.0f creates/s)", scheduleCount, ms(direct) / 1000,
              Double(scheduleCount) / (ms(direct) / 1000)))
+
+await connection.close()
+try await client.shutdown()

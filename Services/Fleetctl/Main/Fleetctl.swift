@@ -1,0 +1,111 @@
+import ArgumentParser
+import FleetCore
+import FleetctlKit
+import Foundation
+
+@main
+struct Fleetctl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fleetctl",
+        abstract: "Fleet Engine from the command line, over the gateway's HTTP API.",
+        discussion: "URL and token from --url/--token or FLEET_URL/FLEET_TOKEN. Exit status: 0 ok; 1 error; 2 an operation ended failed, partial or cancelled.",
+        subcommands: [Hosts.self, Select.self, Groups.self, Bulk.self, Rolling.self, Schedules.self])
+}
+
+/// Options every command takes.
+struct Global: ParsableArguments {
+    @Option(help: "Gateway URL (default: FLEET_URL, else http://127.0.0.1:8080).") var url: String?
+    @Option(help: "API token (default: FLEET_TOKEN).") var token: String?
+    @Flag(help: "Print the gateway's JSON instead of tables.") var json = false
+
+    var client: GatewayClient {
+        let env = ProcessInfo.processInfo.environment
+        return GatewayClient(baseURL: url ?? env["FLEET_URL"] ?? "http://127.0.0.1:8080", token: token ?? env["FLEET_TOKEN"])
+    }
+
+    /// Prints an object, or the list under `key` as a table of `columns`.
+    func show(_ value: JSONValue, list key: String? = nil, columns: [String] = []) {
+        if json { return print(Rendering.json(value)) }
+        if let key, let rows = value[key]?.arrayValue {
+            print(Rendering.table(rows, columns: columns))
+            if let next = value["next_cursor"], next != .null { print("(more: --cursor \(Rendering.text(next)))") }
+        } else {
+            print(Rendering.object(value))
+        }
+    }
+}
+
+enum FleetctlMain {
+    /// Runs `body`, turning gateway, connection and input errors into a message on stderr and exit status 1.
+    static func run(_ body: () async throws -> Void) async throws {
+        do { try await body() } catch let e as GatewayClient.Failure {
+            FileHandle.standardError.write(Data((e.description + "\n").utf8))
+            throw ExitCode(1)
+        } catch let e as RequestBuilder.Failure {
+            FileHandle.standardError.write(Data(("error: \(e.description)\n").utf8))
+            throw ExitCode(1)
+        } catch let e as ExitCode {
+            throw e
+        } catch {
+            FileHandle.standardError.write(Data(("error: cannot reach the gateway: \(error)\n").utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
+func seg(_ s: String) -> String { GatewayClient.segment(s) }
+
+/// Selector flags shared by select, bulk, rolling and schedules.
+struct SelectorFlags: ParsableArguments {
+    @Option(help: "Hosts with any of these tags (comma-separated).") var tags: String?
+    @Option(help: "Hosts on any of these platforms.") var platforms: String?
+    @Option(help: "These host ids.") var hosts: String?
+    @Option(help: "Members of any of these groups.") var groups: String?
+    @Flag(help: "Every host.") var all = false
+
+    func apply(_ b: inout RequestBuilder) { b.selector(tags: tags, platforms: platforms, hosts: hosts, groups: groups, all: all) }
+}
+
+/// What an operation runs: shared by bulk, rolling and schedules.
+struct OperationFlags: ParsableArguments {
+    @Option(name: .customLong("type"), help: "Operation type (run_script, deploy_file, service_control, install_package, remove_package, reboot, shutdown, apply_deployment_plan).")
+    var type: String?
+    @Option(name: .customLong("param"), help: "A parameter, key=value (repeatable; JSON values are parsed).") var params: [String] = []
+    @Option(help: "The request body as JSON, or @file; the other flags set fields on top of it.") var body: String?
+    @OptionGroup var selector: SelectorFlags
+
+    func builder() throws -> RequestBuilder {
+        var b = try RequestBuilder(body: body)
+        b.set("operation_type", type.map { .string($0) })
+        selector.apply(&b)
+        try b.parameters(params)
+        return b
+    }
+}
+
+/// Polls until the operation ends, drawing a progress bar on stderr; exits 0 only if it succeeded.
+func watch(_ client: GatewayClient, path: String, progressOf: @escaping (JSONValue) -> JSONValue, timeout: Int) async throws -> Never {
+    let start = Date()
+    let tty = isatty(STDERR_FILENO) == 1
+    var last = ""
+    while true {
+        let answer = try await client.call(.GET, path)
+        let progress = progressOf(answer)
+        let status = answer["status"]?.stringValue ?? progress["status"]?.stringValue
+        let line = Rendering.progressLine(progress, elapsed: Date().timeIntervalSince(start)) + "  " + (status ?? "?")
+        if line != last {
+            FileHandle.standardError.write(Data(((tty ? "\r\u{1B}[K" : "") + line + (tty ? "" : "\n")).utf8))
+            last = line
+        }
+        let settled = ["succeeded", "partial", "failed", "cancelled"].contains(status ?? "") && progress["running"]?.intValue == 0
+        if settled {
+            if tty { FileHandle.standardError.write(Data("\n".utf8)) }
+            throw ExitCode(Rendering.exitCode(forStatus: status))
+        }
+        if timeout > 0, Date().timeIntervalSince(start) > Double(timeout) {
+            FileHandle.standardError.write(Data("\nstill running after \(timeout) s\n".utf8))
+            throw ExitCode(3)
+        }
+        try await Task.sleep(for: .milliseconds(500))
+    }
+}

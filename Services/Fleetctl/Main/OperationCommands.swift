@@ -1,0 +1,251 @@
+import ArgumentParser
+import FleetCore
+import FleetctlKit
+import Foundation
+
+struct Bulk: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Bulk operations.",
+                                                    subcommands: [Create.self, List.self, Get.self, Progress.self, HostResults.self, Cancel.self, Watch.self])
+    static let columns = ["id", "operation_type", "status", "total", "created_at"]
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run an operation on every selected host.",
+            discussion: "fleetctl bulk create --type run_script --tags web --param content='uptime' --wait")
+        @OptionGroup var global: Global
+        @OptionGroup var operation: OperationFlags
+        @Option(help: "At most this many hosts at once (n or p%).") var concurrency: String?
+        @Flag(help: "Create it even if the selector resolves to no host.") var allowEmpty = false
+        @Option(help: "Idempotency-Key: the same key and body return the original.") var idempotencyKey: String?
+        @Flag(help: "Watch its progress until it ends; exit 2 unless it succeeded.") var wait = false
+        @Option(help: "With --wait: give up after this many seconds (0: never).") var timeout = 3600
+        func run() async throws {
+            try await FleetctlMain.run {
+                var b = try operation.builder()
+                b.set("concurrency", RequestBuilder.size(concurrency))
+                if allowEmpty { b.set("allow_empty", true) }
+                let created = try await global.client.call(.POST, "/bulk", b.json, idempotencyKey: idempotencyKey)
+                guard wait, let id = created["id"]?.stringValue else { return global.show(created) }
+                print(id)
+                try await watch(global.client, path: "/bulk/\(seg(id))", progressOf: { $0["progress"] ?? .null }, timeout: timeout)
+            }
+        }
+    }
+    struct List: AsyncParsableCommand {
+        @OptionGroup var global: Global
+        @Option var limit: Int?
+        func run() async throws {
+            try await FleetctlMain.run {
+                global.show(try await global.client.call(.GET, "/bulk" + (limit.map { "?limit=\($0)" } ?? "")), list: "operations", columns: Bulk.columns)
+            }
+        }
+    }
+    struct Get: AsyncParsableCommand {
+        @OptionGroup var global: Global
+        @Argument var id: String
+        func run() async throws { try await FleetctlMain.run { global.show(try await global.client.call(.GET, "/bulk/\(seg(id))")) } }
+    }
+    struct Progress: AsyncParsableCommand {
+        @OptionGroup var global: Global
+        @Argument var id: String
+        func run() async throws { try await FleetctlMain.run { global.show(try await global.client.call(.GET, "/bulk/\(seg(id))/progress")) } }
+    }
+    struct HostResults: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "hosts", abstract: "Per-host statuses.")
+        @OptionGroup var global: Global
+        @Argument var id: String
+        @Option var status: String?
+        @Option var cursor: String?
+        @Option var limit: Int?
+        func run() async throws {
+            try await FleetctlMain.run {
+                var q: [String] = []
+                if let status { q.append("status=\(seg(status))") }
+                if let cursor { q.append("cursor=\(seg(cursor))") }
+                if let limit { q.append("limit=\(limit)") }
+                let path = "/bulk/\(seg(id))/hosts" + (q.isEmpty ? "" : "?" + q.joined(separator: "&"))
+                global.show(try await global.client.call(.GET, path), list: "hosts", columns: ["host_id", "status", "reason"])
+            }
+        }
+    }
+    struct Cancel: AsyncParsableCommand {
+        @OptionGroup var global: Global
+        @Argument var id: String
+        func run() async throws { try await FleetctlMain.run { global.show(try await global.client.call(.POST, "/bulk/\(seg(id))/cancel")) } }
+    }
+    struct Watch: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A live progress bar until the operation ends; exit 2 unless it succeeded.")
+        @OptionGroup var global: Global
+        @Argument var id: String
+        @Option var timeout = 3600
+        func run() async throws {
+            try await FleetctlMain.run { try await watch(global.client, path: "/bulk/\(seg(id))", progressOf: { $0["progress"] ?? .null }, timeout: timeout) }
+        }
+    }
+}
+
+/// Rollout settings flags, shared by `rolling create` and `schedules create --batch-size`.
+struct RolloutFlags: ParsableArguments {
+    @Option(help: "Hosts per batch: n or p%.") var batchSize: String?
+    @Option(help: "A ramp of batch sizes, comma-separated (1,5,25%); the last repeats.") var batches: String?
+    @Option(help: "Seconds between batches.") var delay: Int?
+    @Option(help: "Halt when failed hosts exceed this percentage of all hosts.") var threshold: Double?
+
+    var isSet: Bool { batchSize != nil || batches != nil || delay != nil || threshold != nil }
+
+    func apply(_ b: inout RequestBuilder) {
+        b.set("batch_size", RequestBuilder.size(batchSize))
+        b.set("batches", batches.map { .array(RequestBuilder.list($0).compactMap(RequestBuilder.size)) })
+        b.set("batch_delay_seconds", delay.map { .int(Int64($0)) })
+        b.set("failure_threshold_pct", threshold.map { .double($0) })
+    }
+}
+
+struct Rolling: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Rolling deployments.",
+                                                    subcommands: [Create.self, List.self, Get.self, Progress.self, Pause.self, Resume.self, Cancel.self, Watch.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Roll an operation out in batches that halt past the failure budget.",
+            discussion: "fleetctl rolling create --type reboot --tags web --batch-size 10% --delay 60 --threshold 5 --wait")
+        @OptionGroup var global: Global
+        @OptionGroup var operation: OperationFlags
+        @OptionGroup var rollout: RolloutFlags
+        @Option(help: "Idempotency-Key.") var idempotencyKey: String?
+        @Flag(help: "Watch it until it ends; exit 2 unless it succeeded.") var wait = false
+        @Option(help: "With --wait: give up after this many seconds (0: never).") var timeout = 3600
+        func run() async throws {
+            try await FleetctlMain.run {
+                var b = try operation.builder()
+                rollout.apply(&b)
+                let created = try await global.client.call(.POST, "/rolling", b.json, idempotencyKey: idempotencyKey)
+                guard wait, let id = created["id"]?.stringValue else { return global.show(created) }
+                print(id)
+                try await watch(global.client, path: "/rolling/\(seg(id))/progress", progressOf: { $0 }, timeout: timeout)
+            }
+        }
+    }
+    struct List: AsyncParsableCommand {
+        @OptionGroup var global: Global
+        func run() async throws {
+            try await FleetctlMain.run {
+                global.show(try await global.client.call(.GET, "/rolling"), list: "deployments",
+                            columns: ["id", "operation_type", "status", "current_batch", "total_batches", "failure_budget", "created_at"])
+            }
+        }
+    }
+    struct Get: AsyncParsableCommand {
+        @OptionGroup var global: Global
+        @Argument var id: String
+        func run() async throws { try await FleetctlMain.run { global.show(try await global.client.call(.GET, "/rolling/\(seg(id))")) } }
+    }
+    struct Progress: AsyncParsableCommand {
+        @OptionGroup var global: Global
+        @Argument var id: String
+        func run() async throws { try await FleetctlMain.run { global.show(try await global.client.call(.GET, "/rolling/\(seg(id))/progress")) } }
+    }
+    struct Pause: AsyncParsableCommand {
+        @OptionGroup var global: Global
+        @Argument var id: String
+        func run() async throws { try await FleetctlMain.run { global.show(try await global.client.call(.POST, "/rolling/\(seg(id))/pause")) } }
+    }
+    struct Resume: AsyncParsableCommand {
+        @OptionGroup var global: Global
+        @Argument var id: String
+        func run() async throws { try await FleetctlMain.run { global.show(try await global.client.call(.POST, "/rolling/\(seg(id))/resume")) } }
+    }
+    struct Cancel: AsyncParsableCommand {
+        @OptionGroup var global: Global
+        @Argument var id: String
+        func run() async throws { try await FleetctlMain.run { global.show(try await global.client.call(.POST, "/rolling/\(seg(id))/cancel")) } }
+    }
+    struct Watch: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A live progress bar (batches, counts, ETA) until it ends; exit 2 unless it succeeded.")
+        @OptionGroup var global: Global
+        @Argument var id: String
+        @Option var timeout = 3600
+        func run() async throws {
+            try await FleetctlMain.run { try await watch(global.client, path: "/rolling/\(seg(id))/progress", progressOf: { $0 }, timeout: timeout) }
+        }
+    }
+}
+
+struct Schedules: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Cron schedules.",
+                                                    subcommands: [Create.self, List.self, Get.self, Update.self, Delete.self, RunNow.self, Runs.self])
+    static let columns = ["id", "name", "cron", "timezone", "enabled", "next_run", "last_run", "last_status"]
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a schedule (it never fires on creation).",
+            discussion: "fleetctl schedules create --name nightly --cron '0 3 * * *' --timezone Europe/Berlin --type run_script --tags web --param content='apt-get update'")
+        @OptionGroup var global: Global
+        @OptionGroup var operation: OperationFlags
+        @Option var name: String?
+        @Option var cron: String?
+        @Option var timezone: String?
+        @Flag(help: "Create it disabled.") var disabled = false
+        @Option(help: "fire_once or skip.") var misfirePolicy: String?
+        @Option(help: "forbid or allow.") var overlapPolicy: String?
+        @OptionGroup var rollout: RolloutFlags
+        func run() async throws {
+            try await FleetctlMain.run {
+                var b = try operation.builder()
+                b.set("name", name.map { .string($0) })
+                b.set("cron", cron.map { .string($0) })
+                b.set("timezone", timezone.map { .string($0) })
+                if disabled { b.set("enabled", false) }
+                b.set("misfire_policy", misfirePolicy.map { .string($0) })
+                b.set("overlap_policy", overlapPolicy.map { .string($0) })
+                if rollout.isSet {
+                    var r = RequestBuilder.empty
+                    rollout.apply(&r)
+                    b.set("rolling", r.json)
+                }
+                global.show(try await global.client.call(.POST, "/schedules", b.json))
+            }
+        }
+    }
+    struct List: AsyncParsableCommand {
+        @OptionGroup var global: Global
+        func run() async throws {
+            try await FleetctlMain.run { global.show(try await global.client.call(.GET, "/schedules"), list: "schedules", columns: Schedules.columns) }
+        }
+    }
+    struct Get: AsyncParsableCommand {
+        @OptionGroup var global: Global
+        @Argument var id: String
+        func run() async throws { try await FleetctlMain.run { global.show(try await global.client.call(.GET, "/schedules/\(seg(id))")) } }
+    }
+    struct Update: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Replace the definition with --body (JSON or @file).")
+        @OptionGroup var global: Global
+        @Argument var id: String
+        @Option var body: String
+        func run() async throws {
+            try await FleetctlMain.run { global.show(try await global.client.call(.PUT, "/schedules/\(seg(id))", try RequestBuilder(body: body).json)) }
+        }
+    }
+    struct Delete: AsyncParsableCommand {
+        @OptionGroup var global: Global
+        @Argument var id: String
+        func run() async throws { try await FleetctlMain.run { global.show(try await global.client.call(.DELETE, "/schedules/\(seg(id))")) } }
+    }
+    struct RunNow: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "run", abstract: "Run now (obeys the overlap policy).")
+        @OptionGroup var global: Global
+        @Argument var id: String
+        func run() async throws { try await FleetctlMain.run { global.show(try await global.client.call(.POST, "/schedules/\(seg(id))/run")) } }
+    }
+    struct Runs: AsyncParsableCommand {
+        @OptionGroup var global: Global
+        @Argument var id: String
+        func run() async throws {
+            try await FleetctlMain.run {
+                global.show(try await global.client.call(.GET, "/schedules/\(seg(id))/runs"), list: "runs",
+                            columns: ["fire_at", "trigger", "kind", "operation_id", "status", "reason"])
+            }
+        }
+    }
+}

@@ -1,0 +1,138 @@
+import FleetContracts
+import FleetCore
+import FleetctlKit
+import FleetRuntime
+import FleetTestSupport
+import Foundation
+import Testing
+
+/// fleetctl, the real binary, against a real gateway process in front of the test stack.
+@Suite("fleetctl against a running gateway", .serialized)
+struct FleetctlTests {
+    /// One gateway for the suite, on a port of its own, and an operate token.
+    actor Gateway {
+        static let shared = Gateway()
+        private var started: (ServiceProcess, String, String)?
+
+        func start() async throws -> (url: String, token: String) {
+            if let started { return (started.1, started.2) }
+            _ = try await ServiceStack.shared.handle()
+            let port = Int.random(in: 20_000...29_999)
+            let process = try ServiceProcess("fleet-gateway", environment: ["FLEET_GATEWAY_PORT": String(port)])
+            let token = try await CommandRun.run("fleet-gateway", ["create-token", "--scope", "admin", "--name", "fleetctl-test"])
+                .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let url = "http://127.0.0.1:\(port)"
+            let up = await TestEnvironment.eventually(timeout: .seconds(30)) {
+                (try? await CommandRun.run("fleetctl", ["hosts", "list", "--limit", "1", "--url", url, "--token", token]).status) == 0
+            }
+            guard up else { throw StackScriptError(action: "the test gateway did not come up", status: -1) }
+            started = (process, url, token)
+            return (url, token)
+        }
+    }
+
+    func fleetctl(_ arguments: [String], token: String? = nil) async throws -> CommandRun {
+        let (url, adminToken) = try await Gateway.shared.start()
+        return try await CommandRun.run("fleetctl", arguments, environment: ["FLEET_URL": url, "FLEET_TOKEN": token ?? adminToken], timeout: .seconds(90))
+    }
+
+    @Test func hostsSelectAndGroups() async throws {
+        let tag = unique("ctl")
+        let added = try await fleetctl(["hosts", "add", "--body", "{\"hosts\": [{\"id\": \"\(tag)-1\", \"tags\": [\"\(tag)\"], \"platform\": \"Linux\"}]}"])
+        #expect(added.status == 0, "\(added.stderr)")
+        #expect(try await fleetctl(["hosts", "put", "\(tag)-2", "--body", "{\"tags\": [\"\(tag)\"], \"platform\": \"FreeBSD\"}"]).status == 0)
+        let got = try await fleetctl(["hosts", "get", "\(tag)-2"])
+        #expect(got.stdout.contains("platform") && got.stdout.contains("FreeBSD"), "\(got.stdout)")
+        let selected = try await fleetctl(["select", "--tags", tag, "--platforms", "linux"])
+        #expect(selected.stdout == "\(tag)-1\n" && selected.stderr.contains("1 hosts"), "\(selected)")
+        let json = try await fleetctl(["select", "--tags", tag, "--json"])
+        #expect(JSONCoding.decode(Array(json.stdout.utf8))?["count"] == 2)
+        let group = try await fleetctl(["groups", "create", "--body", "{\"id\": \"\(tag)-g\", \"name\": \"bsd\", \"criteria\": [{\"field\": \"platform\", \"op\": \"equals\", \"value\": \"FreeBSD\"}]}"])
+        #expect(group.status == 0, "\(group.stderr)")
+        #expect(try await fleetctl(["groups", "hosts", "\(tag)-g"]).stdout.contains("\(tag)-2"))
+        #expect(try await fleetctl(["groups", "list"]).stdout.contains("\(tag)-g"))
+        #expect(try await fleetctl(["groups", "delete", "\(tag)-g"]).status == 0)
+        let list = try await fleetctl(["hosts", "list", "--limit", "1000"])
+        #expect(list.stdout.hasPrefix("ID") && list.stdout.contains("\(tag)-1"), "a table with a header")
+        #expect(try await fleetctl(["hosts", "delete", "\(tag)-1"]).status == 0)
+        #expect(try await fleetctl(["hosts", "get", "\(tag)-1"]).status == 1)
+    }
+
+    @Test func bulkCreateWaitsWithAProgressBarAndExitsByOutcome() async throws {
+        let s = try await ServiceStack.shared.handle()
+        let prefix = unique("ctlsim")
+        let agent = try ServiceProcess("fleet-agent", arguments: ["--simulate", "20", "--prefix", prefix, "--fail-hosts", "\(prefix)-7", "--latency-ms", "300"])
+        defer { agent.terminate() }
+        #expect(await TestEnvironment.eventually(timeout: .seconds(30)) {
+            await s.bus.call(Route.selectorResolve, ["tags": [.string(prefix)]]).body?["count"] == 20
+        })
+        let partial = try await fleetctl(["bulk", "create", "--type", "run_script", "--tags", prefix, "--param", "content=uptime", "--param", "timeout_seconds=30", "--wait"])
+        #expect(partial.status == 2, "partial exits 2: \(partial.stderr)")
+        #expect(partial.stderr.contains("100.0% 20/20  ok 19  failed 1") && partial.stderr.contains("partial"), "\(partial.stderr)")
+        #expect(partial.stderr.contains("[#"), "a progress bar")
+        let op = partial.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let failed = try await fleetctl(["bulk", "hosts", op, "--status", "failed"])
+        #expect(failed.stdout.contains("\(prefix)-7") && failed.stdout.contains("exit_code"), "\(failed.stdout)")
+        let ok = try await fleetctl(["bulk", "create", "--type", "reboot", "--hosts", "\(prefix)-1,\(prefix)-2", "--wait"])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        let listed = try await fleetctl(["bulk", "list", "--json"])
+        #expect(JSONCoding.decode(Array(listed.stdout.utf8))?["operations"]?.arrayValue?.contains { $0["id"] == .string(op) } == true)
+
+        let rollout = try await fleetctl(["rolling", "create", "--type", "reboot", "--tags", prefix, "--batch-size", "25%", "--threshold", "10", "--wait"])
+        #expect(rollout.status == 0, "\(rollout.stderr)")
+        #expect(rollout.stderr.contains("batch 4/4") && rollout.stderr.contains("succeeded"), "\(rollout.stderr)")
+        let halted = try await fleetctl(["rolling", "create", "--type", "reboot", "--tags", prefix, "--batch-size", "10", "--wait"])
+        #expect(halted.status == 2, "0 % budget and one failing host: halted, exit 2. \(halted.stderr)")
+        let id = halted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let watch = try await fleetctl(["rolling", "watch", id])
+        #expect(watch.status == 2 && watch.stderr.contains("failed"))
+        #expect(try await fleetctl(["rolling", "resume", id]).stderr.contains("error 409 invalid_transition"))
+    }
+
+    @Test func schedulesEndToEnd() async throws {
+        let created = try await fleetctl(["schedules", "create", "--name", "nightly", "--cron", "0 3 * * *", "--timezone", "Europe/Berlin",
+                                          "--type", "reboot", "--tags", unique("none"), "--json"])
+        #expect(created.status == 0, "\(created.stderr)")
+        let id = try #require(JSONCoding.decode(Array(created.stdout.utf8))?["id"]?.stringValue)
+        #expect(try await fleetctl(["schedules", "list"]).stdout.contains(id))
+        let run = try await fleetctl(["schedules", "run", id])
+        #expect(run.stdout.contains("skipped"), "nothing selected: \(run.stdout)")
+        #expect(try await fleetctl(["schedules", "runs", id]).stdout.contains("manual"))
+        let bad = try await fleetctl(["schedules", "update", id, "--body", "{\"name\": \"x\", \"operation_type\": \"reboot\", \"selector\": {\"tags\": [\"x\"]}, \"cron\": \"0 3 * *\"}"])
+        #expect(bad.status == 1 && bad.stderr.contains("error 422") && bad.stderr.contains("cron:"), "\(bad.stderr)")
+        #expect(try await fleetctl(["schedules", "delete", id]).status == 0)
+    }
+
+    @Test func errorsAreHelpful() async throws {
+        let missing = try await fleetctl(["bulk", "create", "--type", "run_script", "--tags", "x"])
+        #expect(missing.status == 1 && missing.stderr.contains("parameters.content"), "\(missing.stderr)")
+        let noToken = try await fleetctl(["hosts", "list"], token: "")
+        #expect(noToken.status == 1 && noToken.stderr.contains("error 401") && noToken.stderr.contains("FLEET_TOKEN"), "\(noToken.stderr)")
+        let unreachable = try await CommandRun.run("fleetctl", ["hosts", "list", "--url", "http://127.0.0.1:9"])
+        #expect(unreachable.status == 1 && unreachable.stderr.contains("cannot reach the gateway"), "\(unreachable.stderr)")
+        let badParam = try await fleetctl(["bulk", "create", "--type", "reboot", "--tags", "x", "--param", "novalue"])
+        #expect(badParam.status == 1 && badParam.stderr.contains("key=value"))
+    }
+}
+
+@Suite("fleetctl rendering")
+struct FleetctlRenderingTests {
+    @Test func tablesObjectsAndProgress() throws {
+        let table = Rendering.table([["id": "a", "n": 1], ["id": "long-id", "n": .null]], columns: ["id", "n"])
+        #expect(table == "ID       N\na        1\nlong-id  -")
+        #expect(Rendering.object(["b": 2, "a": ["x": 1]]) == "a  {\"x\":1}\nb  2")
+        let line = Rendering.progressLine(["total": 10, "succeeded": 4, "failed": 1, "skipped": 0, "running": 2], elapsed: 10, width: 10)
+        #expect(line == "[#####.....]  50.0% 5/10  ok 4  failed 1  skipped 0  running 2  ETA 10s")
+        #expect(Rendering.exitCode(forStatus: "succeeded") == 0 && Rendering.exitCode(forStatus: "partial") == 2)
+    }
+
+    @Test func requestBodiesFromFlags() throws {
+        var b = try RequestBuilder(body: "{\"selector\": {\"criteria\": []}, \"parameters\": {\"shell\": \"sh\"}}")
+        b.selector(tags: "web, db", platforms: nil, hosts: "h1", groups: nil, all: false)
+        try b.parameters(["content=echo hi", "timeout_seconds=30", "parameter_values={\"a\":1}"])
+        #expect(b.json == ["selector": ["criteria": [], "tags": ["web", "db"], "explicit_host_ids": ["h1"]],
+                           "parameters": ["shell": "sh", "content": "echo hi", "timeout_seconds": 30, "parameter_values": ["a": 1]]])
+        #expect(RequestBuilder.size("10%") == "10%" && RequestBuilder.size("3") == 3)
+        #expect(throws: RequestBuilder.Failure.self) { try RequestBuilder(body: "[1]") }
+    }
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""Checks compose/docker-compose.yml without a Docker engine: Debian's docker-compose validates
+it (`config -q`, with the example env file), then this script checks what the file promises:
+every container runs exactly a command the local stack script runs, no default credentials,
+Redis with AOF and a password, health checks, services waiting for healthy dependencies, named
+volumes for broker and Redis data."""
+import subprocess, sys, yaml
+
+root = sys.argv[1] if len(sys.argv) > 1 else "."
+compose = [
+    "docker-compose", "--env-file", f"{root}/compose/.env.example", "-f", f"{root}/compose/docker-compose.yml", "config",
+]
+subprocess.run(compose + ["-q"], check=True)
+config = yaml.safe_load(subprocess.run(compose, check=True, capture_output=True, text=True).stdout)
+local = subprocess.run([f"{root}/scripts/run-stack.sh", "commands"], check=True, capture_output=True, text=True).stdout.split("\n")
+local = sorted(line for line in local if line.strip())
+
+failures = []
+def check(ok, what):
+    if not ok:
+        failures.append(what)
+
+services = config["services"]
+fleet = {name: s for name, s in services.items() if s.get("image") == "fleet-engine:local"}
+commands = sorted(" ".join(s["command"]) for s in fleet.values())
+check(commands == local, f"container commands {commands} != run-stack.sh commands {local}")
+for name, s in fleet.items():
+    env = s.get("environment", {})
+    check("guest" not in env.get("FLEET_AMQP_URL", "guest"), f"{name}: AMQP URL uses guest or is missing")
+    check(env.get("FLEET_REDIS_URL", "").startswith("redis://:"), f"{name}: Redis URL without a password")
+    deps = s.get("depends_on", {})
+    check(all(deps.get(d, {}).get("condition") == "service_healthy" for d in ("rabbitmq", "redis")),
+          f"{name}: does not wait for healthy rabbitmq and redis")
+rabbit, redis = services["rabbitmq"], services["redis"]
+check(rabbit["image"].endswith("-management"), "rabbitmq: no management plugin image")
+check(rabbit["environment"]["RABBITMQ_DEFAULT_USER"] != "guest", "rabbitmq: default user guest")
+check("--appendonly" in redis["command"] and "--requirepass" in redis["command"], "redis: AOF or password missing")
+for name in ("rabbitmq", "redis", "gateway"):
+    check("healthcheck" in services[name], f"{name}: no healthcheck")
+check(set(config.get("volumes", {})) >= {"rabbitmq-data", "redis-data"}, "named volumes for broker and Redis data missing")
+check(any(v.endswith(":/var/lib/rabbitmq") or "/var/lib/rabbitmq" in str(v) for v in rabbit.get("volumes", [])), "rabbitmq data not on a volume")
+check(any("/data" in str(v) for v in redis.get("volumes", [])), "redis data not on a volume")
+
+if failures:
+    print("compose: " + "\n  ".join(["FAILED"] + failures))
+    sys.exit(1)
+print(f"compose: docker-compose config valid; {len(fleet)} service containers run the local stack's commands")
