@@ -13,6 +13,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // Metrics: the API everywhere, the Prometheus backend in FleetRuntime (served on /metrics).
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         // Only the gateway links these: HTTP, token hashing, and its command line.
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
@@ -31,11 +34,11 @@ let package = Package(
         .target(name: "FleetContracts", dependencies: ["FleetCore"], path: "Shared/FleetContracts"),
         .target(
             name: "FleetBus",
-            dependencies: ["CRabbitMQ", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CRabbitMQ", .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics")],
             path: "Shared/FleetBus"),
         .target(
             name: "FleetStore",
-            dependencies: ["CHiredis", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CHiredis", .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics")],
             path: "Shared/FleetStore"),
         .target(
             name: "FleetRuntime",
@@ -43,6 +46,9 @@ let package = Package(
                 "FleetBus", "FleetStore", "FleetContracts", "FleetCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             path: "Shared/FleetRuntime"),
         .target(name: "SelectorService", dependencies: ["FleetRuntime"], path: "Services/Selector/Sources"),

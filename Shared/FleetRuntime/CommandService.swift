@@ -65,6 +65,7 @@ public struct CommandService: Service {
             let request = BusRequest(routingKey: delivery.routingKey, body: body, messageID: delivery.properties.messageId,
                                      headers: delivery.properties.headers)
             let reply = await handler(request)
+            FleetMetrics.command(route: delivery.routingKey, status: reply.status)
             return .reply(JSONCoding.encode(reply.json), MessageProperties(
                 contentType: "application/json", persistent: false, headers: [BusNames.versionHeader: .string(BusNames.contractVersion)]))
         }

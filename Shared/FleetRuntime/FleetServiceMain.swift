@@ -27,6 +27,7 @@ public enum FleetServiceMain {
                            background: (ServiceContext) -> [any Service] = { _ in [] },
                            handlers build: (ServiceContext) async throws -> [String: CommandHandler]) async throws {
         unblockShutdownSignals()
+        _ = FleetMetrics.registry  // before any metric is created
         let level = config.logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -49,7 +50,8 @@ public enum FleetServiceMain {
         }
         let service = CommandService(name: name, handlers: handlers, consumer: consumer, replies: outbound,
                                      prefetch: config.prefetch, logger: logger)
-        let group = ServiceGroup(services: [service] + background(context), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        let metrics = MetricsEndpoint(service: name, config: config, logger: logger)
+        let group = ServiceGroup(services: [service, metrics] + background(context), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
         await consumer.close()
         await outbound.close()

@@ -11,8 +11,14 @@ public struct CommandRun: Sendable {
     /// killed after `timeout`.
     public static func run(_ executable: String, _ arguments: [String], environment extra: [String: String] = [:],
                            timeout: Duration = .seconds(60)) async throws -> CommandRun {
+        try await run(absolute: "\(ServiceProcess.binDirectory)/\(executable)", arguments, environment: extra, timeout: timeout)
+    }
+
+    /// Runs the program at `path` the same way.
+    public static func run(absolute path: String, _ arguments: [String], environment extra: [String: String] = [:],
+                           timeout: Duration = .seconds(60)) async throws -> CommandRun {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "\(ServiceProcess.binDirectory)/\(executable)")
+        process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["FLEET_AMQP_URL"] = TestEnvironment.serviceAMQPURL

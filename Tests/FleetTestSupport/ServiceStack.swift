@@ -14,6 +14,8 @@ public actor ServiceStack {
         public let redis: RedisClient
         public let connection: AMQPConnection
         public let processes: [ServiceProcess]
+        /// Where the bulk dispatcher serves /metrics (the other services' endpoints are off).
+        public let dispatcherMetricsPort: Int
     }
 
     private var starting: Task<Handle, Error>?
@@ -29,16 +31,18 @@ public actor ServiceStack {
         let redis = try await RedisClient.connect(url: TestEnvironment.serviceRedisURL)
         _ = try await redis.send("FLUSHDB")
         // Two schedulers: every schedule test also checks that replicas fire each instant once.
+        let metricsPort = Int.random(in: 30_000...39_999)
         let processes = try ["fleet-selector", "fleet-groups", "fleet-bulk-dispatcher", "fleet-rollout-controller", "fleet-scheduler", "fleet-scheduler"].map {
             // A short grace after a run timeout, so timeout tests take a second, not five.
-            try ServiceProcess($0, environment: ["FLEET_RESULT_GRACE_MS": "300"])
+            try ServiceProcess($0, environment: ["FLEET_RESULT_GRACE_MS": "300",
+                                                 "FLEET_METRICS_PORT": $0 == "fleet-bulk-dispatcher" ? String(metricsPort) : "0"])
         }
         let connection = try await AMQPConnection.connect(url: TestEnvironment.serviceAMQPURL, name: "service-tests")
         let bus = BusClient(rpc: try await RPCClient.start(on: connection), timeout: .seconds(15))
         for service in ServiceName.allCases {
             try await waitUntilReady(bus, service)
         }
-        return Handle(bus: bus, redis: redis, connection: connection, processes: processes)
+        return Handle(bus: bus, redis: redis, connection: connection, processes: processes, dispatcherMetricsPort: metricsPort)
     }
 
     /// Polls the service's health route until it answers ready (bounded).

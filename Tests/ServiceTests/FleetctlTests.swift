@@ -103,6 +103,28 @@ struct FleetctlTests {
         #expect(try await fleetctl(["schedules", "delete", id]).status == 0)
     }
 
+    /// Prometheus text from the gateway and from a service, with bounded labels.
+    @Test func metricsAreScraped() async throws {
+        let s = try await ServiceStack.shared.handle()
+        let (url, _) = try await Gateway.shared.start()
+        let tag = unique("metrics-host")
+        #expect(try await fleetctl(["hosts", "put", tag, "--body", "{}"]).status == 0)
+        #expect(try await fleetctl(["hosts", "get", tag]).status == 0)
+        #expect(try await fleetctl(["hosts", "get", "no-such-\(tag)"]).status == 1)
+        // Not approved: skipped `not_approved`.
+        _ = await s.bus.call(Route.bulkCreate, ["operation_type": "reboot", "selector": ["explicit_host_ids": [.string(tag)]]])
+        let gateway = try await GatewayClient(baseURL: url, token: nil).text("/metrics")
+        #expect(gateway.contains(#"fleet_http_requests_total{method="GET",route="/api/v1/fleet/hosts/{id}",status="200"}"#), "\(gateway.prefix(3000))")
+        #expect(gateway.contains(#"route="/api/v1/fleet/hosts/{id}",status="404""#))
+        #expect(!gateway.contains(tag), "no ids in labels")
+        let dispatcher = try await GatewayClient(baseURL: "http://127.0.0.1:\(s.dispatcherMetricsPort)", token: nil).text("/metrics")
+        #expect(dispatcher.contains(#"fleet_bus_commands_total{route="bulk.create",status="201"}"#), "\(dispatcher.prefix(3000))")
+        #expect(dispatcher.contains(#"fleet_bus_messages_total{queue="fleet.svc.bulk-dispatcher",outcome="acked"}"#))
+        #expect(dispatcher.contains("fleet_bulk_dispatched_total"))
+        #expect(dispatcher.contains(#"fleet_bulk_hosts_ended_total{status="skipped",reason="not_approved"}"#))
+        #expect(!dispatcher.contains(tag))
+    }
+
     @Test func errorsAreHelpful() async throws {
         let missing = try await fleetctl(["bulk", "create", "--type", "run_script", "--tags", "x"])
         #expect(missing.status == 1 && missing.stderr.contains("parameters.content"), "\(missing.stderr)")

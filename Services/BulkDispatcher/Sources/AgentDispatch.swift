@@ -58,6 +58,7 @@ struct AgentDispatch: Sendable {
                             mandatory: true)
         }
         let results = await publisher.publish(batch: messages)
+        FleetMetrics.count("fleet_bulk_dispatched_total", by: hosts.count)
         var unroutable: [String] = []
         for (host, result) in zip(hosts, results) {
             if case .failure(let e) = result, case .returned = e.kind { unroutable.append(host) }
@@ -72,6 +73,7 @@ struct AgentDispatch: Sendable {
     /// concurrency window, and announce the finish (exactly one move finishes an operation).
     func ended(op: String, to: HostStatus, reason: HostReason?, _ outcome: HostTransitionStore.Outcome) async throws {
         guard outcome.applied > 0 else { return }
+        FleetMetrics.count("fleet_bulk_hosts_ended_total", [("status", to.rawValue), ("reason", reason?.rawValue ?? "none")], by: outcome.applied)
         for host in outcome.movedHosts {
             await announce(EventRoute.bulkHost(op), ["op_id": .string(op), "host_id": .string(host), "status": .string(to.rawValue),
                                                     "reason": reason.map { .string($0.rawValue) } ?? .null])

@@ -54,6 +54,12 @@ public struct GatewayClient: Sendable {
         return json
     }
 
+    /// GETs a path outside the API (`/metrics`, `/health`) as text.
+    public func text(_ path: String) async throws -> String {
+        let response = try await Self.http.execute(HTTPClientRequest(url: baseURL + path), timeout: .seconds(30))
+        return String(buffer: try await response.body.collect(upTo: 16 << 20))
+    }
+
     /// Percent-encodes a path segment (ids can hold any character).
     public static func segment(_ s: String) -> String {
         s.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? s

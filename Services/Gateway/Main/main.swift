@@ -19,6 +19,7 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Serve the HTTP API (settings from FLEET_* environment variables).")
 
     func run() async throws {
+        _ = FleetMetrics.registry  // before any metric is created
         let config = GatewayConfig()
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)

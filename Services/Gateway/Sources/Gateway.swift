@@ -28,8 +28,13 @@ public struct Gateway: Sendable {
 
     public func router() -> Router<Context> {
         let router = Router(context: Context.self)
+        router.add(middleware: RequestMetricsMiddleware())  // outside ErrorMiddleware: it sees the final status
         router.add(middleware: ErrorMiddleware())
         router.get("/health") { _, _ in JSONResponse.make(200, ["status": "ok"]) }
+        router.get("/dashboard") { _, _ in Dashboard.response() }
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: FleetMetrics.exposition())))
+        }
         router.get("/ready") { _, _ in await readiness() }
         router.get("\(Self.prefix)/module-info") { _, _ in
             JSONResponse.make(200, ["module": "fleet_engine", "version": .string(Self.version),

@@ -1,3 +1,4 @@
+import CoreMetrics
 import CRabbitMQ
 import Logging
 #if canImport(Glibc)
@@ -80,6 +81,7 @@ final class ConnectionWorker {
         guard !closing else { return }
         do {
             try connect()
+            Counter(label: "fleet_amqp_reconnects_total").increment()
             logger.info("amqp reconnected", metadata: ["amqp.generation": "\(generation)"])
         } catch {
             // The first failure is news; the ones after it, while the broker stays down, are not.
@@ -326,9 +328,9 @@ final class ConnectionWorker {
             let exchange = String(amqpBytes: d.exchange)
             let routingKey = String(amqpBytes: d.routing_key)
             let (body, props) = try readContent(c, frame.channel)
-            consumers[tag]?.sink.yield(Delivery(
-                exchange: exchange, routingKey: routingKey, body: body, properties: props,
-                redelivered: d.redelivered != 0, deliveryTag: d.delivery_tag, generation: generation, connection: shared))
+            consumers[tag].map { spec in spec.sink.yield(Delivery(
+                exchange: exchange, routingKey: routingKey, body: body, properties: props, queue: spec.queue,
+                redelivered: d.redelivered != 0, deliveryTag: d.delivery_tag, generation: generation, connection: shared)) }
         case FLEET_BASIC_ACK:
             let a = method.decoded!.assumingMemoryBound(to: amqp_basic_ack_t.self).pointee
             confirm(a.delivery_tag, multiple: a.multiple != 0, failure: nil)

@@ -1,3 +1,4 @@
+import CoreMetrics
 /// The AMQP basic properties FleetBus reads and writes.
 public struct MessageProperties: Sendable, Equatable {
     public var contentType: String?
@@ -52,24 +53,54 @@ public struct Delivery: Sendable {
     public let routingKey: String
     public let body: [UInt8]
     public let properties: MessageProperties
+    /// The queue it was consumed from.
+    public let queue: String
     public let redelivered: Bool
     public let deliveryTag: UInt64
     /// Which connection incarnation delivered it: a tag from before a reconnect is dead.
     let generation: UInt64
     let connection: AMQPConnection?
 
+    init(exchange: String, routingKey: String, body: [UInt8], properties: MessageProperties, queue: String, redelivered: Bool,
+         deliveryTag: UInt64, generation: UInt64, connection: AMQPConnection?) {
+        self.exchange = exchange
+        self.routingKey = routingKey
+        self.body = body
+        self.properties = properties
+        self.queue = queue
+        self.redelivered = redelivered
+        self.deliveryTag = deliveryTag
+        self.generation = generation
+        self.connection = connection
+    }
+
     public func ack(multiple: Bool = false) {
+        count("acked")
         connection?.settle(.ack(multiple: multiple), tag: deliveryTag, generation: generation)
     }
 
     /// Negative acknowledgement; without `requeue` the message goes to the queue's dead-letter exchange.
     public func nack(requeue: Bool, multiple: Bool = false) {
+        count(requeue ? "requeued" : "dead_lettered")
         connection?.settle(.nack(requeue: requeue, multiple: multiple), tag: deliveryTag, generation: generation)
     }
 
     /// Rejects one message; without `requeue` it is dead-lettered.
     public func reject(requeue: Bool) {
+        count(requeue ? "requeued" : "dead_lettered")
         connection?.settle(.reject(requeue: requeue), tag: deliveryTag, generation: generation)
+    }
+
+    /// `fleet_bus_messages_total{queue, outcome}`. Queue labels stay bounded: the contract's
+    /// service queues by name, every agent queue as `fleet.agent`, anything else `other`.
+    private func count(_ outcome: String) {
+        Counter(label: "fleet_bus_messages_total", dimensions: [("queue", Self.queueLabel(queue)), ("outcome", outcome)]).increment()
+    }
+
+    static func queueLabel(_ queue: String) -> String {
+        if queue.hasPrefix("fleet.svc.") || queue == "fleet.dead" { return queue }
+        if queue.hasPrefix("fleet.agent.") { return "fleet.agent" }
+        return "other"
     }
 
     /// The reason the broker dead-lettered this message (`rejected`, `expired`, `maxlen`), if it was.

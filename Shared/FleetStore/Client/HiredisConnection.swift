@@ -11,6 +11,8 @@ final class HiredisConnection {
     deinit { if let c = context { redisFree(c) } }
 
     var isOpen: Bool { context != nil }
+    /// Whether it was ever open: opening again after that is a reconnect.
+    private(set) var everOpened = false
 
     func open(_ config: RedisConfig) throws(RedisError) {
         close()
@@ -18,6 +20,7 @@ final class HiredisConnection {
             throw RedisError(.connectionFailed, "cannot allocate a redis context")
         }
         context = c
+        everOpened = true
         if c.pointee.err != 0 {
             let message = Self.errorString(c)
             close()

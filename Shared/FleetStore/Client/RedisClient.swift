@@ -1,3 +1,4 @@
+import CoreMetrics
 import Dispatch
 import Foundation
 import Synchronization
@@ -144,7 +145,11 @@ public final class RedisClient: Sendable {
 
     private func run(_ batch: [Job], on connection: HiredisConnection) {
         do throws(RedisError) {
-            if !connection.isOpen { try connection.open(config) }
+            if !connection.isOpen {
+                let reopening = connection.everOpened
+                try connection.open(config)
+                if reopening { Counter(label: "fleet_redis_reconnects_total").increment() }
+            }
             let replies = try connection.pipeline(batch.flatMap(\.commands))
             var offset = 0
             for job in batch {
