@@ -77,7 +77,9 @@ public struct MetricsEndpoint: Service {
         let host = ProcessInfo.processInfo.environment["FLEET_METRICS_HOST"] ?? "127.0.0.1"
         let app = Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "fleet-metrics"), logger: logger)
         do {
-            try await app.runService()
+            // `run`, not `runService`: the latter listens for SIGTERM itself and would stop before
+            // this group's orderly shutdown reaches it.
+            try await app.run()
         } catch {
             logger.warning("metrics endpoint not served", metadata: ["port": "\(port)", "error": "\(error)"])
             try await gracefulShutdown()

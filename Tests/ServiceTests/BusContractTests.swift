@@ -47,9 +47,22 @@ struct BusContractTests {
         #expect(silent.error?.error == "timeout")
     }
 
+    /// Services with background work and a /metrics endpoint stop in order on SIGTERM: every part
+    /// waits for its turn (an endpoint that stopped on its own would fail the group).
+    @Test(arguments: ["fleet-bulk-dispatcher", "fleet-rollout-controller", "fleet-scheduler"])
+    func sigtermStopsEveryPartInOrderAndExitsZero(service: String) async throws {
+        _ = try await ServiceStack.shared.handle()  // the vhost and its topology exist
+        let port = Int.random(in: 40_000...49_999)
+        let replica = try ServiceProcess(service, environment: ["FLEET_METRICS_PORT": String(port)])
+        try await Task.sleep(for: .seconds(2))
+        let status = replica.terminate()
+        #expect(status == 0, "\(replica.log.suffix(1500))")
+    }
+
     @Test func sigtermDrainsInFlightCommandsAndExitsZero() async throws {
         let s = try await ServiceStack.shared.handle()
-        let replica = try ServiceProcess("fleet-groups")
+        // With its /metrics endpoint up, which must stop in the same orderly shutdown.
+        let replica = try ServiceProcess("fleet-groups", environment: ["FLEET_METRICS_PORT": String(Int.random(in: 40_000...49_999))])
         try await Task.sleep(for: .seconds(1))
         // Many commands in flight across both replicas, then SIGTERM to one of them.
         async let replies = withTaskGroup(of: Int.self) { group in

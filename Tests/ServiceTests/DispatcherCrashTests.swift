@@ -11,26 +11,20 @@ import Testing
 @Suite("dispatcher crash", .serialized)
 struct DispatcherCrashTests {
     @Test func sigkillMidOperationLosesNothing() async throws {
-        try TestEnvironment.stack("ensure-vhost", "fleet-test-crash")
-        let amqp = TestEnvironment.serviceAMQPURL.replacingOccurrences(of: "/fleet-test", with: "/fleet-test-crash")
-        let redisURL = TestEnvironment.redisURL.replacingOccurrences(of: "/0", with: "/8")
-        let redis = try await RedisClient.connect(url: redisURL)
-        defer { redis.close() }
-        _ = try await redis.send("FLUSHDB")
-        let env = ["FLEET_AMQP_URL": amqp, "FLEET_REDIS_URL": redisURL, "FLEET_RESULT_GRACE_MS": "300"]
+        let stack = try await IsolatedStack.make(vhost: "fleet-test-crash", database: 8)
+        defer { Task { await stack.close() } }
+        let redis = stack.redis, bus = stack.bus
+        let env = stack.environment.merging(["FLEET_RESULT_GRACE_MS": "300"]) { $1 }
         let selector = try ServiceProcess("fleet-selector", environment: env)
         var dispatcher = try ServiceProcess("fleet-bulk-dispatcher", environment: env)
-        // 400 hosts answering after 400 ms each, at most 256 at a time: the operation takes a while.
-        let agent = try ServiceProcess("fleet-agent", arguments: ["--simulate", "400", "--prefix", "crash", "--fail-every", "10", "--latency-ms", "400"],
+        // 400 hosts answering after 1.5 s each, at most 256 at a time: the operation takes a few seconds.
+        let agent = try ServiceProcess("fleet-agent", arguments: ["--simulate", "400", "--prefix", "crash", "--fail-every", "10", "--latency-ms", "1500"],
                                        environment: env)
         defer {
             agent.terminate()
             dispatcher.terminate()
             selector.terminate()
         }
-        let connection = try await AMQPConnection.connect(url: amqp, name: "crash-test")
-        defer { Task { await connection.close() } }
-        let bus = BusClient(rpc: try await RPCClient.start(on: connection), timeout: .seconds(15))
         try await ServiceStack.waitUntilReady(bus, .bulkDispatcher)
         #expect(await TestEnvironment.eventually(timeout: .seconds(60)) {
             await bus.call(Route.selectorResolve, ["tags": ["crash"]]).body?["count"] == 400

@@ -13,13 +13,9 @@ import Testing
 @Suite("rollout controller crash", .serialized)
 struct RolloutCrashTests {
     @Test func sigkillDuringABatchAndDuringADelayLosesNothingAndRepeatsNothing() async throws {
-        try TestEnvironment.stack("ensure-vhost", "fleet-test-rollout-crash")
-        let amqp = TestEnvironment.serviceAMQPURL.replacingOccurrences(of: "/fleet-test", with: "/fleet-test-rollout-crash")
-        let redisURL = TestEnvironment.redisURL.replacingOccurrences(of: "/0", with: "/9")
-        let redis = try await RedisClient.connect(url: redisURL)
-        defer { redis.close() }
-        _ = try await redis.send("FLUSHDB")
-        let env = ["FLEET_AMQP_URL": amqp, "FLEET_REDIS_URL": redisURL]
+        let stack = try await IsolatedStack.make(vhost: "fleet-test-rollout-crash", database: 9)
+        defer { Task { await stack.close() } }
+        let env = stack.environment, bus = stack.bus, connection = stack.connection
         let selector = try ServiceProcess("fleet-selector", environment: env)
         let dispatcher = try ServiceProcess("fleet-bulk-dispatcher", environment: env)
         var controller = try ServiceProcess("fleet-rollout-controller", environment: env)
@@ -30,9 +26,6 @@ struct RolloutCrashTests {
             dispatcher.terminate()
             selector.terminate()
         }
-        let connection = try await AMQPConnection.connect(url: amqp, name: "rollout-crash-test")
-        defer { Task { await connection.close() } }
-        let bus = BusClient(rpc: try await RPCClient.start(on: connection), timeout: .seconds(15))
         try await ServiceStack.waitUntilReady(bus, .rolloutController)
         #expect(await TestEnvironment.eventually(timeout: .seconds(60)) {
             await bus.call(Route.selectorResolve, ["tags": ["rcrash"]]).body?["count"] == 6

@@ -13,13 +13,9 @@ import Testing
 @Suite("scheduler crash", .serialized)
 struct SchedulerCrashTests {
     @Test func killedAcrossAFireInstantFiresItExactlyOnce() async throws {
-        try TestEnvironment.stack("ensure-vhost", "fleet-test-scheduler-crash")
-        let amqp = TestEnvironment.serviceAMQPURL.replacingOccurrences(of: "/fleet-test", with: "/fleet-test-scheduler-crash")
-        let redisURL = TestEnvironment.redisURL.replacingOccurrences(of: "/0", with: "/10")
-        let redis = try await RedisClient.connect(url: redisURL)
-        defer { redis.close() }
-        _ = try await redis.send("FLUSHDB")
-        let env = ["FLEET_AMQP_URL": amqp, "FLEET_REDIS_URL": redisURL]
+        let stack = try await IsolatedStack.make(vhost: "fleet-test-scheduler-crash", database: 10)
+        defer { Task { await stack.close() } }
+        let env = stack.environment, bus = stack.bus
         let selector = try ServiceProcess("fleet-selector", environment: env)
         let dispatcher = try ServiceProcess("fleet-bulk-dispatcher", environment: env)
         var scheduler = try ServiceProcess("fleet-scheduler", environment: env)
@@ -28,9 +24,6 @@ struct SchedulerCrashTests {
             dispatcher.terminate()
             selector.terminate()
         }
-        let connection = try await AMQPConnection.connect(url: amqp, name: "scheduler-crash-test")
-        defer { Task { await connection.close() } }
-        let bus = BusClient(rpc: try await RPCClient.start(on: connection), timeout: .seconds(15))
         try await ServiceStack.waitUntilReady(bus, .scheduler)
         try await ServiceStack.waitUntilReady(bus, .selector)
         _ = await bus.call(Route.hostsUpsert, ["id": "crash-host", "tags": ["crash"], "approval_status": "approved"])

@@ -22,15 +22,7 @@ public struct ResultsConsumer: Service {
         bindings: [BindingDeclaration(queue: BusNames.resultsQueue, exchange: BusNames.resultsExchange, routingKey: "#")])
 
     public func run() async throws {
-        try await context.consumer.declare(Self.topology)
-        let deliveries = try await context.consumer.consume(queue: BusNames.resultsQueue, prefetch: 200)
-        await withGracefulShutdownHandler {
-            await withDiscardingTaskGroup { group in
-                for await delivery in deliveries { group.addTask { await handle(delivery) } }
-            }
-        } onGracefulShutdown: {
-            deliveries.cancel()
-        }
+        try await context.consume(BusNames.resultsQueue, topology: Self.topology, prefetch: 200) { await handle($0) }
     }
 
     func handle(_ delivery: Delivery) async {

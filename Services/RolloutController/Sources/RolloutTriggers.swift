@@ -12,23 +12,10 @@ public struct BulkEventsConsumer: Service {
 
     init(driver: RolloutDriver) { self.driver = driver }
 
-    static let topology = Topology(
-        exchanges: [ExchangeDeclaration(name: BusNames.eventsExchange, kind: .topic)],
-        queues: [.durable(BusNames.rolloutEventsQueue, deadLetterExchange: BusNames.deadLetterExchange)],
-        bindings: ["bulk.*.host", "bulk.*.finished"].map {
-            BindingDeclaration(queue: BusNames.rolloutEventsQueue, exchange: BusNames.eventsExchange, routingKey: $0)
-        })
+    static let topology = Topology.eventsQueue(BusNames.rolloutEventsQueue, keys: ["bulk.*.host", "bulk.*.finished"])
 
     public func run() async throws {
-        try await context.consumer.declare(Self.topology)
-        let deliveries = try await context.consumer.consume(queue: BusNames.rolloutEventsQueue, prefetch: 500)
-        await withGracefulShutdownHandler {
-            await withDiscardingTaskGroup { group in
-                for await delivery in deliveries { group.addTask { await handle(delivery) } }
-            }
-        } onGracefulShutdown: {
-            deliveries.cancel()
-        }
+        try await context.consume(BusNames.rolloutEventsQueue, topology: Self.topology, prefetch: 500) { await handle($0) }
     }
 
     func handle(_ delivery: Delivery) async {

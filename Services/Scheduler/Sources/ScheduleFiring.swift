@@ -106,7 +106,7 @@ struct ScheduleFiring: Sendable {
         // thought abandoned): the run stays pending and is retried later; the key makes it one operation.
         if reply.status >= 500 || reply.error?.error == "idempotency_in_progress" { throw BusReplyError(reply) }
         if reply.status == 200 || reply.status == 201, let op = reply.body?["id"]?.stringValue {
-            try await Self.check(try await context.redis.pipeline([
+            try Self.check(try await context.redis.pipeline([
                 RedisCommand(["HSET", RedisKeys.schedulesByOperation, op, member]),
                 RedisCommand(["SADD", RedisKeys.schedulesOpen, op]),
             ]))

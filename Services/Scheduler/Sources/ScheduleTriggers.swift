@@ -60,23 +60,10 @@ public struct FinishedEventsConsumer: Service {
     let firing: ScheduleFiring
     var context: ServiceContext { firing.context }
 
-    static let topology = Topology(
-        exchanges: [ExchangeDeclaration(name: BusNames.eventsExchange, kind: .topic)],
-        queues: [.durable(BusNames.schedulerEventsQueue, deadLetterExchange: BusNames.deadLetterExchange)],
-        bindings: ["bulk.*.finished", "rolling.*.finished"].map {
-            BindingDeclaration(queue: BusNames.schedulerEventsQueue, exchange: BusNames.eventsExchange, routingKey: $0)
-        })
+    static let topology = Topology.eventsQueue(BusNames.schedulerEventsQueue, keys: ["bulk.*.finished", "rolling.*.finished"])
 
     public func run() async throws {
-        try await context.consumer.declare(Self.topology)
-        let deliveries = try await context.consumer.consume(queue: BusNames.schedulerEventsQueue, prefetch: 200)
-        await withGracefulShutdownHandler {
-            await withDiscardingTaskGroup { group in
-                for await delivery in deliveries { group.addTask { await handle(delivery) } }
-            }
-        } onGracefulShutdown: {
-            deliveries.cancel()
-        }
+        try await context.consume(BusNames.schedulerEventsQueue, topology: Self.topology, prefetch: 200) { await handle($0) }
     }
 
     func handle(_ delivery: Delivery) async {

@@ -328,9 +328,10 @@ final class ConnectionWorker {
             let exchange = String(amqpBytes: d.exchange)
             let routingKey = String(amqpBytes: d.routing_key)
             let (body, props) = try readContent(c, frame.channel)
-            consumers[tag].map { spec in spec.sink.yield(Delivery(
-                exchange: exchange, routingKey: routingKey, body: body, properties: props, queue: spec.queue,
-                redelivered: d.redelivered != 0, deliveryTag: d.delivery_tag, generation: generation, connection: shared)) }
+            if let spec = consumers[tag] {
+                spec.sink.yield(Delivery(exchange: exchange, routingKey: routingKey, body: body, properties: props, queue: spec.queue,
+                                         redelivered: d.redelivered != 0, deliveryTag: d.delivery_tag, generation: generation, connection: shared))
+            }
         case FLEET_BASIC_ACK:
             let a = method.decoded!.assumingMemoryBound(to: amqp_basic_ack_t.self).pointee
             confirm(a.delivery_tag, multiple: a.multiple != 0, failure: nil)

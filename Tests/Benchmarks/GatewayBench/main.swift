@@ -278,4 +278,4 @@ print(String(format: "  baseline: %d bulk.create straight on the bus   %.2f s (%
              Double(scheduleCount) / (ms(direct) / 1000)))
 
 await connection.close()
-try await client.shutdown()
+try await client.shutdown().get()
