@@ -93,9 +93,11 @@ func watch(_ client: GatewayClient, path: String, progressOf: @escaping (JSONVal
         let progress = progressOf(answer)
         let status = answer["status"]?.stringValue ?? progress["status"]?.stringValue
         let line = Rendering.progressLine(progress, elapsed: Date().timeIntervalSince(start)) + "  " + (status ?? "?")
-        if line != last {
+        // A terminal redraws the line (the ETA moves); a log gets a line only when the counts do.
+        let key = tty ? line : Rendering.progressLine(progress, elapsed: 0) + (status ?? "?")
+        if key != last {
             FileHandle.standardError.write(Data(((tty ? "\r\u{1B}[K" : "") + line + (tty ? "" : "\n")).utf8))
-            last = line
+            last = key
         }
         let settled = ["succeeded", "partial", "failed", "cancelled"].contains(status ?? "") && progress["running"]?.intValue == 0
         if settled {
