@@ -102,6 +102,7 @@ public enum EventRoute {
     public static func bulkHost(_ op: String) -> String { "bulk.\(op).host" }
     public static func bulkFinished(_ op: String) -> String { "bulk.\(op).finished" }
     public static func rollingBatch(_ id: String) -> String { "rolling.\(id).batch" }
+    public static func rollingHalted(_ id: String) -> String { "rolling.\(id).halted" }
     public static func rollingFinished(_ id: String) -> String { "rolling.\(id).finished" }
     public static func scheduleFired(_ id: String) -> String { "schedule.\(id).fired" }
 }

@@ -75,6 +75,11 @@ struct FleetctlTests {
         #expect(failed.stdout.contains("\(prefix)-7") && failed.stdout.contains("exit_code"), "\(failed.stdout)")
         let ok = try await fleetctl(["bulk", "create", "--type", "reboot", "--hosts", "\(prefix)-1,\(prefix)-2", "--wait"])
         #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(try await fleetctl(["bulk", "get", op]).stdout.contains("partial"))
+        #expect(try await fleetctl(["bulk", "progress", op]).stdout.contains("percent_complete  100"))
+        let lateCancel = try await fleetctl(["bulk", "cancel", op])
+        #expect(lateCancel.status == 1 && lateCancel.stderr.contains("error 409 operation_finished"), "\(lateCancel.stderr)")
+        #expect(try await fleetctl(["bulk", "watch", op]).status == 2, "watching a finished partial operation exits 2 at once")
         let listed = try await fleetctl(["bulk", "list", "--json"])
         #expect(JSONCoding.decode(Array(listed.stdout.utf8))?["operations"]?.arrayValue?.contains { $0["id"] == .string(op) } == true)
 
@@ -87,6 +92,14 @@ struct FleetctlTests {
         let watch = try await fleetctl(["rolling", "watch", id])
         #expect(watch.status == 2 && watch.stderr.contains("failed"))
         #expect(try await fleetctl(["rolling", "resume", id]).stderr.contains("error 409 invalid_transition"))
+        #expect(try await fleetctl(["rolling", "get", id]).stdout.contains("halted_reason"))
+        #expect(try await fleetctl(["rolling", "progress", id]).stdout.contains("failure_budget"))
+        #expect(try await fleetctl(["rolling", "list"]).stdout.contains(id))
+        // Pause and cancel on a rollout that waits out a long delay.
+        let slow = try await fleetctl(["rolling", "create", "--type", "reboot", "--tags", prefix, "--batch-size", "5", "--delay", "600", "--threshold", "100", "--json"])
+        let slowID = try #require(JSONCoding.decode(Array(slow.stdout.utf8))?["id"]?.stringValue)
+        #expect(try await fleetctl(["rolling", "pause", slowID]).stdout.contains("paused"))
+        #expect(try await fleetctl(["rolling", "cancel", slowID]).stdout.contains("cancelled"))
     }
 
     @Test func schedulesEndToEnd() async throws {

@@ -93,12 +93,18 @@ struct RolloutServiceTests {
         #expect(await TestEnvironment.eventually(timeout: .seconds(30)) {
             await s.bus.call(Route.selectorResolve, ["tags": [.string(prefixHolder)]]).body?["count"] == .int(Int64(n))
         })
+        let events = try await EventRecorder(s.connection, pattern: "rolling.#")
+        defer { events.stop() }
         let created = try await Self.create(s, prefixHolder, ["batch_size": .int(Int64(batch)), "failure_threshold_pct": .double(pct)])
         let id = try #require(created["id"])
         let final = await Self.waitFor(s, id) { $0["status"]?.stringValue.flatMap(RolloutStatus.init(rawValue:))?.isTerminal == true && $0["progress"]?["queued"] == 0 && $0["progress"]?["running"] == 0 }
         #expect(final?["status"] == .string(status), "\(String(describing: final))")
         #expect(final?["progress"]?["failed"] == .int(Int64(failed)))
+        let rid = id.stringValue ?? ""
+        #expect(await TestEnvironment.eventually(timeout: .seconds(5)) { events.received(EventRoute.rollingFinished(rid)).count == 1 })
+        #expect(events.received(EventRoute.rollingHalted(rid)).count == (status == "failed" ? 1 : 0))
         if status == "failed" {
+            #expect(events.received(EventRoute.rollingHalted(rid)).first?["failed"] == .int(Int64(failed)))
             #expect(final?["halted_reason"]?.stringValue?.contains("failure budget") == true)
             let reasons = await Self.hostReasons(s, try #require(created["bulk_operation_id"]))
             // Sorted ids: <p>-0, <p>-1, <p>-10.., so batch membership follows that order.

@@ -88,6 +88,11 @@ struct RolloutDriver: Sendable {
                                                              "total_batches": .int(Int64(r.plan.batches.count)),
                                                              "hosts": .int(Int64(r.plan.batches[k]))])
             case .finished(let status):
+                if let reason = state.haltedReason {
+                    await announce(EventRoute.rollingHalted(id), ["rolling_id": .string(id), "halted_reason": .string(reason),
+                                                                  "failed": .int(Int64(try await bulkCounters(r.operationID).failed)),
+                                                                  "failure_budget": .int(Int64(r.plan.failureBudget))])
+                }
                 await announce(EventRoute.rollingFinished(id), ["rolling_id": .string(id), "status": .string(status.rawValue),
                                                                 "halted_reason": state.haltedReason.map { .string($0) } ?? .null])
             }
