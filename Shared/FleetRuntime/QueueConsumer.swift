@@ -1,6 +1,7 @@
 import FleetBus
 import FleetContracts
 import ServiceLifecycle
+import ServiceLifecycle
 
 extension ServiceContext {
     /// Declares `topology`, then handles every delivery of `queue` concurrently (up to `prefetch`
@@ -26,5 +27,17 @@ extension Topology {
         Topology(exchanges: [ExchangeDeclaration(name: BusNames.eventsExchange, kind: .topic)],
                  queues: [.durable(queue, deadLetterExchange: BusNames.deadLetterExchange)],
                  bindings: keys.map { BindingDeclaration(queue: queue, exchange: BusNames.eventsExchange, routingKey: $0) })
+    }
+}
+
+/// Runs `tick` (with its count, from 0) every `interval` until graceful shutdown: the shape of
+/// every timer loop (deadline sweeps, rollout timers, the scheduler's clock). Timers live in
+/// Redis, so a missed tick is caught by the next one.
+public func everyTick(_ interval: Duration, _ tick: (Int) async -> Void) async {
+    var count = 0
+    while !Task.isShuttingDownGracefully && !Task.isCancelled {
+        await tick(count)
+        count += 1
+        try? await Task.sleep(for: interval)
     }
 }

@@ -50,9 +50,8 @@ public struct DeadlineSweeper: Service {
     }
 
     public func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+        await everyTick(interval) { _ in
             do { try await sweep() } catch { context.logger.warning("deadline sweep failed", metadata: ["error": "\(error)"]) }
-            try? await Task.sleep(for: interval)
         }
     }
 

@@ -23,7 +23,7 @@ struct Hosts: AsyncParsableCommand {
     struct Get: AsyncParsableCommand {
         @OptionGroup var global: Global
         @Argument var id: String
-        func run() async throws { try await FleetctlMain.run { global.show(try await global.client.call(.GET, "/hosts/\(seg(id))")) } }
+        func run() async throws { try await global.request(.GET, "/hosts/\(seg(id))") }
     }
     struct Put: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create or replace one host.")
@@ -31,7 +31,7 @@ struct Hosts: AsyncParsableCommand {
         @Argument var id: String
         @Option(help: "The host as JSON, or @file.") var body: String
         func run() async throws {
-            try await FleetctlMain.run { global.show(try await global.client.call(.PUT, "/hosts/\(seg(id))", try RequestBuilder(body: body).json)) }
+            try await global.request(.PUT, "/hosts/\(seg(id))", try RequestBuilder(body: body).json)
         }
     }
     struct Add: AsyncParsableCommand {
@@ -39,13 +39,13 @@ struct Hosts: AsyncParsableCommand {
         @OptionGroup var global: Global
         @Option var body: String
         func run() async throws {
-            try await FleetctlMain.run { global.show(try await global.client.call(.POST, "/hosts", try RequestBuilder(body: body).json)) }
+            try await global.request(.POST, "/hosts", try RequestBuilder(body: body).json)
         }
     }
     struct Delete: AsyncParsableCommand {
         @OptionGroup var global: Global
         @Argument var id: String
-        func run() async throws { try await FleetctlMain.run { global.show(try await global.client.call(.DELETE, "/hosts/\(seg(id))")) } }
+        func run() async throws { try await global.request(.DELETE, "/hosts/\(seg(id))") }
     }
 }
 
@@ -74,31 +74,31 @@ struct Groups: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         @OptionGroup var global: Global
         func run() async throws {
-            try await FleetctlMain.run { global.show(try await global.client.call(.GET, "/groups"), list: "groups", columns: ["id", "name", "parent_id", "criteria"]) }
+            try await global.request(.GET, "/groups", list: "groups", columns: ["id", "name", "parent_id", "criteria"])
         }
     }
     struct Get: AsyncParsableCommand {
         @OptionGroup var global: Global
         @Argument var id: String
-        func run() async throws { try await FleetctlMain.run { global.show(try await global.client.call(.GET, "/groups/\(seg(id))")) } }
+        func run() async throws { try await global.request(.GET, "/groups/\(seg(id))") }
     }
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create or update a group from --body (JSON or @file).")
         @OptionGroup var global: Global
         @Option var body: String
         func run() async throws {
-            try await FleetctlMain.run { global.show(try await global.client.call(.POST, "/groups", try RequestBuilder(body: body).json)) }
+            try await global.request(.POST, "/groups", try RequestBuilder(body: body).json)
         }
     }
     struct Delete: AsyncParsableCommand {
         @OptionGroup var global: Global
         @Argument var id: String
-        func run() async throws { try await FleetctlMain.run { global.show(try await global.client.call(.DELETE, "/groups/\(seg(id))")) } }
+        func run() async throws { try await global.request(.DELETE, "/groups/\(seg(id))") }
     }
     struct Members: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "hosts", abstract: "The group's hosts now.")
         @OptionGroup var global: Global
         @Argument var id: String
-        func run() async throws { try await FleetctlMain.run { global.show(try await global.client.call(.GET, "/groups/\(seg(id))/hosts")) } }
+        func run() async throws { try await global.request(.GET, "/groups/\(seg(id))/hosts") }
     }
 }

@@ -23,6 +23,12 @@ struct Global: ParsableArguments {
         return GatewayClient(baseURL: url ?? env["FLEET_URL"] ?? "http://127.0.0.1:8080", token: token ?? env["FLEET_TOKEN"])
     }
 
+    /// One call, its answer shown (the list under `key` as a table of `columns`), errors reported.
+    func request(_ method: GatewayClient.Method, _ path: String, _ body: JSONValue? = nil, list key: String? = nil,
+                 columns: [String] = []) async throws {
+        try await FleetctlMain.run { show(try await client.call(method, path, body), list: key, columns: columns) }
+    }
+
     /// Prints an object, or the list under `key` as a table of `columns`.
     func show(_ value: JSONValue, list key: String? = nil, columns: [String] = []) {
         if json { return print(Rendering.json(value)) }

@@ -43,12 +43,12 @@ struct Bulk: AsyncParsableCommand {
     struct Get: AsyncParsableCommand {
         @OptionGroup var global: Global
         @Argument var id: String
-        func run() async throws { try await FleetctlMain.run { global.show(try await global.client.call(.GET, "/bulk/\(seg(id))")) } }
+        func run() async throws { try await global.request(.GET, "/bulk/\(seg(id))") }
     }
     struct Progress: AsyncParsableCommand {
         @OptionGroup var global: Global
         @Argument var id: String
-        func run() async throws { try await FleetctlMain.run { global.show(try await global.client.call(.GET, "/bulk/\(seg(id))/progress")) } }
+        func run() async throws { try await global.request(.GET, "/bulk/\(seg(id))/progress") }
     }
     struct HostResults: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "hosts", abstract: "Per-host statuses.")
@@ -71,7 +71,7 @@ struct Bulk: AsyncParsableCommand {
     struct Cancel: AsyncParsableCommand {
         @OptionGroup var global: Global
         @Argument var id: String
-        func run() async throws { try await FleetctlMain.run { global.show(try await global.client.call(.POST, "/bulk/\(seg(id))/cancel")) } }
+        func run() async throws { try await global.request(.POST, "/bulk/\(seg(id))/cancel") }
     }
     struct Watch: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "A live progress bar until the operation ends; exit 2 unless it succeeded.")
@@ -138,27 +138,27 @@ struct Rolling: AsyncParsableCommand {
     struct Get: AsyncParsableCommand {
         @OptionGroup var global: Global
         @Argument var id: String
-        func run() async throws { try await FleetctlMain.run { global.show(try await global.client.call(.GET, "/rolling/\(seg(id))")) } }
+        func run() async throws { try await global.request(.GET, "/rolling/\(seg(id))") }
     }
     struct Progress: AsyncParsableCommand {
         @OptionGroup var global: Global
         @Argument var id: String
-        func run() async throws { try await FleetctlMain.run { global.show(try await global.client.call(.GET, "/rolling/\(seg(id))/progress")) } }
+        func run() async throws { try await global.request(.GET, "/rolling/\(seg(id))/progress") }
     }
     struct Pause: AsyncParsableCommand {
         @OptionGroup var global: Global
         @Argument var id: String
-        func run() async throws { try await FleetctlMain.run { global.show(try await global.client.call(.POST, "/rolling/\(seg(id))/pause")) } }
+        func run() async throws { try await global.request(.POST, "/rolling/\(seg(id))/pause") }
     }
     struct Resume: AsyncParsableCommand {
         @OptionGroup var global: Global
         @Argument var id: String
-        func run() async throws { try await FleetctlMain.run { global.show(try await global.client.call(.POST, "/rolling/\(seg(id))/resume")) } }
+        func run() async throws { try await global.request(.POST, "/rolling/\(seg(id))/resume") }
     }
     struct Cancel: AsyncParsableCommand {
         @OptionGroup var global: Global
         @Argument var id: String
-        func run() async throws { try await FleetctlMain.run { global.show(try await global.client.call(.POST, "/rolling/\(seg(id))/cancel")) } }
+        func run() async throws { try await global.request(.POST, "/rolling/\(seg(id))/cancel") }
     }
     struct Watch: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "A live progress bar (batches, counts, ETA) until it ends; exit 2 unless it succeeded.")
@@ -210,13 +210,13 @@ struct Schedules: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         @OptionGroup var global: Global
         func run() async throws {
-            try await FleetctlMain.run { global.show(try await global.client.call(.GET, "/schedules"), list: "schedules", columns: Schedules.columns) }
+            try await global.request(.GET, "/schedules", list: "schedules", columns: Schedules.columns)
         }
     }
     struct Get: AsyncParsableCommand {
         @OptionGroup var global: Global
         @Argument var id: String
-        func run() async throws { try await FleetctlMain.run { global.show(try await global.client.call(.GET, "/schedules/\(seg(id))")) } }
+        func run() async throws { try await global.request(.GET, "/schedules/\(seg(id))") }
     }
     struct Update: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Replace the definition with --body (JSON or @file).")
@@ -224,19 +224,19 @@ struct Schedules: AsyncParsableCommand {
         @Argument var id: String
         @Option var body: String
         func run() async throws {
-            try await FleetctlMain.run { global.show(try await global.client.call(.PUT, "/schedules/\(seg(id))", try RequestBuilder(body: body).json)) }
+            try await global.request(.PUT, "/schedules/\(seg(id))", try RequestBuilder(body: body).json)
         }
     }
     struct Delete: AsyncParsableCommand {
         @OptionGroup var global: Global
         @Argument var id: String
-        func run() async throws { try await FleetctlMain.run { global.show(try await global.client.call(.DELETE, "/schedules/\(seg(id))")) } }
+        func run() async throws { try await global.request(.DELETE, "/schedules/\(seg(id))") }
     }
     struct RunNow: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "run", abstract: "Run now (obeys the overlap policy).")
         @OptionGroup var global: Global
         @Argument var id: String
-        func run() async throws { try await FleetctlMain.run { global.show(try await global.client.call(.POST, "/schedules/\(seg(id))/run")) } }
+        func run() async throws { try await global.request(.POST, "/schedules/\(seg(id))/run") }
     }
     struct Runs: AsyncParsableCommand {
         @OptionGroup var global: Global

@@ -43,7 +43,7 @@ public struct RolloutTimers: Service {
     }
 
     public func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+        await everyTick(interval) { _ in
             do {
                 let due = try await driver.store.due(nowMs: RolloutDriver.nowMs(), limit: 200)
                 await withDiscardingTaskGroup { group in
@@ -52,7 +52,6 @@ public struct RolloutTimers: Service {
             } catch {
                 driver.context.logger.warning("rollout timers unreadable", metadata: ["error": "\(error)"])
             }
-            try? await Task.sleep(for: interval)
         }
     }
 }

@@ -17,12 +17,7 @@ public struct ScheduleClock: Service {
     }
 
     public func run() async throws {
-        var ticks = 0
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            await tick(reconcileOpenRuns: ticks % 20 == 0)
-            ticks += 1
-            try? await Task.sleep(for: interval)
-        }
+        await everyTick(interval) { count in await tick(reconcileOpenRuns: count % 20 == 0) }
     }
 
     func tick(reconcileOpenRuns: Bool) async {
