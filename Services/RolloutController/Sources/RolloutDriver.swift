@@ -48,8 +48,7 @@ struct RolloutDriver: Sendable {
             let (next, effects) = r.state.advance(nowMs: now, .init(failed: counts.failed, batchDone: batchDone), plan: plan, delayMs: r.delayMs)
             let dashboard = Self.dashboard(next, plan: plan, counts: counts)
             if next == r.state && effects.isEmpty {
-                try await store.mirror(id, progress: dashboard)
-                try await store.wake(id, atMs: next.wakeAtMs(nowMs: now, recheckMs: Self.recheckMs))
+                try await store.mirror(id, progress: dashboard, wakeAtMs: next.wakeAtMs(nowMs: now, recheckMs: Self.recheckMs))
                 return
             }
             guard try await store.save(id, next, ifRev: r.rev, progress: dashboard) else { continue }  // another writer won: look again

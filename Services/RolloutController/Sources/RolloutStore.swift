@@ -60,10 +60,12 @@ struct RolloutStore: Sendable {
         return reply.int == 1
     }
 
-    /// Dashboard fields that do not decide anything (the bulk counters as last seen).
-    func mirror(_ id: String, progress: [String: String]) async throws {
-        guard !progress.isEmpty else { return }
-        _ = try await redis.send(RedisCommand(["HSET", RedisKeys.rollingProgress(id)] + progress.flatMap { [$0.key, $0.value] }))
+    /// After a look that changed nothing: the dashboard fields (the bulk counters as last seen)
+    /// and the next look, in one round trip.
+    func mirror(_ id: String, progress: [String: String], wakeAtMs: Int64?) async throws {
+        let replies = try await redis.pipeline([RedisCommand(["HSET", RedisKeys.rollingProgress(id)] + progress.flatMap { [$0.key, $0.value] }),
+                                                wakeCommand(id, atMs: wakeAtMs)])
+        for reply in replies { if case .error(let e) = reply { throw RedisError(.reply, e) } }
     }
 
     /// The host ids of positions `range`, in order.
@@ -74,11 +76,11 @@ struct RolloutStore: Sendable {
 
     /// When to look at the rollout again (nil: never; it is done).
     func wake(_ id: String, atMs: Int64?) async throws {
-        if let atMs {
-            _ = try await redis.send("ZADD", RedisKeys.rollingTimers, String(atMs), id)
-        } else {
-            _ = try await redis.send("ZREM", RedisKeys.rollingTimers, id)
-        }
+        _ = try await redis.send(wakeCommand(id, atMs: atMs))
+    }
+
+    private func wakeCommand(_ id: String, atMs: Int64?) -> RedisCommand {
+        atMs.map { RedisCommand(["ZADD", RedisKeys.rollingTimers, String($0), id]) } ?? RedisCommand(["ZREM", RedisKeys.rollingTimers, id])
     }
 
     func due(nowMs: Int64, limit: Int) async throws -> [String] {
