@@ -138,6 +138,21 @@ struct FleetctlTests {
         #expect(!dispatcher.contains(tag))
     }
 
+    @Test func tokensAreListedAndRevoked() async throws {
+        _ = try await Gateway.shared.start()
+        let name = unique("ctl-token")
+        let token = try await CommandRun.run("fleet-gateway", ["create-token", "--scope", "read", "--name", name]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let listed = try await CommandRun.run("fleet-gateway", ["list-tokens"]).stdout
+        #expect(listed.contains("read\t\(name)") && !listed.contains(token), "listed by name, the token itself never shown")
+        #expect(try await fleetctl(["hosts", "list", "--limit", "1"], token: token).status == 0)
+        let revoked = try await CommandRun.run("fleet-gateway", ["revoke-token", name])
+        #expect(revoked.status == 0 && revoked.stdout.contains("revoked 1"))
+        let refused = try await fleetctl(["hosts", "list", "--limit", "1"], token: token)
+        #expect(refused.status == 1 && refused.stderr.contains("error 401"), "\(refused.stderr)")
+        #expect(try await CommandRun.run("fleet-gateway", ["revoke-token", name]).status == 1, "nothing left to revoke")
+    }
+
     @Test func errorsAreHelpful() async throws {
         let missing = try await fleetctl(["bulk", "create", "--type", "run_script", "--tags", "x"])
         #expect(missing.status == 1 && missing.stderr.contains("parameters.content"), "\(missing.stderr)")

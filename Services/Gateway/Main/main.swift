@@ -11,7 +11,7 @@ import ServiceLifecycle
 struct FleetGateway: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fleet-gateway", abstract: "Fleet Engine's HTTP gateway.",
-        subcommands: [Serve.self, CreateToken.self], defaultSubcommand: Serve.self)
+        subcommands: [Serve.self, CreateToken.self, ListTokens.self, RevokeToken.self], defaultSubcommand: Serve.self)
 }
 
 /// Serves HTTP until SIGTERM/SIGINT.
@@ -52,5 +52,31 @@ struct CreateToken: AsyncParsableCommand {
         let redis = try await RedisClient.connect(url: config.service.redisURL)
         defer { redis.close() }
         print(try await TokenStore(redis: redis).create(scope: Scope(rawValue: scope.rawValue)!, name: name))
+    }
+}
+
+/// Lists the tokens (never the tokens themselves: they are not stored).
+struct ListTokens: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list-tokens", abstract: "List API tokens: id, name, scope, created.")
+
+    func run() async throws {
+        let redis = try await RedisClient.connect(url: GatewayConfig().service.redisURL)
+        defer { redis.close() }
+        for e in try await TokenStore(redis: redis).list() { print("\(e.id)  \(e.scope)\t\(e.name)\t\(e.createdAt)") }
+    }
+}
+
+/// Revokes tokens by id (as list-tokens shows it) or by name.
+struct RevokeToken: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "revoke-token", abstract: "Revoke API tokens by id or by name.")
+
+    @Argument(help: "A token id from list-tokens (8 or more hex digits) or a token name.") var key: String
+
+    func run() async throws {
+        let redis = try await RedisClient.connect(url: GatewayConfig().service.redisURL)
+        defer { redis.close() }
+        let revoked = try await TokenStore(redis: redis).revoke(key)
+        print("revoked \(revoked)")
+        if revoked == 0 { throw ExitCode(1) }
     }
 }

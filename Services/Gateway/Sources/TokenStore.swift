@@ -41,6 +41,38 @@ public struct TokenStore: Sendable {
         return json["scope"]?.stringValue.flatMap(Scope.init(rawValue:))
     }
 
+    /// A stored token: its name, scope, creation time, and the first 12 hex digits of its digest
+    /// (enough to tell tokens apart and to revoke one; the token itself is never stored).
+    public struct Entry: Sendable, Hashable {
+        public let id: String
+        public let name: String
+        public let scope: String
+        public let createdAt: String
+    }
+
+    /// Every token, by name then id.
+    public func list() async throws -> [Entry] {
+        let all = try await redis.send("HGETALL", RedisKeys.tokens).dictionary ?? [:]
+        return all.compactMap { digest, value -> Entry? in
+            guard let text = value.string, let json = JSONCoding.decode(Array(text.utf8)) else { return nil }
+            return Entry(id: String(digest.prefix(12)), name: json["name"]?.stringValue ?? "", scope: json["scope"]?.stringValue ?? "",
+                         createdAt: json["created_at"]?.stringValue ?? "")
+        }.sorted { ($0.name, $0.id) < ($1.name, $1.id) }
+    }
+
+    /// Revokes the tokens whose id (digest prefix, at least 8 hex digits) or name is `key`;
+    /// returns how many. The revocation holds from the gateway's next request.
+    public func revoke(_ key: String) async throws -> Int {
+        let all = try await redis.send("HGETALL", RedisKeys.tokens).dictionary ?? [:]
+        let byID = key.count >= 8 ? all.keys.filter { $0.hasPrefix(key.lowercased()) } : []
+        let byName = all.compactMap { digest, value in
+            value.string.flatMap { JSONCoding.decode(Array($0.utf8)) }?["name"]?.stringValue == key ? digest : nil
+        }
+        let doomed = Set(byID + byName)
+        guard !doomed.isEmpty else { return 0 }
+        return Int(try await redis.send(RedisCommand(["HDEL", RedisKeys.tokens] + doomed.sorted())).int ?? 0)
+    }
+
     static func digest(_ token: String) -> String {
         SHA256.hash(data: Array(token.utf8)).map { String(format: "%02x", $0) }.joined()
     }
