@@ -25,6 +25,9 @@ struct StoredRollout: Sendable {
 /// state is decided once, and only the writer that won acts on it.
 struct RolloutStore: Sendable {
     let redis: RedisClient
+    /// Facts that never change once written (a batch's hosts, an operation's rollout), remembered
+    /// so a look costs fewer round trips.
+    let remembered = Remembered()
 
     func create(record: [String: JSONValue], hosts: [String], state: RolloutState, progress: [String: String], nowMs: Int64) async throws {
         let id = record["id"]?.stringValue ?? ""
@@ -71,7 +74,11 @@ struct RolloutStore: Sendable {
     /// The host ids of positions `range`, in order.
     func hosts(_ id: String, _ range: Range<Int>) async throws -> [String] {
         guard !range.isEmpty else { return [] }
-        return try await redis.send("LRANGE", RedisKeys.rollingHosts(id), String(range.lowerBound), String(range.upperBound - 1)).array?.compactMap(\.string) ?? []
+        let key = "hosts|\(id)|\(range.lowerBound)|\(range.upperBound)"
+        if let known = await remembered.value(key) { return known }
+        let hosts = try await redis.send("LRANGE", RedisKeys.rollingHosts(id), String(range.lowerBound), String(range.upperBound - 1)).array?.compactMap(\.string) ?? []
+        if hosts.count == range.count { await remembered.set(key, hosts) }
+        return hosts
     }
 
     /// When to look at the rollout again (nil: never; it is done).
@@ -87,8 +94,13 @@ struct RolloutStore: Sendable {
         try await redis.send("ZRANGEBYSCORE", RedisKeys.rollingTimers, "-inf", String(nowMs), "LIMIT", "0", String(limit)).array?.compactMap(\.string) ?? []
     }
 
+    /// The rollout an operation belongs to; only found answers are remembered (an operation
+    /// that is no rollout's is asked again, which is rare enough: one per bulk event).
     func rollout(forOperation op: String) async throws -> String? {
-        try await redis.send("HGET", RedisKeys.rollingByOperation, op).string
+        if let known = await remembered.value("op|\(op)")?.first { return known }
+        let id = try await redis.send("HGET", RedisKeys.rollingByOperation, op).string
+        if let id { await remembered.set("op|\(op)", [id]) }
+        return id
     }
 
     func list(limit: Int) async throws -> [String] {
@@ -107,4 +119,20 @@ struct RolloutStore: Sendable {
         if #ARGV > 2 then redis.call('HSET', KEYS[2], unpack(ARGV, 3)) end
         return 1
         """)
+}
+
+/// A bounded memory of values that never change once written; when full it forgets everything
+/// (cheap, and correct: a forgotten value is read again).
+actor Remembered {
+    private var values: [String: [String]] = [:]
+    private let capacity: Int
+
+    init(capacity: Int = 10_000) { self.capacity = capacity }
+
+    func value(_ key: String) -> [String]? { values[key] }
+
+    func set(_ key: String, _ value: [String]) {
+        if values.count >= capacity { values.removeAll(keepingCapacity: true) }
+        values[key] = value
+    }
 }
