@@ -12,6 +12,9 @@ public enum RedisKeys {
     public static let groupsVersion = "fleet:{groups}:version"
     /// Hash: host id -> `status` or `status:reason` of one bulk operation. Owner: bulk-dispatcher.
     public static func bulkHosts(_ op: String) -> String { "fleet:bulk:{\(op)}:hosts" }
+    /// Sorted set (all scores 0): the operation's host ids, for paging them in id order without
+    /// reading every status. Owner: bulk-dispatcher.
+    public static func bulkOrder(_ op: String) -> String { "fleet:bulk:{\(op)}:order" }
     /// Hash: host id -> result JSON (exit code, output, timing). Owner: bulk-dispatcher.
     public static func bulkResults(_ op: String) -> String { "fleet:bulk:{\(op)}:results" }
     /// Hash: `total queued running succeeded failed skipped` (integers) and `status` (the aggregate),

@@ -113,6 +113,39 @@ struct BulkServiceTests {
 }
 
 extension BulkServiceTests {
+    @Test func hostsArePagedInIdOrderWithAndWithoutAStatusFilter() async throws {
+        let s = try await ServiceStack.shared.handle()
+        let tag = unique("page")
+        _ = await s.bus.call(Route.hostsUpsert, ["hosts": .array((0..<7).map {
+            ["id": .string("\(tag)-\($0)"), "tags": [.string(tag)], "approval_status": .string($0 == 2 || $0 == 5 ? "pending" : "approved")]
+        })])
+        let created = await s.bus.call(Route.bulkCreate, ["operation_type": "reboot", "selector": ["tags": [.string(tag)]], "dispatch": false])
+        let op = try #require(created.body?["id"])
+        func page(_ extra: [String: JSONValue]) async -> ([String], JSONValue?) {
+            var body: [String: JSONValue] = ["id": op]
+            for (k, v) in extra { body[k] = v }
+            let r = await s.bus.call(Route.bulkHosts, .object(body)).body
+            return ((r?["hosts"]?.arrayValue ?? []).compactMap { $0["host_id"]?.stringValue }, r?["next_cursor"])
+        }
+        var seen: [String] = []
+        var cursor: JSONValue? = nil
+        for _ in 0..<5 {
+            var extra: [String: JSONValue] = ["limit": 3]
+            if let cursor { extra["cursor"] = cursor }
+            let (ids, next) = await page(extra)
+            seen += ids
+            guard let next, next != .null else { break }
+            cursor = next
+        }
+        #expect(seen == (0..<7).map { "\(tag)-\($0)" }, "every host once, in id order")
+        let (first, next) = await page(["limit": 1, "status": "skipped"])
+        #expect(first == ["\(tag)-2"])
+        let (second, _) = await page(["limit": 1, "status": "skipped", "cursor": next ?? .null])
+        #expect(second == ["\(tag)-5"])
+        #expect(await s.bus.call(Route.bulkHosts, ["id": op, "limit": 0]).errorFields == ["limit"])
+        _ = await s.bus.call(Route.bulkCancel, ["id": op])
+    }
+
     @Test func haltSkipsQueuedHostsHaltedAndLeavesTheAggregateToTheCounts() async throws {
         let s = try await ServiceStack.shared.handle()
         let (tag, agent) = try await fleet(s)

@@ -125,25 +125,50 @@ public struct BulkHandlers: Sendable {
     }
 
     /// Per-host statuses by host id, paged, optionally only one status.
+    /// Walks the id-ordered index in chunks after the cursor, reading only those hosts' statuses,
+    /// until the page is full: a page costs a few round trips, not the whole operation. With a
+    /// status filter the last page can come back empty.
     func hosts(_ r: BusRequest) async throws -> JSONValue {
         let opID = try id(r)
-        let all = try await store.statuses(operation: opID)
-        if all.isEmpty, try await store.progress(operation: opID) == nil { throw BusReplyError.notFound("no bulk operation '\(opID)'") }
+        guard try await store.progress(operation: opID) != nil else { throw BusReplyError.notFound("no bulk operation '\(opID)'") }
         let wanted = r.string("status")
         let limit = Int(r.body["limit"]?.intValue ?? 100)
         guard (1...1000).contains(limit) else { throw ValidationError("limit", .invalidValue, "limit is an integer from 1 to 1000") }
-        var rows: [(String, String, String?)] = []
-        for (host, value) in all {
-            let parts = value.split(separator: ":", maxSplits: 1).map(String.init)
-            if let wanted, parts[0] != wanted { continue }
-            rows.append((host, parts[0], parts.count > 1 ? parts[1] : nil))
+        let chunk = max(limit, 500)
+        try await ensureOrderIndex(opID)
+        var rows: [JSONValue] = []
+        var position = r.string("cursor").map { "(" + $0 } ?? "-"
+        var more = true
+        while rows.count < limit && more {
+            let ids = try await context.redis.send(RedisCommand(["ZRANGEBYLEX", RedisKeys.bulkOrder(opID), position, "+", "LIMIT", "0", String(chunk)]))
+                .array?.compactMap(\.string) ?? []
+            more = ids.count == chunk
+            guard !ids.isEmpty else { break }
+            let statuses = try await context.redis.send(RedisCommand(["HMGET", RedisKeys.bulkHosts(opID)] + ids)).array ?? []
+            for (host, value) in zip(ids, statuses) {
+                position = "(" + host
+                guard let parts = value.string?.split(separator: ":", maxSplits: 1).map(String.init) else { continue }
+                if let wanted, parts[0] != wanted { continue }
+                rows.append(["host_id": .string(host), "status": .string(parts[0]), "reason": parts.count > 1 ? .string(parts[1]) : .null])
+                if rows.count == limit {
+                    more = host != ids.last || more
+                    break
+                }
+            }
         }
-        rows.sort { $0.0 < $1.0 }
-        let after = r.string("cursor")
-        let page = rows.filter { after == nil || $0.0 > after! }.prefix(limit)
-        let next = page.count == limit && rows.last?.0 != page.last?.0 ? page.last?.0 : nil
-        return ["hosts": .array(page.map { ["host_id": .string($0.0), "status": .string($0.1), "reason": $0.2.map { .string($0) } ?? .null] }),
-                "next_cursor": next.map { .string($0) } ?? .null]
+        let next = rows.count == limit && more ? rows.last?["host_id"] : nil
+        return ["hosts": .array(rows), "next_cursor": next ?? .null]
+    }
+
+    /// Operations created before the id-ordered index existed get it on first use.
+    private func ensureOrderIndex(_ opID: String) async throws {
+        guard try await context.redis.send("EXISTS", RedisKeys.bulkOrder(opID)).int == 0 else { return }
+        let ids = (try await context.redis.send("HKEYS", RedisKeys.bulkHosts(opID)).array ?? []).compactMap(\.string)
+        var commands: [RedisCommand] = []
+        for start in stride(from: 0, to: ids.count, by: 1000) {
+            commands.append(RedisCommand(["ZADD", RedisKeys.bulkOrder(opID)] + ids[start..<min(start + 1000, ids.count)].flatMap { ["0", $0] }))
+        }
+        _ = try await context.redis.pipeline(commands)
     }
 
     /// Newest first.

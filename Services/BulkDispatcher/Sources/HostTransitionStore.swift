@@ -30,8 +30,13 @@ struct HostTransitionStore: Sendable {
         var commands: [RedisCommand] = []
         for start in stride(from: 0, to: hostIDs.count, by: Self.createBatch) {
             var args = ["HSET", RedisKeys.bulkHosts(op)]
-            for id in hostIDs[start..<min(start + Self.createBatch, hostIDs.count)] { args += [id, HostStatus.queued.rawValue] }
+            var order = ["ZADD", RedisKeys.bulkOrder(op)]
+            for id in hostIDs[start..<min(start + Self.createBatch, hostIDs.count)] {
+                args += [id, HostStatus.queued.rawValue]
+                order += ["0", id]
+            }
             commands.append(RedisCommand(args))
+            commands.append(RedisCommand(order))
         }
         let n = String(hostIDs.count)
         let initial: AggregateStatus = hostIDs.isEmpty ? .succeeded : .queued
