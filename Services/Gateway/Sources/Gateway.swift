@@ -52,36 +52,17 @@ public struct Gateway: Sendable {
         route(router, .delete, "groups/:id", .operate, "fleet_groups") { _, c in try await forward(Route.groupsDelete, ["id": id(c)]) }
         route(router, .get, "groups/:id/hosts", .read, "fleet_groups") { _, c in try await forward(Route.groupsHosts, ["id": id(c)]) }
 
-        route(router, .post, "bulk", .operate, "fleet_bulk_operations") { r, _ in
-            let body = try await body(r)
-            if let refusal = typeRefusal(body) { return refusal }
-            return await forward(Route.bulkCreate, body, r)
-        }
-        route(router, .get, "bulk", .read, "fleet_bulk_operations") { r, _ in
-            var q: [String: JSONValue] = [:]
-            if let limit = r.uri.queryParameters.get("limit") { q["limit"] = Int64(limit).map { .int($0) } ?? .string(limit) }
-            return await forward(Route.bulkList, .object(q))
-        }
+        route(router, .post, "bulk", .operate, "fleet_bulk_operations") { r, _ in try await create(Route.bulkCreate, r) }
+        route(router, .get, "bulk", .read, "fleet_bulk_operations") { r, _ in await forward(Route.bulkList, query(r)) }
         route(router, .get, "bulk/:id", .read, "fleet_bulk_operations") { _, c in try await forward(Route.bulkGet, ["id": id(c)]) }
         route(router, .get, "bulk/:id/progress", .read, "fleet_bulk_operations") { _, c in try await forward(Route.bulkProgress, ["id": id(c)]) }
         route(router, .get, "bulk/:id/hosts", .read, "fleet_bulk_operations") { r, c in
-            var q: [String: JSONValue] = ["id": try id(c)]
-            for key in ["status", "cursor"] { if let v = r.uri.queryParameters.get(key) { q[key] = .string(v) } }
-            if let limit = r.uri.queryParameters.get("limit") { q["limit"] = Int64(limit).map { .int($0) } ?? .string(limit) }
-            return await forward(Route.bulkHosts, .object(q))
+            try await forward(Route.bulkHosts, query(r, ["status", "cursor"], id: id(c)))
         }
         route(router, .post, "bulk/:id/cancel", .operate, "fleet_bulk_operations") { _, c in try await forward(Route.bulkCancel, ["id": id(c)]) }
 
-        route(router, .post, "rolling", .operate, "fleet_rolling_deployments") { r, _ in
-            let body = try await body(r)
-            if let refusal = typeRefusal(body) { return refusal }
-            return await forward(Route.rollingCreate, body, r)
-        }
-        route(router, .get, "rolling", .read, "fleet_rolling_deployments") { r, _ in
-            var q: [String: JSONValue] = [:]
-            if let limit = r.uri.queryParameters.get("limit") { q["limit"] = Int64(limit).map { .int($0) } ?? .string(limit) }
-            return await forward(Route.rollingList, .object(q))
-        }
+        route(router, .post, "rolling", .operate, "fleet_rolling_deployments") { r, _ in try await create(Route.rollingCreate, r) }
+        route(router, .get, "rolling", .read, "fleet_rolling_deployments") { r, _ in await forward(Route.rollingList, query(r)) }
         route(router, .get, "rolling/:id", .read, "fleet_rolling_deployments") { _, c in try await forward(Route.rollingGet, ["id": id(c)]) }
         route(router, .get, "rolling/:id/progress", .read, "fleet_rolling_deployments") { _, c in
             try await forward(Route.rollingProgress, ["id": id(c)])
@@ -94,16 +75,8 @@ public struct Gateway: Sendable {
 
         // `/scheduled` answers as an alias of `/schedules`.
         for base in ["schedules", "scheduled"] {
-            route(router, .post, base, .operate, "fleet_scheduled_operations") { r, _ in
-                let body = try await body(r)
-                if let refusal = typeRefusal(body) { return refusal }
-                return await forward(Route.schedulesCreate, body, r)
-            }
-            route(router, .get, base, .read, "fleet_scheduled_operations") { r, _ in
-                var q: [String: JSONValue] = [:]
-                if let limit = r.uri.queryParameters.get("limit") { q["limit"] = Int64(limit).map { .int($0) } ?? .string(limit) }
-                return await forward(Route.schedulesList, .object(q))
-            }
+            route(router, .post, base, .operate, "fleet_scheduled_operations") { r, _ in try await create(Route.schedulesCreate, r) }
+            route(router, .get, base, .read, "fleet_scheduled_operations") { r, _ in await forward(Route.schedulesList, query(r)) }
             route(router, .get, "\(base)/:id", .read, "fleet_scheduled_operations") { _, c in try await forward(Route.schedulesGet, ["id": id(c)]) }
             route(router, .put, "\(base)/:id", .operate, "fleet_scheduled_operations") { r, c in
                 guard case .object(var o) = try await body(r) else { throw Refusal.badRequest("the body is a JSON object") }
@@ -116,12 +89,7 @@ public struct Gateway: Sendable {
             route(router, .get, "\(base)/:id/runs", .read, "fleet_scheduled_operations") { _, c in try await forward(Route.schedulesRuns, ["id": id(c)]) }
         }
 
-        route(router, .get, "hosts", .read, nil) { r, _ in
-            var q: [String: JSONValue] = [:]
-            if let cursor = r.uri.queryParameters.get("cursor") { q["cursor"] = .string(cursor) }
-            if let limit = r.uri.queryParameters.get("limit") { q["limit"] = Int64(limit).map { .int($0) } ?? .string(limit) }
-            return await forward(Route.hostsList, .object(q))
-        }
+        route(router, .get, "hosts", .read, nil) { r, _ in await forward(Route.hostsList, query(r, ["cursor"])) }
         route(router, .post, "hosts", .operate, nil) { r, _ in try await forward(Route.hostsUpsert, body(r), r) }
         route(router, .get, "hosts/:id", .read, nil) { _, c in try await forward(Route.hostsGet, ["id": id(c)]) }
         route(router, .delete, "hosts/:id", .operate, nil) { _, c in try await forward(Route.hostsDelete, ["id": id(c)]) }
@@ -181,6 +149,24 @@ public struct Gateway: Sendable {
         if buffer.readableBytes == 0 { return .object([:]) }
         guard let json = JSONCoding.decode(Array(buffer.readableBytesView)) else { throw Refusal.badRequest("the body is not valid JSON") }
         return json
+    }
+
+    /// A create: the body, refused if its operation type is a disabled feature, else forwarded
+    /// with the request's Idempotency-Key.
+    private func create(_ route: String, _ r: Request) async throws -> Response {
+        let body = try await body(r)
+        if let refusal = typeRefusal(body) { return refusal }
+        return await forward(route, body, r)
+    }
+
+    /// The list parameters of a GET: `limit` as an integer (anything else is passed on, for the
+    /// service to refuse naming the field), the named string parameters, and the path's `id`.
+    private func query(_ r: Request, _ strings: [String] = [], id: JSONValue? = nil) -> JSONValue {
+        var q: [String: JSONValue] = [:]
+        if let id { q["id"] = id }
+        for key in strings { if let v = r.uri.queryParameters.get(key) { q[key] = .string(String(v)) } }
+        if let limit = r.uri.queryParameters.get("limit") { q["limit"] = Int64(limit).map { .int($0) } ?? .string(String(limit)) }
+        return .object(q)
     }
 
     /// The deployment-plan type is a feature of its own: 402 when it is off, whatever creates it.

@@ -104,8 +104,8 @@ struct RolloutDriver: Sendable {
             guard let r = try await store.load(id) else { return }
             var s = r.state
             guard let next = change(&s) else { return }
-            let counts = try await bulkCounters(r.operationID)
-            if try await store.save(id, next, ifRev: r.rev, progress: Self.dashboard(next, plan: r.plan, counts: counts)) {
+            // These changes (dispatch confirmed, operation told) show nowhere on the dashboard.
+            if try await store.save(id, next, ifRev: r.rev, progress: [:]) {
                 try await store.wake(id, atMs: next.wakeAtMs(nowMs: Self.nowMs(), recheckMs: Self.recheckMs))
                 return
             }
