@@ -1,11 +1,15 @@
 # The one door to every test (`make test`) and every benchmark (`make bench`).
-.PHONY: run test bench stack-start stack-stop stack-status build clean
+.PHONY: run test test-under-load bench stack-start stack-stop stack-status build clean
 
 run:
 	scripts/run-stack.sh
 
 test:
 	scripts/test.sh
+
+# make test with both cores loaded by stress-ng (not part of CI: it is the check that make test holds there)
+test-under-load:
+	scripts/test-under-load.sh
 
 bench:
 	scripts/bench.sh

@@ -35,7 +35,7 @@ bin=$(swift build -c release --show-bin-path)
 for product in fleet-selector fleet-groups fleet-bulk-dispatcher fleet-rollout-controller fleet-scheduler fleet-agent fleet-gateway fleet-gateway-bench; do
   swift build -c release --product "$product"   # one --product per call: SwiftPM keeps only the last
 done
-"$FLEET_ROOT/scripts/stack.sh" ensure-vhost fleet-bench
+"$FLEET_ROOT/scripts/stack.sh" ensure-vhosts fleet-bench
 export FLEET_AMQP_URL=${FLEET_AMQP_URL%/*}/fleet-bench FLEET_REDIS_URL=${FLEET_REDIS_URL%/*}/6 FLEET_GATEWAY_PORT=18080
 redis-cli -p "$FLEET_REDIS_PORT" -n 6 flushdb >/dev/null
 pids=()

@@ -79,16 +79,22 @@ stop_redis() {
   if redis_running; then log "stopping redis"; redis_cli shutdown nosave >/dev/null 2>&1 || true; fi
 }
 
-# A vhost of its own for the service tests, so a running dev stack never consumes their commands.
-ensure_vhost() {
+# Vhosts of their own for the service tests, so a running dev stack never consumes their commands.
+# One `import_definitions` call for all of them: each rabbitmqctl call boots an Erlang VM.
+ensure_vhosts() {
   rabbit_env
-  "$RMQ_BIN/rabbitmqctl" -q add_vhost "$1" >/dev/null 2>&1 || true
-  "$RMQ_BIN/rabbitmqctl" -q set_permissions -p "$1" guest ".*" ".*" ".*" >/dev/null
+  local defs=$RMQ_DIR/test-vhosts.json vhosts="" perms="" v
+  for v in "$@"; do
+    vhosts+="${vhosts:+,}{\"name\":\"$v\"}"
+    perms+="${perms:+,}{\"user\":\"guest\",\"vhost\":\"$v\",\"configure\":\".*\",\"write\":\".*\",\"read\":\".*\"}"
+  done
+  printf '{"vhosts":[%s],"permissions":[%s]}\n' "$vhosts" "$perms" > "$defs"
+  "$RMQ_BIN/rabbitmqctl" -q import_definitions "$defs" >/dev/null
 }
 
 case "${1:-}" in
   start) start_redis; start_rabbit ;;
-  ensure-vhost) ensure_vhost "${2:?vhost name}" ;;
+  ensure-vhosts) shift; ensure_vhosts "${@:?vhost names}" ;;
   stop) stop_rabbit; stop_redis ;;
   start-rabbitmq) start_rabbit ;;
   stop-rabbitmq) stop_rabbit ;;
@@ -97,5 +103,5 @@ case "${1:-}" in
   status)
     if rabbit_running; then echo "rabbitmq: running on 127.0.0.1:$FLEET_AMQP_PORT"; else echo "rabbitmq: stopped"; fi
     if redis_running; then echo "redis: running on 127.0.0.1:$FLEET_REDIS_PORT"; else echo "redis: stopped"; fi ;;
-  *) echo "usage: $0 start|stop|status|start-rabbitmq|stop-rabbitmq|start-redis|stop-redis" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|ensure-vhosts NAME...|start-rabbitmq|stop-rabbitmq|start-redis|stop-redis" >&2; exit 2 ;;
 esac

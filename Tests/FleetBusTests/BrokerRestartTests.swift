@@ -23,12 +23,12 @@ struct BrokerRestartTests {
         try await Task.sleep(for: .milliseconds(300))
         let clock = ContinuousClock()
         let start = clock.now
-        try TestEnvironment.stack("stop-rabbitmq")
+        try await TestEnvironment.stack("stop-rabbitmq")
         let error = await outcome
         #expect(error?.kind == .connectionLost)
         #expect(error?.isRetriable == true)
         #expect(clock.now - start < .seconds(30), "failed when the connection dropped, not at the timeout")
-        try TestEnvironment.stack("start-rabbitmq")
+        try await TestEnvironment.stack("start-rabbitmq")
         #expect(await TestEnvironment.eventually(timeout: .seconds(30)) { f.connection.isConnected })
         await f.cleanUp()
     }
@@ -58,8 +58,8 @@ struct BrokerRestartTests {
         }
 
         #expect(await publish((0..<200).map { "before-\($0)" }).isEmpty)
-        try TestEnvironment.stack("stop-rabbitmq")
-        #expect(await TestEnvironment.eventually(timeout: .seconds(10)) { !f.connection.isConnected })
+        try await TestEnvironment.stack("stop-rabbitmq")
+        #expect(await TestEnvironment.eventually(timeout: .seconds(30)) { !f.connection.isConnected })
 
         // While the broker is down, a publish fails at once with a retriable error: it never hangs
         // and never pretends to succeed.
@@ -67,7 +67,7 @@ struct BrokerRestartTests {
         #expect(during.count == 1)
         #expect(during.allSatisfy { $0.isRetriable })
 
-        try TestEnvironment.stack("start-rabbitmq")
+        try await TestEnvironment.stack("start-rabbitmq")
         #expect(await TestEnvironment.eventually(timeout: .seconds(30)) { f.connection.isConnected && consumerConnection.isConnected })
 
         // After the restart, retry what fails until it is confirmed (bounded).
@@ -81,7 +81,7 @@ struct BrokerRestartTests {
         #expect(confirmed.count == 400)
 
         // The consumer started before the restart receives every confirmed message.
-        let all = await TestEnvironment.eventually(timeout: .seconds(20)) { await received.texts.isSuperset(of: confirmed) }
+        let all = await TestEnvironment.eventually(timeout: .seconds(30)) { await received.texts.isSuperset(of: confirmed) }
         let missing = confirmed.subtracting(await received.texts)
         #expect(all, "missing \(missing.count) confirmed messages, e.g. \(missing.sorted().prefix(5))")
         reader.cancel()

@@ -41,7 +41,8 @@ struct PublishConsumeTests {
             try await connection.publish(OutgoingMessage(exchange: "", routingKey: "test.after-close", body: [1]))
         }
         await connection.close()  // twice is fine
-        #expect(ContinuousClock.now - started < .seconds(1))
+        // Work left waiting would wait forever (the time limit); answered at once is milliseconds.
+        #expect(ContinuousClock.now - started < .seconds(10))
     }
 
     @Test func tenThousandBatchedMessagesAreConsumedExactlyOnce() async throws {
@@ -124,7 +125,7 @@ struct PublishConsumeTests {
         let bad = OutgoingMessage(exchange: "no.such.exchange.\(f.queue)", routingKey: "x", body: [1])
         await #expect(throws: AMQPError.self) { try await f.connection.publish(bad) }
         // The channel error is recovered by reconnecting: later publishes succeed.
-        let recovered = await TestEnvironment.eventually(timeout: .seconds(10)) {
+        let recovered = await TestEnvironment.eventually(timeout: .seconds(30)) {
             (try? await f.connection.publish(f.message("later"))) != nil
         }
         #expect(recovered)
@@ -146,6 +147,8 @@ struct PublishConsumeTests {
         let elapsed = await clock.measure {
             await #expect(throws: AMQPError.self) { _ = try await AMQPConnection.connect(url: url) }
         }
-        #expect(elapsed < .seconds(5))
+        // A connect that retried would back off and retry for ever; one that gives up answers in
+        // milliseconds. The bound only tells the two apart.
+        #expect(elapsed < .seconds(20))
     }
 }

@@ -10,7 +10,7 @@ struct RedisRestartTests {
         defer { r.close() }
         let key = TestEnvironment.uniqueName("restart")
         _ = try await r.send("SET", key, "before")
-        try TestEnvironment.stack("stop-redis")
+        try await TestEnvironment.stack("stop-redis")
 
         do {
             _ = try await r.send("GET", key)
@@ -19,8 +19,8 @@ struct RedisRestartTests {
             #expect(error.isRetriable, "\(error)")
         }
 
-        try TestEnvironment.stack("start-redis")
-        let back = await TestEnvironment.eventually(timeout: .seconds(10)) {
+        try await TestEnvironment.stack("start-redis")
+        let back = await TestEnvironment.eventually(timeout: .seconds(30)) {
             (try? await r.send("PING")) == .status("PONG")
         }
         #expect(back)

@@ -40,9 +40,14 @@ public final class EventRecorder: Sendable {
     /// When the publisher says the events under `key` happened (their `at` stamp), in arrival order.
     public func stamps(_ key: String) -> [(JSONValue, Date)] {
         log.entries.withLock { $0.filter { $0.0 == key } }.compactMap { _, body, _ in
-            body["at"]?.stringValue.flatMap { try? Date($0, strategy: .iso8601) }.map { (body, $0) }
+            body["at"]?.stringValue.flatMap(parseTimestamp).map { (body, $0) }
         }
     }
 
     public func stop() { task.withLock { $0?.cancel() } }
+}
+
+/// An ISO-8601 timestamp as the services write them, with their milliseconds kept.
+public func parseTimestamp(_ text: String) -> Date? {
+    (try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))) ?? (try? Date(text, strategy: .iso8601))
 }

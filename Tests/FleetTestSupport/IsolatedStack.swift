@@ -4,7 +4,13 @@ import FleetStore
 
 /// A vhost and a Redis database of a test's own, emptied, for tests that kill services: what
 /// they break disturbs no other test. Services started with `environment` use them.
+///
+/// The vhosts `fleet-test-iso1` ... `fleet-test-iso4` are made by `scripts/test.sh` before the
+/// tests start: each `rabbitmqctl` call boots an Erlang VM for seconds of CPU, which would starve
+/// the tests running beside it.
 public struct IsolatedStack: Sendable {
+    public static let slots = 1...4
+
     public let amqpURL: String
     public let redisURL: String
     public let redis: RedisClient
@@ -13,8 +19,11 @@ public struct IsolatedStack: Sendable {
 
     public var environment: [String: String] { ["FLEET_AMQP_URL": amqpURL, "FLEET_REDIS_URL": redisURL] }
 
-    public static func make(vhost: String, database: Int) async throws -> IsolatedStack {
-        try TestEnvironment.stack("ensure-vhost", vhost)
+    /// Slot `n` (one per test that needs one): vhost `fleet-test-iso<n>`, Redis database 7 + n.
+    public static func make(slot: Int) async throws -> IsolatedStack {
+        precondition(slots.contains(slot), "scripts/test.sh makes the vhosts of slots \(slots)")
+        let vhost = "fleet-test-iso\(slot)"
+        let database = 7 + slot
         let amqp = TestEnvironment.serviceAMQPURL.replacingOccurrences(of: "/fleet-test", with: "/\(vhost)")
         let redisURL = TestEnvironment.redisURL.replacingOccurrences(of: "/0", with: "/\(database)")
         let redis = try await RedisClient.connect(url: redisURL)

@@ -1,3 +1,4 @@
+import FleetRuntime
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -54,30 +55,54 @@ public final class ServiceProcess: Sendable {
         pid = spawned
     }
 
-    /// Sends SIGTERM (through the watchdog) and waits for the exit; returns the service's exit status.
+    /// Sends SIGTERM (through the watchdog) and waits for the exit, on a thread of its own (a
+    /// drain can take seconds); returns the service's exit status.
     @discardableResult
-    public func terminate() -> Int32 {
+    public func terminate() async -> Int32 {
         kill(pid, SIGTERM)
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        return (status >> 8) & 0xff
+        return await Self.reap(pid)
+    }
+
+    /// Sends SIGTERM and returns at once; a thread of its own reaps the exit. For `defer`, which
+    /// cannot await.
+    public func stop() {
+        kill(pid, SIGTERM)
+        Task { [pid] in await Self.reap(pid) }
     }
 
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
+    /// Waits (bounded) until the service's log holds every one of `lines`, e.g. "serving": a
+    /// started service, however long a loaded machine took to start it.
+    public func waitForLog(_ lines: String..., timeout: Duration = .seconds(60)) async -> Bool {
+        await TestEnvironment.eventually(timeout: timeout) { [self] in
+            let text = log
+            return lines.allSatisfy { text.contains($0) }
+        }
+    }
+
     /// SIGKILL to the service itself (no drain, no cleanup), then waits for the watchdog to notice.
-    public func kill9() {
+    public func kill9() async {
         let children = "/proc/\(pid)/task/\(pid)/children"
         if let text = try? String(contentsOfFile: children, encoding: .utf8) {
             for child in text.split(separator: " ").compactMap({ pid_t($0) }) { kill(child, SIGKILL) }
         }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        await Self.reap(pid)
+    }
+
+    /// Waits for `pid` with a blocking waitpid off the cooperative pool; returns its exit status.
+    @discardableResult
+    static func reap(_ pid: pid_t) async -> Int32 {
+        await OffPool.run("reap-\(pid)") {
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            return (status >> 8) & 0xff
+        }
     }
 }
 
 extension TestEnvironment {
-    /// The broker URL with the test vhost (`scripts/stack.sh ensure-vhost fleet-test`).
+    /// The broker URL with the test vhost (made by `scripts/test.sh` with `scripts/stack.sh ensure-vhosts`).
     public static var serviceAMQPURL: String {
         ProcessInfo.processInfo.environment["FLEET_TEST_AMQP_URL"]
             ?? amqpURL.replacingOccurrences(of: "/%2f", with: "/fleet-test")

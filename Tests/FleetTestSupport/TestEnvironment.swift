@@ -1,3 +1,4 @@
+import FleetRuntime
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -25,7 +26,13 @@ public enum TestEnvironment {
     /// Runs `scripts/stack.sh <action>` (e.g. `stop-rabbitmq`) and fails loudly when it fails.
     /// posix_spawn + waitpid, not Foundation's Process: a server the script starts in the background
     /// inherits the descriptors Process watches, and waitUntilExit would then wait for the server.
-    public static func stack(_ action: String, _ extra: String...) throws {
+    /// It waits on a thread of its own: the script runs Erlang CLI tools that take seconds.
+    public static func stack(_ action: String, _ extra: String...) async throws {
+        let status = try await OffPool.run("stack-\(action)") { () throws -> Int32 in try runStack(action, extra) }
+        guard status == 0 else { throw StackScriptError(action: action, status: status) }
+    }
+
+    private static func runStack(_ action: String, _ extra: [String]) throws -> Int32 {
         let script = repositoryRoot.appendingPathComponent("scripts/stack.sh").path
         let argv: [UnsafeMutablePointer<CChar>?] = (["/bin/bash", script, action] + extra).map { (s: String) in strdup(s) } + [nil]
         defer { argv.forEach { free($0) } }
@@ -41,7 +48,7 @@ public enum TestEnvironment {
         }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        guard status == 0 else { throw StackScriptError(action: action, status: status) }
+        return status
     }
 
     /// Polls `condition` every 50 ms until it holds or `timeout` passes; returns whether it held.

@@ -70,7 +70,7 @@ struct BulkServiceTests {
         let ok = await s.bus.call(Route.bulkCreate, .object(allowed))
         #expect(ok.status == 201)
         let emptyID = ok.body?["id"]?.stringValue ?? "?"
-        #expect(await TestEnvironment.eventually(timeout: .seconds(5)) { events.received(EventRoute.bulkFinished(emptyID)).count == 1 },
+        #expect(await TestEnvironment.eventually(timeout: .seconds(30)) { events.received(EventRoute.bulkFinished(emptyID)).count == 1 },
                 "an operation that ends at creation is announced too")
         #expect(ok.body?["status"] == "succeeded")
         #expect(ok.body?["progress"]?["percent_complete"]?.doubleValue == 0.0)
@@ -171,7 +171,7 @@ struct BulkDispatchTests {
     /// Polls the operation until its aggregate is `status`; returns its progress.
     private func waitFor(_ s: ServiceStack.Handle, _ op: JSONValue, _ status: String) async -> JSONValue? {
         var last: JSONValue?
-        _ = await TestEnvironment.eventually(timeout: .seconds(20)) {
+        _ = await TestEnvironment.eventually(timeout: .seconds(30)) {
             last = await s.bus.call(Route.bulkGet, ["id": op]).body
             return last?["status"] == .string(status)
         }
@@ -284,7 +284,7 @@ struct BulkDispatchTests {
         let sent = await s.bus.call(Route.bulkDispatch, ["id": op, "host_ids": [.string(ids[0]), .string(ids[1]), "not-in-op"]])
         #expect(sent.body?["dispatched"] == [.string(ids[0]), .string(ids[1])])
         #expect(await s.bus.call(Route.bulkDispatch, ["id": op, "host_ids": [.string(ids[0])]]).body?["dispatched"] == [], "never twice")
-        #expect(await TestEnvironment.eventually(timeout: .seconds(10)) {
+        #expect(await TestEnvironment.eventually(timeout: .seconds(30)) {
             await s.bus.call(Route.bulkProgress, ["id": op]).body?["succeeded"] == 2
         })
         #expect(await s.bus.call(Route.bulkProgress, ["id": op]).body?["queued"] == 2)

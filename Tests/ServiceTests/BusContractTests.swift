@@ -54,8 +54,8 @@ struct BusContractTests {
         _ = try await ServiceStack.shared.handle()  // the vhost and its topology exist
         let port = Int.random(in: 40_000...49_999)
         let replica = try ServiceProcess(service, environment: ["FLEET_METRICS_PORT": String(port)])
-        try await Task.sleep(for: .seconds(2))
-        let status = replica.terminate()
+        #expect(await replica.waitForLog("serving", "listening on 127.0.0.1:\(port)"), "\(replica.log.suffix(1500))")
+        let status = await replica.terminate()
         #expect(status == 0, "\(replica.log.suffix(1500))")
     }
 
@@ -63,14 +63,14 @@ struct BusContractTests {
         let s = try await ServiceStack.shared.handle()
         // With its /metrics endpoint up, which must stop in the same orderly shutdown.
         let replica = try ServiceProcess("fleet-groups", environment: ["FLEET_METRICS_PORT": String(Int.random(in: 40_000...49_999))])
-        try await Task.sleep(for: .seconds(1))
+        #expect(await replica.waitForLog("serving"), "\(replica.log.suffix(1500))")
         // Many commands in flight across both replicas, then SIGTERM to one of them.
         async let replies = withTaskGroup(of: Int.self) { group in
             for i in 0..<200 { group.addTask { await s.bus.call(Route.groupsGet, ["id": .string("missing-\(i)")]).status } }
             return await group.reduce(into: [Int]()) { $0.append($1) }
         }
         try await Task.sleep(for: .milliseconds(30))
-        let exitStatus = replica.terminate()
+        let exitStatus = await replica.terminate()
         let statuses = await replies
         #expect(exitStatus == 0)
         #expect(statuses.count == 200)

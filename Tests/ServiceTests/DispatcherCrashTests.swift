@@ -11,7 +11,7 @@ import Testing
 @Suite("dispatcher crash", .serialized)
 struct DispatcherCrashTests {
     @Test func sigkillMidOperationLosesNothing() async throws {
-        let stack = try await IsolatedStack.make(vhost: "fleet-test-crash", database: 8)
+        let stack = try await IsolatedStack.make(slot: 1)
         defer { Task { await stack.close() } }
         let redis = stack.redis, bus = stack.bus
         let env = stack.environment.merging(["FLEET_RESULT_GRACE_MS": "300"]) { $1 }
@@ -21,9 +21,9 @@ struct DispatcherCrashTests {
         let agent = try ServiceProcess("fleet-agent", arguments: ["--simulate", "400", "--prefix", "crash", "--fail-every", "10", "--latency-ms", "1500"],
                                        environment: env)
         defer {
-            agent.terminate()
-            dispatcher.terminate()
-            selector.terminate()
+            agent.stop()
+            dispatcher.stop()
+            selector.stop()
         }
         try await ServiceStack.waitUntilReady(bus, .bulkDispatcher)
         #expect(await TestEnvironment.eventually(timeout: .seconds(60)) {
@@ -36,7 +36,7 @@ struct DispatcherCrashTests {
         #expect(await TestEnvironment.eventually(timeout: .seconds(30)) {
             (try? await redis.send("HGET", RedisKeys.bulkProgress(op), "succeeded").int).map { $0 > 0 } ?? false
         })
-        dispatcher.kill9()
+        await dispatcher.kill9()
         let atKill = try await redis.send("HGETALL", RedisKeys.bulkProgress(op)).dictionary ?? [:]
         #expect(atKill["status"]?.string == "running", "killed mid-operation, not after it: \(atKill)")
         try await Task.sleep(for: .seconds(1))  // results and claims pile up meanwhile

@@ -35,7 +35,7 @@ struct DryRunAgentTests {
     @Test func runsAHarmlessScriptAndDeploysAFileInATempFolder() async throws {
         let s = try await ServiceStack.shared.handle()
         let (host, agent, _) = try await realAgent(s)
-        defer { agent.terminate() }
+        defer { agent.stop() }
         let (ok, okResult) = try await runAndWait(s, host, "run_script", ["content": "echo out-${who}; echo err >&2; pwd", "parameter_values": ["who": "fleet"]])
         #expect(ok == "succeeded")
         #expect(okResult?["stdout"]?.stringValue?.hasPrefix("out-fleet\n") == true, "\(String(describing: okResult))")
@@ -62,7 +62,7 @@ struct DryRunAgentTests {
         let host = unique("dry")
         let state = FileManager.default.temporaryDirectory.appendingPathComponent(host).path
         let agent = try ServiceProcess("fleet-agent", arguments: ["--host-id", host, "--dry-run", "--state-dir", state])
-        defer { agent.terminate() }
+        defer { agent.stop() }
         #expect(await TestEnvironment.eventually(timeout: .seconds(30)) { await s.bus.call(Route.hostsGet, ["id": .string(host)]).status == 200 })
         let registered = try #require(await s.bus.call(Route.hostsGet, ["id": .string(host)]).body)
         #expect(registered["platform"] == "Linux")
@@ -75,7 +75,7 @@ struct DryRunAgentTests {
         let packages = await s.bus.call(Route.bulkCreate, ["operation_type": "install_package", "selector": ["explicit_host_ids": [.string(host)]],
                                                            "parameters": ["packages": ["nginx"], "manager": "apt"]])
         let op = try #require(packages.body?["id"]?.stringValue)
-        #expect(await TestEnvironment.eventually(timeout: .seconds(20)) {
+        #expect(await TestEnvironment.eventually(timeout: .seconds(30)) {
             await s.bus.call(Route.bulkGet, ["id": .string(op)]).body?["status"] == "succeeded"
         })
         let result = try await s.redis.send("HGET", RedisKeys.bulkResults(op), host).string.flatMap { JSONCoding.decode(Array($0.utf8)) }
@@ -85,15 +85,15 @@ struct DryRunAgentTests {
         let cmd = await s.bus.call(Route.bulkCreate, ["operation_type": "run_script", "selector": ["explicit_host_ids": [.string(host)]],
                                                       "parameters": ["content": "dir", "shell": "cmd"]])
         let op2 = try #require(cmd.body?["id"])
-        #expect(await TestEnvironment.eventually(timeout: .seconds(20)) {
+        #expect(await TestEnvironment.eventually(timeout: .seconds(30)) {
             await s.bus.call(Route.bulkGet, ["id": op2]).body?["progress"]?["skipped"] == 1
         })
         #expect(await s.bus.call(Route.bulkHosts, ["id": op2]).body?["hosts"]?.arrayValue?.first?["reason"] == "unsupported")
 
         // A restart does not reset the approval.
-        agent.terminate()
+        await agent.terminate()
         let again = try ServiceProcess("fleet-agent", arguments: ["--host-id", host, "--dry-run", "--state-dir", state])
-        defer { again.terminate() }
+        defer { again.stop() }
         try await Task.sleep(for: .seconds(2))
         #expect(await s.bus.call(Route.hostsGet, ["id": .string(host)]).body?["approval_status"] == "approved")
     }
@@ -105,7 +105,7 @@ struct DryRunAgentTests {
         let host = unique("types")
         let state = FileManager.default.temporaryDirectory.appendingPathComponent(host).path
         let agent = try ServiceProcess("fleet-agent", arguments: ["--host-id", host, "--dry-run", "--state-dir", state])
-        defer { agent.terminate() }
+        defer { agent.stop() }
         #expect(await TestEnvironment.eventually(timeout: .seconds(30)) { await s.bus.call(Route.hostsGet, ["id": .string(host)]).status == 200 })
         guard case .object(var h)? = await s.bus.call(Route.hostsGet, ["id": .string(host)]).body else { return }
         h["approval_status"] = "approved"
@@ -144,12 +144,12 @@ struct DryRunAgentTests {
                                 "result": ["op_id": .string(op), "host_id": .string(host), "status": "succeeded", "exit_code": 0, "stdout": "from the journal"]]
         try Data(JSONCoding.encode(entry) + [10]).write(to: URL(fileURLWithPath: state + "/" + host + "/journal.jsonl"))
         let agent = try ServiceProcess("fleet-agent", arguments: ["--host-id", host, "--state-dir", state])
-        defer { agent.terminate() }
+        defer { agent.stop() }
         #expect(await TestEnvironment.eventually(timeout: .seconds(30)) {
             await s.bus.call(Route.hostsGet, ["id": .string(host)]).body?["agent_version"] != nil
         }, "the agent registered")
         #expect(await s.bus.call(Route.bulkDispatch, ["id": .string(op), "host_ids": [.string(host)]]).hostIDsDispatched == [host])
-        #expect(await TestEnvironment.eventually(timeout: .seconds(20)) {
+        #expect(await TestEnvironment.eventually(timeout: .seconds(30)) {
             await s.bus.call(Route.bulkGet, ["id": .string(op)]).body?["status"] == "succeeded"
         })
         let result = try await s.redis.send("HGET", RedisKeys.bulkResults(op), host).string.flatMap { JSONCoding.decode(Array($0.utf8)) }

@@ -62,7 +62,7 @@ struct FleetctlTests {
         let s = try await ServiceStack.shared.handle()
         let prefix = unique("ctlsim")
         let agent = try ServiceProcess("fleet-agent", arguments: ["--simulate", "20", "--prefix", prefix, "--fail-hosts", "\(prefix)-7", "--latency-ms", "300"])
-        defer { agent.terminate() }
+        defer { agent.stop() }
         #expect(await TestEnvironment.eventually(timeout: .seconds(30)) {
             await s.bus.call(Route.selectorResolve, ["tags": [.string(prefix)]]).body?["count"] == 20
         })

@@ -56,7 +56,9 @@ struct ScheduleServiceTests {
         #expect(await s.bus.call(Route.bulkGet, ["id": op]).body?["total"] == 2, "the host tagged a moment ago joined")
         let stamps = events.stamps(EventRoute.scheduleFired(id.stringValue ?? ""))
         #expect(stamps.count == 1)
-        if let at = stamps.first?.1 { #expect(at.timeIntervalSince(due) < 1.0, "fired \(at.timeIntervalSince(due)) s after its instant") }
+        // The clock ticks every 100 ms (about 0.1 s late when idle); the bound leaves room for a loaded
+        // machine and still tells an on-time fire from one a tick of minutes would give.
+        if let at = stamps.first?.1 { #expect(at.timeIntervalSince(due) < 5.0, "fired \(at.timeIntervalSince(due)) s after its instant") }
         #expect(Self.date(schedule?["next_run"]).map { $0 > due } == true)
     }
 
@@ -116,12 +118,12 @@ struct ScheduleServiceTests {
         let longAgo = String(Int64(try Date("2024-01-01T00:00:00Z", strategy: .iso8601).timeIntervalSince1970 * 1000))
         _ = try await s.redis.send("HSET", RedisKeys.scheduleRecord(id), "next_run", longAgo)
         _ = try await s.redis.send("ZADD", RedisKeys.schedulesDue, longAgo, id)
-        #expect(await TestEnvironment.eventually(timeout: .seconds(10)) {
+        #expect(await TestEnvironment.eventually(timeout: .seconds(30)) {
             Self.date(await s.bus.call(Route.schedulesGet, ["id": .string(id)]).body?["next_run"]).map { $0 > Date() } == true
         })
         var runs = await Self.runs(s, .string(id))
         if policy == "fire_once" {  // the claim moved next_run; the run settles a moment later
-            _ = await TestEnvironment.eventually(timeout: .seconds(10)) {
+            _ = await TestEnvironment.eventually(timeout: .seconds(30)) {
                 runs = await Self.runs(s, .string(id))
                 return runs.first?["status"] != "pending"
             }
@@ -158,7 +160,7 @@ struct ScheduleServiceTests {
         }
         for run in await Self.runs(s, id) { if let op = run["operation_id"], op != .null { _ = await s.bus.call(Route.bulkCancel, ["id": op]) } }
         // The cancelled operation's finish reaches the run, and the schedule's last_status.
-        #expect(await TestEnvironment.eventually(timeout: .seconds(10)) {
+        #expect(await TestEnvironment.eventually(timeout: .seconds(30)) {
             await s.bus.call(Route.schedulesGet, ["id": id]).body?["last_status"] == (policy == "forbid" ? "skipped" : "cancelled")
         })
     }
@@ -176,7 +178,7 @@ struct ScheduleServiceTests {
         let rollout = try #require(run.body?["operation_id"])
         #expect(await s.bus.call(Route.rollingGet, ["id": rollout]).body?["plan"]?["batches"] == [1, 1, 1])
         // No agent: each host fails undeliverable, within a 100 % budget, so the rollout completes.
-        #expect(await TestEnvironment.eventually(timeout: .seconds(20)) {
+        #expect(await TestEnvironment.eventually(timeout: .seconds(30)) {
             await s.bus.call(Route.schedulesGet, ["id": id]).body?["last_status"] == "succeeded"
         })
     }

@@ -13,16 +13,16 @@ import Testing
 @Suite("scheduler crash", .serialized)
 struct SchedulerCrashTests {
     @Test func killedAcrossAFireInstantFiresItExactlyOnce() async throws {
-        let stack = try await IsolatedStack.make(vhost: "fleet-test-scheduler-crash", database: 10)
+        let stack = try await IsolatedStack.make(slot: 3)
         defer { Task { await stack.close() } }
         let env = stack.environment, bus = stack.bus
         let selector = try ServiceProcess("fleet-selector", environment: env)
         let dispatcher = try ServiceProcess("fleet-bulk-dispatcher", environment: env)
         var scheduler = try ServiceProcess("fleet-scheduler", environment: env)
         defer {
-            scheduler.terminate()
-            dispatcher.terminate()
-            selector.terminate()
+            scheduler.stop()
+            dispatcher.stop()
+            selector.stop()
         }
         try await ServiceStack.waitUntilReady(bus, .scheduler)
         try await ServiceStack.waitUntilReady(bus, .selector)
@@ -33,7 +33,7 @@ struct SchedulerCrashTests {
         var instant = try #require(created.body?["next_run"]?.stringValue.flatMap { try? Date($0, strategy: .iso8601) })
         if instant.timeIntervalSinceNow < 8 { instant += 60 }  // room to kill it before the instant
         try await Task.sleep(for: .seconds(instant.timeIntervalSinceNow - 4))
-        scheduler.kill9()
+        await scheduler.kill9()
         try await Task.sleep(for: .seconds(instant.timeIntervalSinceNow + 4))  // down across the instant
         scheduler = try ServiceProcess("fleet-scheduler", environment: env)
 

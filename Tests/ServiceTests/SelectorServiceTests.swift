@@ -39,8 +39,8 @@ struct SelectorServiceTests {
         let s = try await ServiceStack.shared.handle()
         // A second replica: commands now land on either one at random.
         let replica = try ServiceProcess("fleet-selector")
-        defer { replica.terminate() }
-        try await Task.sleep(for: .seconds(1))
+        defer { replica.stop() }
+        #expect(await replica.waitForLog("serving"), "\(replica.log.suffix(1500))")
         let tag = unique("fresh")
         for i in 0..<20 {
             let id = "\(tag)-\(i)"
@@ -107,14 +107,10 @@ struct SelectorServiceTests {
         let tag = unique("evil")
         let hosts: [JSONValue] = (0..<2000).map { ["id": .string("\(tag)-\($0)"), "tags": [.string(tag)], "fqdn": .string(String(repeating: "a", count: 30) + "!")] }
         _ = await s.bus.call(Route.hostsUpsert, ["hosts": .array(hosts)])
-        let clock = ContinuousClock()
-        var reply: BusReply?
-        let elapsed = await clock.measure {
-            reply = await s.bus.call(Route.selectorResolve, ["tags": [.string(tag)], "criteria": [["field": "fqdn", "op": "matches", "value": "(a+)+$"]]])
-        }
-        #expect(reply?.status == 200)
-        #expect(reply?.body?["count"] == 0)
-        #expect(elapsed < .seconds(10), "took \(elapsed)")  // a backtracking engine would not finish at all
+        // A backtracking engine would not answer at all; the bound is the caller's timeout (504).
+        let reply = await s.bus.call(Route.selectorResolve, ["tags": [.string(tag)], "criteria": [["field": "fqdn", "op": "matches", "value": "(a+)+$"]]])
+        #expect(reply.status == 200)
+        #expect(reply.body?["count"] == 0)
     }
 
     @Test func explainSaysWhy() async throws {

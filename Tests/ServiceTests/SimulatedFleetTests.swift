@@ -11,7 +11,7 @@ struct SimulatedFleetTests {
         let s = try await ServiceStack.shared.handle()
         let prefix = unique("sim")
         let agent = try ServiceProcess("fleet-agent", arguments: ["--simulate", "5000", "--prefix", prefix, "--fail-every", "100", "--silent-every", "1000"])
-        defer { agent.terminate() }
+        defer { agent.stop() }
         let registered = await TestEnvironment.eventually(timeout: .seconds(60)) {
             await s.bus.call(Route.selectorResolve, ["tags": [.string(prefix)]]).body?["count"] == 5000
         }

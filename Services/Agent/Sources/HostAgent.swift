@@ -118,7 +118,8 @@ public struct HostAgent: Sendable {
                 let iso = ISO8601DateFormatter()
                 result["started_at"] = .string(iso.string(from: started))
                 result["finished_at"] = .string(iso.string(from: Date()))
-                journal.record(key, .object(result))
+                let entry = JSONValue.object(result)
+                await OffPool.run("agent-journal") { [journal] in journal.record(key, entry) }  // fsync: off the pool
             }
         } catch let unsupported as UnsupportedOperation {
             result["status"] = "skipped"

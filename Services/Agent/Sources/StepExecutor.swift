@@ -1,4 +1,5 @@
 import FleetCore
+import FleetRuntime
 import Foundation
 import Synchronization
 #if canImport(Glibc)
@@ -8,6 +9,10 @@ import Glibc
 /// Runs AgentSteps on this host: programs as argv through /usr/bin/env (which only resolves PATH;
 /// no shell ever sees the arguments), scripts from a private temporary file, files written
 /// atomically. Output is kept head and tail, 64 KiB each.
+///
+/// Everything that blocks (the process wait, file writes with fsync) runs on a thread of its own
+/// (`OffPool`), never on the cooperative pool: a step's timeout is enforced by that thread, so it
+/// fires on time however busy the agent's tasks are.
 struct StepExecutor: Sendable {
     static let keep = 64 * 1024
 
@@ -19,16 +24,28 @@ struct StepExecutor: Sendable {
         var truncated = false
     }
 
-    /// Runs the steps in order, stopping at the first that fails; `deadline` bounds them all.
+    /// Runs the steps in order, stopping at the first that fails; `timeout` bounds them all.
     func run(_ steps: [AgentStep], timeout: Duration) async -> Outcome {
+        await OffPool.run("agent-steps") { runNow(steps, timeout: timeout) }
+    }
+
+    func exec(_ argv: [String], timeout: Duration) async -> Outcome {
+        await OffPool.run("agent-exec") { execNow(argv, timeout: timeout) }
+    }
+
+    func script(_ shell: Shell, _ content: String, timeout: Duration) async -> Outcome {
+        await OffPool.run("agent-script") { scriptNow(shell, content, timeout: timeout) }
+    }
+
+    private func runNow(_ steps: [AgentStep], timeout: Duration) -> Outcome {
         var total = Outcome()
         let deadline = ContinuousClock.now + timeout
         for step in steps {
             let left = ContinuousClock.now.duration(to: deadline)
             let outcome: Outcome
             switch step {
-            case .exec(let argv): outcome = await exec(argv, timeout: left)
-            case .script(let shell, let content): outcome = await script(shell, content, timeout: left)
+            case .exec(let argv): outcome = execNow(argv, timeout: left)
+            case .script(let shell, let content): outcome = scriptNow(shell, content, timeout: left)
             case .writeFile(let file): outcome = write(file)
             case .power(let argv, let delay):
                 // Reported as succeeded now; the action runs after the result is sent.
@@ -53,21 +70,21 @@ struct StepExecutor: Sendable {
         return (Array(bytes.prefix(keep)) + Array("\n[... truncated ...]\n".utf8) + Array(bytes.suffix(keep)), true)
     }
 
-    func script(_ shell: Shell, _ content: String, timeout: Duration) async -> Outcome {
+    private func scriptNow(_ shell: Shell, _ content: String, timeout: Duration) -> Outcome {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-agent-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         do {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             let file = dir.appendingPathComponent("script.\(shell.fileExtension)")
             try Data(content.utf8).write(to: file)
-            return await exec(shell.argv(scriptPath: file.path), timeout: timeout, workingDirectory: dir)
+            return execNow(shell.argv(scriptPath: file.path), timeout: timeout, workingDirectory: dir)
         } catch {
             return Outcome(exitCode: 126, stderr: Array("cannot write the script: \(error)".utf8))
         }
     }
 
     /// Temporary file beside the target, fsync, rename over it; then mode and owner.
-    func write(_ f: DeployFile) -> Outcome {
+    private func write(_ f: DeployFile) -> Outcome {
         let target = URL(fileURLWithPath: f.path)
         let temp = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).fleet-\(UUID().uuidString)")
         do {
@@ -99,7 +116,7 @@ struct StepExecutor: Sendable {
     /// posix_spawn rather than Foundation's Process: Process reports an exit only once every
     /// process holding its descriptors is gone, so a script's orphaned child would hold it up, and
     /// killing the group at the deadline takes the script's children with it.
-    func exec(_ argv: [String], timeout: Duration, workingDirectory: URL? = nil) async -> Outcome {
+    private func execNow(_ argv: [String], timeout: Duration, workingDirectory: URL? = nil) -> Outcome {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-out-\(UUID().uuidString)").path
         let err = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-err-\(UUID().uuidString)").path
         defer {
@@ -131,12 +148,14 @@ struct StepExecutor: Sendable {
         let deadline = ContinuousClock.now + timeout
         var status: Int32 = 0
         var timedOut = false
-        while waitpid(pid, &status, WNOHANG) == 0 {
+        while true {
+            let reaped = waitpid(pid, &status, WNOHANG)
+            if reaped == pid || (reaped < 0 && errno != EINTR) { break }
             if !timedOut, ContinuousClock.now >= deadline {
                 timedOut = true
                 kill(-pid, SIGKILL)  // the whole group: the script and whatever it started
             }
-            try? await Task.sleep(for: .milliseconds(20))
+            usleep(10_000)  // this thread is the step's own; a 10 ms poll bounds how late a kill is
         }
         let exitCode: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         if !timedOut { kill(-pid, SIGKILL) }  // leave no orphans behind a finished step
