@@ -11,6 +11,8 @@ rabbit_env() {
   # Debian's /usr/sbin wrappers switch to the rabbitmq user; the real scripts sit beside the wrapper.
   RMQ_BIN=$(dirname "$(readlink -f "$(command -v rabbitmq-server)")")
   export HOME=$RMQ_DIR/home   # the Erlang cookie lives here: the server and every CLI call share it
+  mkdir -p "$HOME"            # before any CLI call: without it, even `status` fails to make a cookie
+  export ERL_CRASH_DUMP=$RMQ_DIR/erl_crash.dump  # not in whatever folder the caller stands in
   export RABBITMQ_NODENAME=fleet$FLEET_AMQP_PORT@localhost  # per port, so two stacks can share epmd
   export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
   export RABBITMQ_NODE_PORT=$FLEET_AMQP_PORT
