@@ -16,7 +16,8 @@ let package = Package(
         // Metrics: the API everywhere, the Prometheus backend in FleetRuntime (served on /metrics).
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
-        // Only the gateway links these: HTTP, token hashing, and its command line.
+        // HTTP (the gateway, and every service's /metrics endpoint through FleetRuntime), token
+        // hashing (the gateway) and command lines (the gateway, the agent and fleetctl).
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),

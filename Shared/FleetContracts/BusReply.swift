@@ -1,6 +1,6 @@
 import FleetCore
 
-/// The error body of HTTP answers and bus replies alike (semantics.md §7).
+/// The error body of HTTP answers and bus replies alike (docs/openapi.yaml (errors and shapes)).
 public struct ErrorBody: Sendable, Hashable {
     public var error: String
     public var message: String

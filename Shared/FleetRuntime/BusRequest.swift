@@ -14,6 +14,27 @@ public struct BusRequest: Sendable {
 
     /// A string field of the body, or nil.
     public func string(_ key: String) -> String? { body[key]?.stringValue }
+
+    /// A string field that must be there and not be empty (`id`, mostly): else a 422 naming it.
+    public func requiredString(_ key: String = "id") throws(ValidationError) -> String {
+        guard let value = string(key), !value.isEmpty else { throw ValidationError(key, .required, "\(key) is required") }
+        return value
+    }
+
+    /// The page size `limit`: `defaultValue` when absent, else an integer from 1 to `max`; anything
+    /// else (a string, a boolean, a fraction, out of range) is a 422 naming `limit`.
+    public func limit(default defaultValue: Int, max: Int) throws(ValidationError) -> Int {
+        guard let v = body["limit"], v != .null else { return defaultValue }
+        guard case .int(let i) = v, i >= 1, i <= Int64(max) else {
+            throw ValidationError("limit", .invalidValue, "limit is an integer from 1 to \(max)")
+        }
+        return Int(i)
+    }
+}
+
+/// A new record id: `prefix` and 64 random bits in base 36 (`op-2ao62yafcj4ed`).
+public func newID(prefix: String) -> String {
+    prefix + String(UInt64.random(in: 0...UInt64.max), radix: 36)
 }
 
 public typealias CommandHandler = @Sendable (BusRequest) async -> BusReply
@@ -50,10 +71,6 @@ public struct BusReplyError: Error {
 
     public static func notFound(_ what: String) -> BusReplyError {
         BusReplyError(.failure(404, "not_found", what))
-    }
-
-    public static func badRequest(_ what: String) -> BusReplyError {
-        BusReplyError(.badRequest(what))
     }
 }
 

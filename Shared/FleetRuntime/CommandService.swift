@@ -64,7 +64,13 @@ public struct CommandService: Service {
             }
             let request = BusRequest(routingKey: delivery.routingKey, body: body, messageID: delivery.properties.messageId,
                                      headers: delivery.properties.headers)
-            let reply = await handler(request)
+            let reply: BusReply
+            if let version = delivery.properties.headers[BusNames.versionHeader], version != .string(BusNames.contractVersion) {
+                // A publisher speaking another contract would be misread: refuse it, and say what is spoken.
+                reply = .failure(400, "unsupported_version", "this service speaks \(BusNames.versionHeader) \(BusNames.contractVersion); got \(version)")
+            } else {
+                reply = await handler(request)
+            }
             FleetMetrics.command(route: delivery.routingKey, status: reply.status)
             return .reply(JSONCoding.encode(reply.json), MessageProperties(
                 contentType: "application/json", persistent: false, headers: [BusNames.versionHeader: .string(BusNames.contractVersion)]))

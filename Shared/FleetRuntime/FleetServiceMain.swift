@@ -16,16 +16,40 @@ public struct ServiceContext: Sendable {
     /// For consumers besides the command queue (results, say).
     public let consumer: AMQPConnection
     public let logger: Logger
+    /// Where handlers and background jobs read the time (tests drive their own).
+    public let clock: WallClock
+
+    public init(config: ServiceConfig, redis: RedisClient, bus: BusClient, publisher: AMQPConnection, consumer: AMQPConnection,
+                logger: Logger, clock: WallClock = .system) {
+        self.config = config
+        self.redis = redis
+        self.bus = bus
+        self.publisher = publisher
+        self.consumer = consumer
+        self.logger = logger
+        self.clock = clock
+    }
+}
+
+/// Everything a service runs, built once from its context: the command handlers and the services
+/// that run beside the command loop (consumers, timers), sharing whatever the builder made.
+public struct ServiceAssembly: Sendable {
+    public var routes: [String: CommandHandler]
+    public var background: [any Service]
+
+    public init(routes: [String: CommandHandler], background: [any Service] = []) {
+        self.routes = routes
+        self.background = background
+    }
 }
 
 /// The whole of a service's `main`: logging, connections, handlers, a health route, and a
 /// ServiceGroup that drains on SIGTERM/SIGINT and exits 0.
 public enum FleetServiceMain {
-    /// `background` adds services that run beside the command loop (consumers, sweepers); they
-    /// get the same graceful shutdown.
+    /// `assemble` builds the service once: its routes and background services get the same
+    /// graceful shutdown.
     public static func run(_ name: ServiceName, config: ServiceConfig = ServiceConfig(),
-                           background: (ServiceContext) -> [any Service] = { _ in [] },
-                           handlers build: (ServiceContext) async throws -> [String: CommandHandler]) async throws {
+                           assemble: (ServiceContext) async throws -> ServiceAssembly) async throws {
         unblockShutdownSignals()
         _ = FleetMetrics.registry  // before any metric is created
         let level = config.logLevel
@@ -41,7 +65,8 @@ public enum FleetServiceMain {
         let rpc = try await RPCClient.start(on: outbound)
         let context = ServiceContext(config: config, redis: redis, bus: BusClient(rpc: rpc, timeout: config.requestTimeout),
                                      publisher: outbound, consumer: consumer, logger: logger)
-        var handlers = try await build(context)
+        let assembly = try await assemble(context)
+        var handlers = assembly.routes
         handlers[name.healthRoute] = { _ in
             let redisUp = (try? await redis.send("PING")) != nil
             let ready = redisUp && consumer.isConnected && outbound.isConnected
@@ -51,7 +76,7 @@ public enum FleetServiceMain {
         let service = CommandService(name: name, handlers: handlers, consumer: consumer, replies: outbound,
                                      prefetch: config.prefetch, logger: logger)
         let metrics = MetricsEndpoint(service: name, config: config, logger: logger)
-        let group = ServiceGroup(services: [service, metrics] + background(context), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        let group = ServiceGroup(services: [service, metrics] + assembly.background, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
         await consumer.close()
         await outbound.close()

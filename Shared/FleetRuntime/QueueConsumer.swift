@@ -1,7 +1,6 @@
 import FleetBus
 import FleetContracts
 import ServiceLifecycle
-import ServiceLifecycle
 
 extension ServiceContext {
     /// Declares `topology`, then handles every delivery of `queue` concurrently (up to `prefetch`

@@ -31,6 +31,22 @@ struct BusContractTests {
         #expect(found.map { String(decoding: $0.body, as: UTF8.self) } == "{not json")
     }
 
+    /// Consumers check the contract version: another one is refused (400), its absence is version 1.
+    @Test func aCommandOfAnotherContractVersionIsRefused() async throws {
+        let s = try await ServiceStack.shared.handle()
+        func call(_ headers: [String: AMQPFieldValue]) async throws -> BusReply? {
+            let delivery = try await s.bus.rpc.request(exchange: BusNames.commandsExchange, routingKey: Route.hostsGet,
+                                                       body: JSONCoding.encode(["id": "no-such-host"]),
+                                                       properties: MessageProperties(contentType: "application/json", persistent: false, headers: headers),
+                                                       timeout: .seconds(15))
+            return JSONCoding.decode(delivery.body).flatMap(BusReply.init(json:))
+        }
+        let other = try await call([BusNames.versionHeader: "2"])
+        #expect(other?.status == 400 && other?.error?.error == "unsupported_version", "\(String(describing: other))")
+        #expect(try await call([BusNames.versionHeader: .string(BusNames.contractVersion)])?.status == 404)
+        #expect(try await call([:])?.status == 404)
+    }
+
     @Test func noServiceIs503AndASilentServiceIs504() async throws {
         let s = try await ServiceStack.shared.handle()
         let nobody = await s.bus.call("nobody.\(unique("x")).get", [:])

@@ -2,22 +2,71 @@ import FleetBus
 import FleetContracts
 import FleetCore
 import FleetRuntime
+import FleetStore
 
-/// What the dispatcher's parts share: the per-host store, dispatching, and what follows a host's
-/// move (free a slot of the concurrency window, announce the host, announce the finish once).
+/// The dispatcher's one engine per process, shared by the handlers, the results consumer and the
+/// deadline sweeper: it sends hosts out (all at once or in a concurrency window) and owns what
+/// follows a host's move to a terminal status (announce the host, free its slot, announce the
+/// finish once).
 struct BulkEngine: Sendable {
     let context: ServiceContext
     let store: HostTransitionStore
-    let dispatch: AgentDispatch
+    let agents: AgentDispatch
+    var redis: RedisClient { context.redis }
 
     init(context: ServiceContext) {
         self.context = context
         store = HostTransitionStore(redis: context.redis)
-        dispatch = AgentDispatch(publisher: context.publisher, store: store)
+        agents = AgentDispatch(publisher: context.publisher)
     }
 
-    /// Call after moving hosts of `op` to a terminal status `to`.
+    /// Starts an operation: all hosts at once, or with a `concurrency` window the first N, the rest
+    /// waiting in the pending list for a slot.
+    func start(op: String, hosts: [String], request: BulkOperationRequest) async throws {
+        guard let window = request.concurrency?.resolve(total: hosts.count), window < hosts.count else {
+            return try await dispatch(op: op, hosts: hosts, request: request)
+        }
+        let waiting = Array(hosts[window...])
+        try await redis.pipelineChecked(RedisCommand.chunked(["RPUSH", RedisKeys.bulkPending(op)], waiting))
+        try await dispatch(op: op, hosts: Array(hosts[..<window]), request: request)
+    }
+
+    /// Sends the hosts' commands, with a claim deadline each; hosts whose command no queue takes
+    /// fail `undeliverable` (and free their slots at once).
+    func dispatch(op: String, hosts: [String], request: BulkOperationRequest) async throws {
+        guard !hosts.isEmpty else { return }
+        try await Deadlines(redis: redis, clock: context.clock).expectClaims(op: op, hosts: hosts, within: .seconds(request.deliveryTimeoutSeconds))
+        let unroutable = await agents.publish(op: op, hosts: hosts, request: request)
+        if !unroutable.isEmpty {
+            let outcome = try await store.move(operation: op, hosts: unroutable, to: .failed, reason: .undeliverable)
+            try await hostsEnded(op: op, to: .failed, reason: .undeliverable, outcome)
+        }
+    }
+
+    /// What follows hosts' move to a terminal status `to`: announce each host, free their slots of
+    /// the concurrency window, and announce the finish (exactly one move finishes an operation).
     func hostsEnded(op: String, to: HostStatus, reason: HostReason?, _ outcome: HostTransitionStore.Outcome) async throws {
-        try await dispatch.ended(op: op, to: to, reason: reason, outcome)
+        guard outcome.applied > 0 else { return }
+        FleetMetrics.count("fleet_bulk_hosts_ended_total", [("status", to.rawValue), ("reason", reason?.rawValue ?? "none")], by: outcome.applied)
+        for host in outcome.movedHosts {
+            await context.publisher.announce(EventRoute.bulkHost(op), ["op_id": .string(op), "host_id": .string(host), "status": .string(to.rawValue),
+                                                                       "reason": reason.map { .string($0.rawValue) } ?? .null])
+        }
+        try await release(op: op, count: outcome.applied)
+        if outcome.justFinished { await announceFinished(op: op, outcome.aggregate) }
+    }
+
+    func announceFinished(op: String, _ aggregate: AggregateStatus) async {
+        await context.publisher.announce(EventRoute.bulkFinished(op), ["op_id": .string(op), "status": .string(aggregate.rawValue)])
+    }
+
+    /// `count` slots freed: dispatch as many hosts from the pending list (LPOP is atomic, so each
+    /// pending host goes out once however many replicas release at the same time).
+    private func release(op: String, count: Int) async throws {
+        let popped = try await redis.send(RedisCommand(["LPOP", RedisKeys.bulkPending(op), String(count)])).array?.compactMap(\.string) ?? []
+        guard !popped.isEmpty else { return }
+        guard let text = try await redis.send("HGET", RedisKeys.bulkOperation(op), "request").string,
+              let json = JSONCoding.decode(Array(text.utf8)), let request = try? BulkOperationRequest(json: json) else { return }
+        try await dispatch(op: op, hosts: popped, request: request)
     }
 }

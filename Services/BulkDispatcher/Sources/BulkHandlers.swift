@@ -11,17 +11,19 @@ public struct BulkHandlers: Sendable {
     let engine: BulkEngine
     var context: ServiceContext { engine.context }
     var store: HostTransitionStore { engine.store }
-    var dispatch: AgentDispatch { engine.dispatch }
 
-    public init(context: ServiceContext) {
-        engine = BulkEngine(context: context)
+    /// The handlers, the results consumer and the deadline sweeper around one engine.
+    @Sendable public static func assemble(_ context: ServiceContext) -> ServiceAssembly {
+        let engine = BulkEngine(context: context)
+        return ServiceAssembly(routes: BulkHandlers(engine: engine).routes,
+                               background: [ResultsConsumer(engine: engine), DeadlineSweeper(engine: engine)])
     }
 
     public var routes: [String: CommandHandler] {
         [
             Route.bulkCreate: { r in await create(r) },
-            Route.bulkGet: { r in await answer(context.logger) { try await record(id(r)) } },
-            Route.bulkProgress: { r in await answer(context.logger) { try await progress(id(r)) } },
+            Route.bulkGet: { r in await answer(context.logger) { try await record(r.requiredString()) } },
+            Route.bulkProgress: { r in await answer(context.logger) { try await progress(r.requiredString()) } },
             Route.bulkHosts: { r in await answer(context.logger) { try await hosts(r) } },
             Route.bulkList: { r in await answer(context.logger) { try await list(r) } },
             Route.bulkCancel: { r in await answer(context.logger) { try await cancel(r) } },
@@ -37,7 +39,7 @@ public struct BulkHandlers: Sendable {
         let request: BulkOperationRequest
         do { request = try BulkOperationRequest(json: r.body) } catch { return .validation(error) }
         let canonical = String(decoding: JSONCoding.encode(r.body), as: UTF8.self)
-        let opID = "op-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        let opID = newID(prefix: "op-")
         if let key = r.messageID {
             let claimed = await answer(context.logger) {
                 let set = try await context.redis.send(RedisCommand(["SET", RedisKeys.bulkIdempotency(key), opID, "NX", "EX", "86400"]))
@@ -70,7 +72,7 @@ public struct BulkHandlers: Sendable {
             return .failure(422, "no_targets", "the selector resolved to no host (send \"allow_empty\": true to create it anyway)")
         }
         let reply = await answer(context.logger) {
-            let created = Date()
+            let created = context.clock.now
             var record: [String: JSONValue] = [
                 "id": .string(opID), "operation_type": .string(request.type.rawValue), "parameters": request.parameters.json,
                 "selector": request.selectorJSON, "allow_empty": .bool(request.allowEmpty),
@@ -79,7 +81,7 @@ public struct BulkHandlers: Sendable {
             ]
             record["concurrency"] = request.concurrency?.json ?? .null
             try await store.create(operation: opID, hostIDs: hostIDs)
-            if hostIDs.isEmpty { await dispatch.announceFinished(op: opID, .succeeded) }
+            if hostIDs.isEmpty { await engine.announceFinished(op: opID, .succeeded) }
             if !notApproved.isEmpty {
                 let outcome = try await store.move(operation: opID, hosts: notApproved, to: .skipped, reason: .notApproved)
                 try await engine.hostsEnded(op: opID, to: .skipped, reason: .notApproved, outcome)
@@ -90,7 +92,7 @@ public struct BulkHandlers: Sendable {
                               "request", canonical, "timeout_seconds", String(request.parameters.timeoutSeconds)]),
                 RedisCommand(["ZADD", RedisKeys.bulkIndex, String(Int(created.timeIntervalSince1970 * 1000)), opID]),
             ])
-            if request.dispatch { try await dispatch.start(op: opID, hosts: approved, request: request) }
+            if request.dispatch { try await engine.start(op: opID, hosts: approved, request: request) }
             return try await self.record(opID)
         }
         return reply.created
@@ -129,11 +131,10 @@ public struct BulkHandlers: Sendable {
     /// until the page is full: a page costs a few round trips, not the whole operation. With a
     /// status filter the last page can come back empty.
     func hosts(_ r: BusRequest) async throws -> JSONValue {
-        let opID = try id(r)
+        let opID = try r.requiredString()
         guard try await store.progress(operation: opID) != nil else { throw BusReplyError.notFound("no bulk operation '\(opID)'") }
         let wanted = r.string("status")
-        let limit = Int(r.body["limit"]?.intValue ?? 100)
-        guard (1...1000).contains(limit) else { throw ValidationError("limit", .invalidValue, "limit is an integer from 1 to 1000") }
+        let limit = try r.limit(default: 100, max: 1000)
         let chunk = max(limit, 500)
         try await ensureOrderIndex(opID)
         var rows: [JSONValue] = []
@@ -164,17 +165,12 @@ public struct BulkHandlers: Sendable {
     private func ensureOrderIndex(_ opID: String) async throws {
         guard try await context.redis.send("EXISTS", RedisKeys.bulkOrder(opID)).int == 0 else { return }
         let ids = (try await context.redis.send("HKEYS", RedisKeys.bulkHosts(opID)).array ?? []).compactMap(\.string)
-        var commands: [RedisCommand] = []
-        for start in stride(from: 0, to: ids.count, by: 1000) {
-            commands.append(RedisCommand(["ZADD", RedisKeys.bulkOrder(opID)] + ids[start..<min(start + 1000, ids.count)].flatMap { ["0", $0] }))
-        }
-        _ = try await context.redis.pipeline(commands)
+        try await context.redis.pipelineChecked(RedisCommand.chunked(["ZADD", RedisKeys.bulkOrder(opID)], ids) { ["0", $0] })
     }
 
     /// Newest first.
     func list(_ r: BusRequest) async throws -> JSONValue {
-        let limit = Int(r.body["limit"]?.intValue ?? 50)
-        guard (1...500).contains(limit) else { throw ValidationError("limit", .invalidValue, "limit is an integer from 1 to 500") }
+        let limit = try r.limit(default: 50, max: 500)
         let ids = try await context.redis.send("ZREVRANGE", RedisKeys.bulkIndex, "0", String(limit - 1)).array?.compactMap(\.string) ?? []
         var operations: [JSONValue] = []
         for opID in ids { if let o = try? await record(opID) { operations.append(o) } }
@@ -185,7 +181,7 @@ public struct BulkHandlers: Sendable {
     /// finished operation is a 409. With `"reason": "halted"` (the rollout controller halting its
     /// operation) queued hosts are skipped `halted` and the aggregate follows the counts.
     func cancel(_ r: BusRequest) async throws -> JSONValue {
-        let opID = try id(r)
+        let opID = try r.requiredString()
         let reason: HostReason
         switch r.string("reason") ?? "cancelled" {
         case "cancelled": reason = .cancelled
@@ -210,7 +206,7 @@ public struct BulkHandlers: Sendable {
         // The run deadline first: a host must never be running without one, even if this process
         // dies between the two writes (a deadline for a host that was not claimed does nothing).
         let timeout = Int(try await context.redis.send("HGET", RedisKeys.bulkOperation(op), "timeout_seconds").int ?? 300)
-        try await Deadlines(redis: context.redis).expectResults(op: op, hosts: hosts, within: .seconds(timeout))
+        try await Deadlines(redis: context.redis, clock: context.clock).expectResults(op: op, hosts: hosts, within: .seconds(timeout))
         let outcome = try await store.move(operation: op, hosts: hosts, to: .running, claimant: r.string("agent_id"))
         return ["claimed": .array(outcome.movedHosts.map { .string($0) })]
     }
@@ -219,7 +215,7 @@ public struct BulkHandlers: Sendable {
     /// yet sent (an operation created with `"dispatch": false`; the rollout controller sends its
     /// batches this way). Answers which hosts went out.
     func dispatchNamed(_ r: BusRequest) async throws -> JSONValue {
-        let opID = try id(r)
+        let opID = try r.requiredString()
         let named = r.body["host_ids"]?.arrayValue?.compactMap(\.stringValue) ?? []
         guard !named.isEmpty else { throw ValidationError("host_ids", .required, "host_ids is a non-empty array") }
         guard let text = try await context.redis.send("HGET", RedisKeys.bulkOperation(opID), "request").string,
@@ -232,12 +228,8 @@ public struct BulkHandlers: Sendable {
         let queued = zip(named, current).filter { $0.1.string == HostStatus.queued.rawValue }.map(\.0)
         let marks = try await context.redis.pipeline(queued.map { RedisCommand(["SADD", RedisKeys.bulkSent(opID), $0]) })
         let toSend = zip(queued, marks).filter { $0.1.int == 1 }.map(\.0)
-        try await dispatch.dispatch(op: opID, hosts: toSend, request: request)
+        try await engine.dispatch(op: opID, hosts: toSend, request: request)
         return ["dispatched": .array(toSend.map { .string($0) })]
     }
 
-    private func id(_ r: BusRequest) throws -> String {
-        guard let id = r.string("id"), !id.isEmpty else { throw ValidationError("id", .required, "id is required") }
-        return id
-    }
 }

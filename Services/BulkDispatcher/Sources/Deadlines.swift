@@ -11,6 +11,7 @@ import ServiceLifecycle
 /// due time, so a restarted dispatcher (or any replica) still enforces them.
 struct Deadlines: Sendable {
     let redis: RedisClient
+    let clock: WallClock
     /// Time allowed for a result to travel after the run's own timeout (`FLEET_RESULT_GRACE_MS`).
     static let grace: Duration = .milliseconds(ProcessInfo.processInfo.environment["FLEET_RESULT_GRACE_MS"].flatMap(Int.init) ?? 5_000)
 
@@ -25,14 +26,8 @@ struct Deadlines: Sendable {
     }
 
     private func add(op: String, hosts: [String], kind: Kind, within: Duration) async throws {
-        let due = String(Int(Date().timeIntervalSince1970 * 1000) + Int(within.components.seconds * 1000) + Int(within.components.attoseconds / 1_000_000_000_000_000))
-        var commands: [RedisCommand] = []
-        for start in stride(from: 0, to: hosts.count, by: 1000) {
-            var args = ["ZADD", RedisKeys.bulkDeadlines]
-            for h in hosts[start..<min(start + 1000, hosts.count)] { args += [due, "\(op)|\(h)|\(kind.rawValue)"] }
-            commands.append(RedisCommand(args))
-        }
-        for reply in try await redis.pipeline(commands) { if case .error(let e) = reply { throw RedisError(.reply, e) } }
+        let due = String(clock.nowMs + within.components.seconds * 1000 + within.components.attoseconds / 1_000_000_000_000_000)
+        try await redis.pipelineChecked(RedisCommand.chunked(["ZADD", RedisKeys.bulkDeadlines], hosts) { [due, "\(op)|\($0)|\(kind.rawValue)"] })
     }
 }
 
@@ -44,8 +39,8 @@ public struct DeadlineSweeper: Service {
     let interval: Duration
     var context: ServiceContext { engine.context }
 
-    public init(context: ServiceContext, interval: Duration = .milliseconds(500)) {
-        engine = BulkEngine(context: context)
+    init(engine: BulkEngine, interval: Duration = .milliseconds(500)) {
+        self.engine = engine
         self.interval = interval
     }
 
@@ -56,7 +51,7 @@ public struct DeadlineSweeper: Service {
     }
 
     func sweep() async throws {
-        let now = String(Int(Date().timeIntervalSince1970 * 1000))
+        let now = String(context.clock.nowMs)
         let due = try await context.redis.send("ZRANGEBYSCORE", RedisKeys.bulkDeadlines, "-inf", now, "LIMIT", "0", "500").array?.compactMap(\.string) ?? []
         for member in due {
             let parts = member.split(separator: "|").map(String.init)

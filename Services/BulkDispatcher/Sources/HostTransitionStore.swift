@@ -11,8 +11,6 @@ import FleetStore
 /// operation share the `{op}` hash tag.
 struct HostTransitionStore: Sendable {
     let redis: RedisClient
-    /// Hosts written per command when an operation is created.
-    static let createBatch = 1_000
 
     /// The outcome of moving hosts.
     struct Outcome: Equatable, Sendable {
@@ -27,17 +25,8 @@ struct HostTransitionStore: Sendable {
 
     /// Writes an operation's hosts, all queued, and its counters.
     func create(operation op: String, hostIDs: [String]) async throws {
-        var commands: [RedisCommand] = []
-        for start in stride(from: 0, to: hostIDs.count, by: Self.createBatch) {
-            var args = ["HSET", RedisKeys.bulkHosts(op)]
-            var order = ["ZADD", RedisKeys.bulkOrder(op)]
-            for id in hostIDs[start..<min(start + Self.createBatch, hostIDs.count)] {
-                args += [id, HostStatus.queued.rawValue]
-                order += ["0", id]
-            }
-            commands.append(RedisCommand(args))
-            commands.append(RedisCommand(order))
-        }
+        var commands = RedisCommand.chunked(["HSET", RedisKeys.bulkHosts(op)], hostIDs) { [$0, HostStatus.queued.rawValue] }
+        commands += RedisCommand.chunked(["ZADD", RedisKeys.bulkOrder(op)], hostIDs) { ["0", $0] }
         let n = String(hostIDs.count)
         let initial: AggregateStatus = hostIDs.isEmpty ? .succeeded : .queued
         commands.append(RedisCommand(["HSET", RedisKeys.bulkProgress(op), "total", n, "queued", n, "running", "0", "succeeded", "0",
@@ -46,9 +35,7 @@ struct HostTransitionStore: Sendable {
         commands.append(RedisCommand(["HINCRBY", RedisKeys.fleetStats, "operations_created", "1"]))
         commands.append(RedisCommand(["HINCRBY", RedisKeys.fleetStats, "hosts_targeted", n]))
         if hostIDs.isEmpty { commands.append(RedisCommand(["HINCRBY", RedisKeys.fleetStats, "operations_\(initial.rawValue)", "1"])) }
-        for reply in try await redis.pipeline(commands) {
-            if case .error(let e) = reply { throw RedisError(.reply, e) }
-        }
+        try await redis.pipelineChecked(commands)
     }
 
     /// Moves `hosts` to `to` (with `reason`), each only if the state machine allows it from where

@@ -13,9 +13,7 @@ public struct ResultsConsumer: Service {
     var context: ServiceContext { engine.context }
     var store: HostTransitionStore { engine.store }
 
-    public init(context: ServiceContext) {
-        engine = BulkEngine(context: context)
-    }
+    init(engine: BulkEngine) { self.engine = engine }
 
     static let topology = Topology(
         queues: [.durable(BusNames.resultsQueue, deadLetterExchange: BusNames.deadLetterExchange)],

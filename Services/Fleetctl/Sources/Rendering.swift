@@ -34,8 +34,13 @@ public enum Rendering {
         }
     }
 
+    /// Pretty-printed with sorted keys. A JSONValue always serialises; should Foundation refuse,
+    /// the compact encoding is printed instead of crashing the CLI.
     public static func json(_ value: JSONValue) -> String {
-        String(decoding: try! JSONSerialization.data(withJSONObject: value.foundationObject, options: [.prettyPrinted, .sortedKeys, .fragmentsAllowed]), as: UTF8.self)
+        guard let data = try? JSONSerialization.data(withJSONObject: value.foundationObject, options: [.prettyPrinted, .sortedKeys, .fragmentsAllowed]) else {
+            return String(decoding: JSONCoding.encode(value), as: UTF8.self)
+        }
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// One line of live progress: a bar, the counts, and an ETA from the rate so far.

@@ -20,7 +20,7 @@ public struct GatewayConfig: Sendable {
     }
 }
 
-/// The feature codes (semantics.md §7): all enabled unless listed in FLEET_FEATURES_DISABLED.
+/// The feature codes (docs/openapi.yaml (errors and shapes)): all enabled unless listed in FLEET_FEATURES_DISABLED.
 public struct FeatureSet: Sendable, Hashable {
     public static let all = ["fleet_groups", "fleet_bulk_operations", "fleet_rolling_deployments",
                              "fleet_scheduled_operations", "fleet_config_deployment"]

@@ -3,7 +3,7 @@ import FleetCore
 import FleetRuntime
 import Hummingbird
 
-/// JSON responses, errors included (semantics.md §7): `{"error", "message", "details"}`.
+/// JSON responses, errors included (docs/openapi.yaml (errors and shapes)): `{"error", "message", "details"}`.
 enum JSONResponse {
     static func make(_ status: Int, _ body: JSONValue) -> Response {
         Response(status: .init(code: status), headers: [.contentType: "application/json"],

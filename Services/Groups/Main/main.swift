@@ -2,4 +2,4 @@ import FleetContracts
 import FleetRuntime
 import GroupsService
 
-try await FleetServiceMain.run(.groups) { context in GroupsHandlers(context: context).routes }
+try await FleetServiceMain.run(.groups) { ServiceAssembly(routes: GroupsHandlers(context: $0).routes) }

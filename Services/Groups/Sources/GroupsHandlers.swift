@@ -27,7 +27,7 @@ public struct GroupsHandlers: Sendable {
     func upsert(_ r: BusRequest) async -> BusReply {
         var created = false
         let reply = await answer(context.logger) {
-            let group = try HostGroup(json: r.body, defaultID: "g-" + String(UInt64.random(in: 0...UInt64.max), radix: 36))
+            let group = try HostGroup(json: r.body, defaultID: newID(prefix: "g-"))
             created = try await store.update { table in
                 let isNew = table.groups[group.id] == nil
                 try table.upsert(group)
@@ -39,7 +39,7 @@ public struct GroupsHandlers: Sendable {
     }
 
     func get(_ r: BusRequest) async throws -> JSONValue {
-        let id = try requiredID(r)
+        let id = try r.requiredString()
         guard let g = try await GroupRecords.load(context.redis).table.groups[id] else { throw BusReplyError.notFound("no group '\(id)'") }
         return g.json
     }
@@ -59,7 +59,7 @@ public struct GroupsHandlers: Sendable {
 
     /// Deletes a group and moves its children to its parent, in one write.
     func delete(_ r: BusRequest) async throws -> JSONValue {
-        let id = try requiredID(r)
+        let id = try r.requiredString()
         let moved = try await store.update { table in
             let children = try table.delete(id)
             return (children, [.delete(id)] + children.map { .set($0) })
@@ -77,8 +77,4 @@ public struct GroupsHandlers: Sendable {
         return reply
     }
 
-    private func requiredID(_ r: BusRequest) throws -> String {
-        guard let id = r.string("id"), !id.isEmpty else { throw ValidationError("id", .required, "id is required") }
-        return id
-    }
 }

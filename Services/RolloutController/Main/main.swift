@@ -2,6 +2,4 @@ import FleetContracts
 import FleetRuntime
 import RolloutControllerService
 
-try await FleetServiceMain.run(.rolloutController, background: { RolloutHandlers.make($0).background }) { context in
-    RolloutHandlers.make(context).routes
-}
+try await FleetServiceMain.run(.rolloutController, assemble: RolloutHandlers.assemble)

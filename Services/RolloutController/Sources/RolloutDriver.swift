@@ -25,7 +25,6 @@ struct RolloutDriver: Sendable {
         self.coalescer = coalescer
     }
 
-    static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     /// Looks at the rollout; at most one look per rollout runs at a time in this process, and
     /// pokes that arrive during a look make it look once more.
@@ -34,7 +33,7 @@ struct RolloutDriver: Sendable {
         repeat {
             do { try await evaluate(id) } catch {
                 context.logger.warning("rollout not advanced; retrying shortly", metadata: ["rolling.id": "\(id)", "error": "\(error)"])
-                try? await store.wake(id, atMs: Self.nowMs() + 1_000)
+                try? await store.wake(id, atMs: context.clock.nowMs + 1_000)
             }
         } while await coalescer.exit(id)
     }
@@ -44,7 +43,7 @@ struct RolloutDriver: Sendable {
             guard let r = try await store.load(id) else { return }
             let plan = r.plan
             let (counts, batchDone) = try await observe(r)
-            let now = Self.nowMs()
+            let now = context.clock.nowMs
             let (next, effects) = r.state.advance(nowMs: now, .init(failed: counts.failed, batchDone: batchDone), plan: plan, delayMs: r.delayMs)
             let dashboard = Self.dashboard(next, plan: plan, counts: counts)
             if next == r.state && effects.isEmpty {
@@ -106,7 +105,7 @@ struct RolloutDriver: Sendable {
             guard let next = change(&s) else { return }
             // These changes (dispatch confirmed, operation told) show nowhere on the dashboard.
             if try await store.save(id, next, ifRev: r.rev, progress: [:]) {
-                try await store.wake(id, atMs: next.wakeAtMs(nowMs: Self.nowMs(), recheckMs: Self.recheckMs))
+                try await store.wake(id, atMs: next.wakeAtMs(nowMs: context.clock.nowMs, recheckMs: Self.recheckMs))
                 return
             }
         }

@@ -16,21 +16,21 @@ public struct RolloutHandlers: Sendable {
     init(driver: RolloutDriver) { self.driver = driver }
 
     /// The command handlers and the background services that drive rollouts, sharing one driver.
-    public static func make(_ context: ServiceContext) -> (routes: [String: CommandHandler], background: [any Service]) {
+    @Sendable public static func assemble(_ context: ServiceContext) -> ServiceAssembly {
         let driver = RolloutDriver(context: context, coalescer: Coalescer())
         let handlers = RolloutHandlers(driver: driver)
-        return (handlers.routes, [BulkEventsConsumer(driver: driver), RolloutTimers(driver: driver)])
+        return ServiceAssembly(routes: handlers.routes, background: [BulkEventsConsumer(driver: driver), RolloutTimers(driver: driver)])
     }
 
     var routes: [String: CommandHandler] {
         [
             Route.rollingCreate: { r in await create(r) },
-            Route.rollingGet: { r in await answer(context.logger) { try await view(id(r)) } },
-            Route.rollingProgress: { r in await answer(context.logger) { try await progress(id(r)) } },
+            Route.rollingGet: { r in await answer(context.logger) { try await view(r.requiredString()) } },
+            Route.rollingProgress: { r in await answer(context.logger) { try await progress(r.requiredString()) } },
             Route.rollingList: { r in await answer(context.logger) { try await list(r) } },
-            Route.rollingPause: { r in await answer(context.logger) { try await act(.pause, id(r)) } },
-            Route.rollingResume: { r in await answer(context.logger) { try await act(.resume, id(r)) } },
-            Route.rollingCancel: { r in await answer(context.logger) { try await act(.cancel, id(r)) } },
+            Route.rollingPause: { r in await answer(context.logger) { try await act(.pause, r.requiredString()) } },
+            Route.rollingResume: { r in await answer(context.logger) { try await act(.resume, r.requiredString()) } },
+            Route.rollingCancel: { r in await answer(context.logger) { try await act(.cancel, r.requiredString()) } },
         ]
     }
 
@@ -55,8 +55,8 @@ public struct RolloutHandlers: Sendable {
         return await answer(context.logger) {
             let hosts = (try await context.redis.send("HKEYS", RedisKeys.bulkHosts(op)).array ?? []).compactMap(\.string).sorted()
             let plan = request.settings.plan(total: hosts.count)
-            let id = "ro-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
-            let now = RolloutDriver.nowMs()
+            let id = newID(prefix: "ro-")
+            let now = context.clock.nowMs
             var record: [String: JSONValue] = [
                 "id": .string(id), "operation_type": .string(request.operation.type.rawValue),
                 "selector": request.operation.selectorJSON, "parameters": created.body?["parameters"] ?? .null,
@@ -104,18 +104,17 @@ public struct RolloutHandlers: Sendable {
 
     /// Newest first.
     func list(_ r: BusRequest) async throws -> JSONValue {
-        let limit = Int(r.body["limit"]?.intValue ?? 50)
-        guard (1...500).contains(limit) else { throw ValidationError("limit", .invalidValue, "limit is an integer from 1 to 500") }
+        let limit = try r.limit(default: 50, max: 500)
         var deployments: [JSONValue] = []
         for id in try await store.list(limit: limit) { if let v = try? await view(id) { deployments.append(v) } }
         return ["deployments": .array(deployments)]
     }
 
-    /// Pause, resume or cancel: 409 `invalid_transition` unless semantics.md §5 allows it.
+    /// Pause, resume or cancel: 409 `invalid_transition` unless docs/domain.md, "Rollouts" allows it.
     func act(_ action: RolloutAction, _ id: String) async throws -> JSONValue {
         for _ in 0..<16 {
             guard let r = try await store.load(id) else { throw BusReplyError.notFound("no rolling deployment '\(id)'") }
-            let now = RolloutDriver.nowMs()
+            let now = context.clock.nowMs
             let (next, effects) = try r.state.apply(action, nowMs: now)
             let counts = try await driver.bulkCounters(r.operationID)
             guard try await store.save(id, next, ifRev: r.rev, progress: RolloutDriver.dashboard(next, plan: r.plan, counts: counts)) else { continue }
@@ -127,10 +126,6 @@ public struct RolloutHandlers: Sendable {
         throw ConflictError(code: "busy", "the rollout changed too often to apply \(action.rawValue); retry")
     }
 
-    private func id(_ r: BusRequest) throws -> String {
-        guard let id = r.string("id"), !id.isEmpty else { throw ValidationError("id", .required, "id is required") }
-        return id
-    }
 
     static func iso(_ ms: Int64) -> String {
         let f = ISO8601DateFormatter()

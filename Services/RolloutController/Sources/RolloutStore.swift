@@ -33,9 +33,7 @@ struct RolloutStore: Sendable {
         let id = record["id"]?.stringValue ?? ""
         // The record, its hosts and its progress in one transaction (one hash slot): never half-written.
         var commands = [RedisCommand(["MULTI"])]
-        for start in stride(from: 0, to: hosts.count, by: 1000) {
-            commands.append(RedisCommand(["RPUSH", RedisKeys.rollingHosts(id)] + hosts[start..<min(start + 1000, hosts.count)]))
-        }
+        commands += RedisCommand.chunked(["RPUSH", RedisKeys.rollingHosts(id)], hosts)
         commands.append(RedisCommand(["HSET", RedisKeys.rollingRecord(id), "record", String(decoding: JSONCoding.encode(.object(record)), as: UTF8.self),
                                       "state", try Self.encode(state), "rev", "0"]))
         commands.append(RedisCommand(["HSET", RedisKeys.rollingProgress(id)] + progress.flatMap { [$0.key, $0.value] }))
@@ -43,9 +41,7 @@ struct RolloutStore: Sendable {
         commands.append(RedisCommand(["HSET", RedisKeys.rollingByOperation, record["bulk_operation_id"]?.stringValue ?? "", id]))
         commands.append(RedisCommand(["ZADD", RedisKeys.rollingIndex, String(nowMs), id]))
         commands.append(RedisCommand(["ZADD", RedisKeys.rollingTimers, String(nowMs), id]))
-        for reply in try await redis.pipeline(commands) {
-            if case .error(let e) = reply { throw RedisError(.reply, e) }
-        }
+        try await redis.pipelineChecked(commands)
     }
 
     func load(_ id: String) async throws -> StoredRollout? {
@@ -66,9 +62,8 @@ struct RolloutStore: Sendable {
     /// After a look that changed nothing: the dashboard fields (the bulk counters as last seen)
     /// and the next look, in one round trip.
     func mirror(_ id: String, progress: [String: String], wakeAtMs: Int64?) async throws {
-        let replies = try await redis.pipeline([RedisCommand(["HSET", RedisKeys.rollingProgress(id)] + progress.flatMap { [$0.key, $0.value] }),
-                                                wakeCommand(id, atMs: wakeAtMs)])
-        for reply in replies { if case .error(let e) = reply { throw RedisError(.reply, e) } }
+        try await redis.pipelineChecked([RedisCommand(["HSET", RedisKeys.rollingProgress(id)] + progress.flatMap { [$0.key, $0.value] }),
+                                         wakeCommand(id, atMs: wakeAtMs)])
     }
 
     /// The host ids of positions `range`, in order.

@@ -45,7 +45,7 @@ public struct RolloutTimers: Service {
     public func run() async throws {
         await everyTick(interval) { _ in
             do {
-                let due = try await driver.store.due(nowMs: RolloutDriver.nowMs(), limit: 200)
+                let due = try await driver.store.due(nowMs: driver.context.clock.nowMs, limit: 200)
                 await withDiscardingTaskGroup { group in
                     for id in due { group.addTask { await driver.poke(id) } }
                 }

@@ -2,6 +2,4 @@ import FleetContracts
 import FleetRuntime
 import SchedulerService
 
-try await FleetServiceMain.run(.scheduler, background: { ScheduleHandlers.make($0).background }) { context in
-    ScheduleHandlers.make(context).routes
-}
+try await FleetServiceMain.run(.scheduler, assemble: ScheduleHandlers.assemble)

@@ -20,14 +20,13 @@ struct ScheduleFiring: Sendable {
         store = ScheduleStore(redis: context.redis)
     }
 
-    static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
     static func date(_ ms: Int64) -> Date { Date(timeIntervalSince1970: Double(ms) / 1000) }
     static func ms(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
     static func member(_ id: String, _ fireMs: Int64) -> String { "\(id)|\(fireMs)" }
 
     /// The schedule's due instant has come (or it was only thought to have): fire it per the
     /// rules, or skip what was missed, and wait for the next.
-    func fireIfDue(_ id: String, nowMs: Int64 = nowMs()) async throws {
+    func fireIfDue(_ id: String, nowMs: Int64) async throws {
         guard let s = try await store.load(id), let request = s.request, request.enabled, let due = s.nextRunMs else {
             _ = try await context.redis.send("ZREM", RedisKeys.schedulesDue, id)
             return
@@ -60,7 +59,7 @@ struct ScheduleFiring: Sendable {
     /// `schedules.run`: a run now, outside the cron instants, obeying the overlap policy.
     func runNow(_ id: String) async throws -> ScheduleRun {
         guard let s = try await store.load(id), let request = s.request else { throw BusReplyError.notFound("no schedule '\(id)'") }
-        var fireMs = Self.nowMs()
+        var fireMs = context.clock.nowMs
         _ = try await context.redis.send("ZADD", RedisKeys.schedulesPending, String(fireMs), Self.member(id, fireMs))
         while try await !store.claim(id, expected: nil, next: nil, fireMs: fireMs, run: Self.newRun(fireMs: fireMs, trigger: "manual", request: request, missed: 0)) {
             guard try await store.load(id) != nil else { throw BusReplyError.notFound("no schedule '\(id)'") }
@@ -106,10 +105,10 @@ struct ScheduleFiring: Sendable {
         // thought abandoned): the run stays pending and is retried later; the key makes it one operation.
         if reply.status >= 500 || reply.error?.error == "idempotency_in_progress" { throw BusReplyError(reply) }
         if reply.status == 200 || reply.status == 201, let op = reply.body?["id"]?.stringValue {
-            try Self.check(try await context.redis.pipeline([
+            try await context.redis.pipelineChecked([
                 RedisCommand(["HSET", RedisKeys.schedulesByOperation, op, member]),
                 RedisCommand(["SADD", RedisKeys.schedulesOpen, op]),
-            ]))
+            ])
             run.json["operation_id"] = .string(op)
             run.json["status"] = "running"
             try await store.update(id, run)
@@ -168,6 +167,4 @@ struct ScheduleFiring: Sendable {
         guard let status = try await context.redis.send("HGET", RedisKeys.bulkProgress(op), "status").string else { return nil }
         return AggregateStatus(rawValue: status)?.isTerminal == true ? status : "running"
     }
-
-    static func check(_ replies: [RedisValue]) throws { try ScheduleStore.check(replies) }
 }

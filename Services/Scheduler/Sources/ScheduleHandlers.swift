@@ -12,26 +12,27 @@ public struct ScheduleHandlers: Sendable {
     var context: ServiceContext { firing.context }
     var store: ScheduleStore { firing.store }
 
-    /// The command handlers and the background services that fire schedules.
-    public static func make(_ context: ServiceContext) -> (routes: [String: CommandHandler], background: [any Service]) {
+    /// The command handlers and the background services that fire schedules, sharing one firing.
+    @Sendable public static func assemble(_ context: ServiceContext) -> ServiceAssembly {
         let firing = ScheduleFiring(context: context)
-        return (ScheduleHandlers(firing: firing).routes, [ScheduleClock(firing: firing), FinishedEventsConsumer(firing: firing)])
+        return ServiceAssembly(routes: ScheduleHandlers(firing: firing).routes,
+                               background: [ScheduleClock(firing: firing), FinishedEventsConsumer(firing: firing)])
     }
 
     var routes: [String: CommandHandler] {
         [
             Route.schedulesCreate: { r in await answer(context.logger) { try await create(r.body) }.created },
-            Route.schedulesGet: { r in await answer(context.logger) { try await view(id(r)) } },
+            Route.schedulesGet: { r in await answer(context.logger) { try await view(r.requiredString()) } },
             Route.schedulesList: { r in await answer(context.logger) { try await list(r) } },
             Route.schedulesUpdate: { r in await answer(context.logger) { try await update(r) } },
-            Route.schedulesDelete: { r in await answer(context.logger) { try await delete(id(r)) } },
-            Route.schedulesRun: { r in await answer(context.logger) { .object(try await firing.runNow(id(r)).json) }.created },
-            Route.schedulesRuns: { r in await answer(context.logger) { try await runs(id(r)) } },
+            Route.schedulesDelete: { r in await answer(context.logger) { try await delete(r.requiredString()) } },
+            Route.schedulesRun: { r in await answer(context.logger) { .object(try await firing.runNow(r.requiredString()).json) }.created },
+            Route.schedulesRuns: { r in await answer(context.logger) { try await runs(r.requiredString()) } },
         ]
     }
 
     /// The definition as stored: the request's fields with defaults filled in.
-    static func definition(_ body: JSONValue, _ request: ScheduleRequest, id: String) -> JSONValue {
+    static func definition(_ request: ScheduleRequest, id: String) -> JSONValue {
         var o = request.operationJSON
         o["id"] = .string(id)
         o["name"] = .string(request.name)
@@ -46,25 +47,25 @@ public struct ScheduleHandlers: Sendable {
 
     func create(_ body: JSONValue) async throws -> JSONValue {
         let request = try ScheduleRequest(json: body)
-        let id = body["id"]?.stringValue ?? "sch-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        let id = body["id"]?.stringValue ?? newID(prefix: "sch-")
         guard !id.isEmpty, id.count <= 200 else { throw ValidationError("id", .invalidValue, "id is a non-empty string of at most 200 characters") }
         if try await store.load(id) != nil { throw ConflictError(code: "exists", "schedule '\(id)' exists; update it with schedules.update") }
-        let now = ScheduleFiring.nowMs()
+        let now = context.clock.nowMs
         let next = ScheduleTiming.firstRun(request.schedule, now: ScheduleFiring.date(now)).map(ScheduleFiring.ms)
-        try await store.create(id: id, definition: Self.definition(body, request, id: id), nextRunMs: next, enabled: request.enabled, nowMs: now)
+        try await store.create(id: id, definition: Self.definition(request, id: id), nextRunMs: next, enabled: request.enabled, nowMs: now)
         return try await view(id)
     }
 
     /// Replaces the definition; `next_run` is computed again from now.
     func update(_ r: BusRequest) async throws -> JSONValue {
-        let id = try id(r)
+        let id = try r.requiredString()
         guard try await store.load(id) != nil else { throw BusReplyError.notFound("no schedule '\(id)'") }
         var body = r.body
         if case .object(var o) = body { o["id"] = nil; body = .object(o) }
         let request = try ScheduleRequest(json: body)
-        let now = ScheduleFiring.nowMs()
+        let now = context.clock.nowMs
         let next = ScheduleTiming.firstRun(request.schedule, now: ScheduleFiring.date(now)).map(ScheduleFiring.ms)
-        try await store.replace(id: id, definition: Self.definition(body, request, id: id), nextRunMs: next, enabled: request.enabled, nowMs: now)
+        try await store.replace(id: id, definition: Self.definition(request, id: id), nextRunMs: next, enabled: request.enabled, nowMs: now)
         return try await view(id)
     }
 
@@ -81,7 +82,7 @@ public struct ScheduleHandlers: Sendable {
         var o = s.definition
         var next = s.nextRunMs
         if let request = s.request, !request.enabled {
-            next = ScheduleTiming.firstRun(request.schedule, now: Date()).map(ScheduleFiring.ms)
+            next = ScheduleTiming.firstRun(request.schedule, now: context.clock.now).map(ScheduleFiring.ms)
         }
         o["next_run"] = next.map { .string(Events.timestamp(ScheduleFiring.date($0))) } ?? .null
         o["last_run"] = s.lastRunMs.map { .string(Events.timestamp(ScheduleFiring.date($0))) } ?? .null
@@ -92,8 +93,7 @@ public struct ScheduleHandlers: Sendable {
 
     /// Newest first.
     func list(_ r: BusRequest) async throws -> JSONValue {
-        let limit = Int(r.body["limit"]?.intValue ?? 100)
-        guard (1...1000).contains(limit) else { throw ValidationError("limit", .invalidValue, "limit is an integer from 1 to 1000") }
+        let limit = try r.limit(default: 100, max: 1000)
         let ids = try await context.redis.send("ZREVRANGE", RedisKeys.schedulesIndex, "0", String(limit - 1)).array?.compactMap(\.string) ?? []
         var schedules: [JSONValue] = []
         for id in ids { if let v = try? await view(id) { schedules.append(v) } }
@@ -105,8 +105,4 @@ public struct ScheduleHandlers: Sendable {
         return ["runs": .array(try await store.runs(id).map { .object($0.json) })]
     }
 
-    private func id(_ r: BusRequest) throws -> String {
-        guard let id = r.string("id"), !id.isEmpty else { throw ValidationError("id", .required, "id is required") }
-        return id
-    }
 }

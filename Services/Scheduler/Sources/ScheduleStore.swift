@@ -37,7 +37,7 @@ struct ScheduleStore: Sendable {
                                       "last_run", "", "last_status", "", "last_operation_id", "", "created_at", now, "updated_at", now])]
         commands.append(RedisCommand(["ZADD", RedisKeys.schedulesIndex, String(nowMs), id]))
         if enabled, let nextRunMs { commands.append(RedisCommand(["ZADD", RedisKeys.schedulesDue, String(nextRunMs), id])) }
-        try Self.check(try await redis.pipeline(commands))
+        try await redis.pipelineChecked(commands)
     }
 
     /// Replaces the definition and the next run (an update).
@@ -49,14 +49,14 @@ struct ScheduleStore: Sendable {
         } else {
             commands.append(RedisCommand(["ZREM", RedisKeys.schedulesDue, id]))
         }
-        try Self.check(try await redis.pipeline(commands))
+        try await redis.pipelineChecked(commands)
     }
 
     func delete(_ id: String) async throws {
-        try Self.check(try await redis.pipeline([
+        try await redis.pipelineChecked([
             RedisCommand(["DEL", RedisKeys.scheduleRecord(id), RedisKeys.scheduleRuns(id)]),
             RedisCommand(["ZREM", RedisKeys.schedulesIndex, id]), RedisCommand(["ZREM", RedisKeys.schedulesDue, id]),
-        ]))
+        ])
     }
 
     func load(_ id: String) async throws -> StoredSchedule? {
@@ -100,10 +100,6 @@ struct ScheduleStore: Sendable {
     }
 
     static func text(_ v: JSONValue) -> String { String(decoding: JSONCoding.encode(v), as: UTF8.self) }
-
-    static func check(_ replies: [RedisValue]) throws {
-        for reply in replies { if case .error(let e) = reply { throw RedisError(.reply, e) } }
-    }
 
     /// KEYS: record, runs. ARGV: expected next_run ("" = do not check or move it), new next_run,
     /// fire ms ("" = no run), run JSON.

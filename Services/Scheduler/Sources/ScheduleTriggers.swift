@@ -21,7 +21,7 @@ public struct ScheduleClock: Service {
     }
 
     func tick(reconcileOpenRuns: Bool) async {
-        let now = ScheduleFiring.nowMs()
+        let now = firing.context.clock.nowMs
         let redis = firing.context.redis
         do {
             let due = try await redis.send("ZRANGEBYSCORE", RedisKeys.schedulesDue, "-inf", String(now), "LIMIT", "0", "500").array?.compactMap(\.string) ?? []

@@ -2,4 +2,4 @@ import FleetContracts
 import FleetRuntime
 import SelectorService
 
-try await FleetServiceMain.run(.selector) { context in SelectorHandlers(context: context).routes }
+try await FleetServiceMain.run(.selector) { ServiceAssembly(routes: SelectorHandlers(context: $0).routes) }

@@ -53,21 +53,21 @@ public struct SelectorHandlers: Sendable {
     }
 
     func delete(_ r: BusRequest) async throws -> JSONValue {
-        let id = try requiredID(r)
+        let id = try r.requiredString()
         guard try await store.delete(id) else { throw BusReplyError.notFound("no host '\(id)'") }
         await announce(["deleted": .int(1), "host_ids": [.string(id)]])
         return ["id": .string(id), "deleted": true]
     }
 
     func get(_ r: BusRequest) async throws -> JSONValue {
-        let id = try requiredID(r)
+        let id = try r.requiredString()
         guard let host = try await store.get(id) else { throw BusReplyError.notFound("no host '\(id)'") }
         return host.json
     }
 
     /// Pages through hosts by id; `selector` (optional) filters them.
     func list(_ r: BusRequest) async throws -> JSONValue {
-        let limit = try Self.limit(r.body["limit"])
+        let limit = try r.limit(default: Self.defaultLimit, max: Self.maxLimit)
         var ids: [String]?
         if let selectorJSON = r.body["selector"], selectorJSON != .null {
             let selector = try HostSelector(json: selectorJSON, path: "selector")
@@ -102,18 +102,7 @@ public struct SelectorHandlers: Sendable {
         return try await cache.resolve(selector, groups: groups, explain: explain)
     }
 
-    private func requiredID(_ r: BusRequest) throws -> String {
-        guard let id = r.string("id"), !id.isEmpty else { throw ValidationError("id", .required, "id is required") }
-        return id
-    }
 
-    static func limit(_ v: JSONValue?) throws -> Int {
-        guard let v, v != .null else { return defaultLimit }
-        guard let i = v.intValue, i >= 1, i <= Int64(maxLimit) else {
-            throw ValidationError("limit", .invalidValue, "limit is an integer from 1 to \(maxLimit)")
-        }
-        return Int(i)
-    }
 
     /// `hosts.changed` on fleet.events, for listeners; losing one is harmless (the stream is the record).
     private func announce(_ body: JSONValue) async {

@@ -4,8 +4,6 @@ import Logging
 public enum RequestOutcome: Sendable {
     /// Reply with this body (if the request asked for a reply), then ack.
     case reply([UInt8], MessageProperties = MessageProperties(contentType: "application/json", persistent: false))
-    /// Ack without replying.
-    case done
     /// The request cannot be processed (undecodable, unknown routing key): reject it without
     /// requeue so that it lands in the queue's dead-letter exchange, and keep serving.
     case deadLetter(reason: String)
@@ -40,8 +38,6 @@ public struct RequestRouter: Sendable {
             return delivery.reject(requeue: false)
         }
         switch await handler(delivery) {
-        case .done:
-            delivery.ack()
         case .deadLetter(let reason):
             logger.warning("request dead-lettered", metadata: ["amqp.routing_key": "\(delivery.routingKey)", "reason": "\(reason)"])
             delivery.reject(requeue: false)

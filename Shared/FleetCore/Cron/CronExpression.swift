@@ -1,6 +1,6 @@
 import Foundation
 
-/// A 5-field cron expression with the Vixie grammar (semantics.md §6): `*`, lists, ranges, steps,
+/// A 5-field cron expression with the Vixie grammar (docs/domain.md, "Schedules"): `*`, lists, ranges, steps,
 /// month and day names, 7 = Sunday, and the macros @hourly @daily @weekly @monthly @yearly.
 /// When both day-of-month and day-of-week are restricted (do not start with `*`), a day matches
 /// if either does; otherwise both must.

@@ -2,7 +2,7 @@ import Foundation
 
 /// A cron expression in an IANA time zone, and the instants it fires at.
 ///
-/// DST (semantics.md §6): a local time that does not exist (spring forward) fires once, at the
+/// DST (docs/domain.md, "Schedules"): a local time that does not exist (spring forward) fires once, at the
 /// first instant after the gap; a local time that occurs twice (fall back) fires once, at its first
 /// occurrence. Instants are whole seconds; nothing here reads the clock: callers pass `after`.
 public struct CronSchedule: Sendable, Hashable {

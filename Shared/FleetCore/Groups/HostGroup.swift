@@ -1,6 +1,6 @@
 import Foundation
 
-/// A named set of hosts: explicit ids, dynamic criteria, and the members of its descendants (semantics.md §3).
+/// A named set of hosts: explicit ids, dynamic criteria, and the members of its descendants (docs/domain.md, "Groups").
 public struct HostGroup: Sendable, Hashable {
     public var id: String
     public var name: String

@@ -1,6 +1,6 @@
 import Foundation
 
-/// A managed host: the fields of semantics.md §1 plus free-form `facts`.
+/// A managed host: the fields of docs/domain.md, "Hosts" plus free-form `facts`.
 public struct FleetHost: Sendable, Hashable {
     public let id: String
     public private(set) var fields: [HostField: FieldValue]

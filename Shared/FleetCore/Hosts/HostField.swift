@@ -1,4 +1,4 @@
-/// The selectable top-level fields of a host (semantics.md §1) and their types.
+/// The selectable top-level fields of a host (docs/domain.md, "Hosts") and their types.
 public enum HostField: String, CaseIterable, Sendable, Hashable {
     case id, fqdn, platform
     case platformRelease = "platform_release", platformVersion = "platform_version"

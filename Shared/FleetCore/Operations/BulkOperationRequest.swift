@@ -1,4 +1,4 @@
-/// A validated `bulk.create` body (semantics.md §4): what to run, on which hosts, with which limits.
+/// A validated `bulk.create` body (docs/domain.md, "Per-host status and progress"): what to run, on which hosts, with which limits.
 public struct BulkOperationRequest: Sendable, Hashable {
     public var parameters: OperationParameters
     public var selector: HostSelector

@@ -1,4 +1,4 @@
-/// The eight bulk operation types (semantics.md §4).
+/// The eight bulk operation types (docs/domain.md, "Per-host status and progress").
 public enum OperationType: String, CaseIterable, Sendable, Hashable, Codable {
     case runScript = "run_script", deployFile = "deploy_file", serviceControl = "service_control"
     case installPackage = "install_package", removePackage = "remove_package", reboot, shutdown

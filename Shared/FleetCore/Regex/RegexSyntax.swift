@@ -1,6 +1,6 @@
 /// The parsed form of a `matches` pattern.
 ///
-/// Supported syntax (documented in docs/selector.md): literals; `.`; classes `[abc]`, `[^a-z]`,
+/// Supported syntax (documented in docs/domain.md, "`matches`: supported regular expressions"): literals; `.`; classes `[abc]`, `[^a-z]`,
 /// `\d \w \s \D \W \S` (also inside classes); anchors `^` `$`; groups `(...)` and `(?:...)`;
 /// alternation `|`; quantifiers `* + ? {m} {m,} {m,n}` (a trailing `?` for laziness is accepted and
 /// changes nothing, since only whether a match exists matters); escapes `\. \\ \n \t \r` and of any

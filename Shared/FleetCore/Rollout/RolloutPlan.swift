@@ -1,4 +1,4 @@
-/// The fixed plan of a rolling deployment (semantics.md §5): batch sizes that partition the hosts
+/// The fixed plan of a rolling deployment (docs/domain.md, "Rollouts"): batch sizes that partition the hosts
 /// in order, and the failure budget as an absolute number of hosts.
 public struct RolloutPlan: Sendable, Hashable, Codable {
     public let total: Int

@@ -1,4 +1,4 @@
-/// Where a rolling deployment stands, and the rules that move it (semantics.md §5). The controller
+/// Where a rolling deployment stands, and the rules that move it (docs/domain.md, "Rollouts"). The controller
 /// stores this, asks `advance` what to do whenever something happened (a host result, a timer),
 /// writes the new state with a compare-and-set, and only the writer that won performs the effects.
 /// Every effect is safe to repeat (dispatching names hosts that go out at most once; skipping

@@ -1,4 +1,4 @@
-/// A validated schedule definition (semantics.md §6), for create and for update (which replaces it).
+/// A validated schedule definition (docs/domain.md, "Schedules"), for create and for update (which replaces it).
 public struct ScheduleRequest: Sendable, Hashable {
     public enum MisfirePolicy: String, CaseIterable, Sendable, Hashable { case fireOnce = "fire_once", skip }
     public enum OverlapPolicy: String, CaseIterable, Sendable, Hashable { case forbid, allow }

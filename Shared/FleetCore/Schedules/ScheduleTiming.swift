@@ -1,6 +1,6 @@
 import Foundation
 
-/// What a scheduler does when a schedule is due (semantics.md §6). Pure: the caller passes `now`,
+/// What a scheduler does when a schedule is due (docs/domain.md, "Schedules"). Pure: the caller passes `now`,
 /// so the rules are tested with any clock.
 public enum ScheduleTiming {
     /// How late a fire may be taken and still count as on time; later than this, the instants

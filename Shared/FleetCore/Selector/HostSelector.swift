@@ -6,7 +6,7 @@ public indirect enum Criterion: Sendable, Hashable {
     case not(Criterion)
 }
 
-/// Which hosts an operation targets (semantics.md §2):
+/// Which hosts an operation targets (docs/domain.md, "Selector"):
 /// `explicit_host_ids` UNION (hosts matching the AND of criteria and shortcuts) MINUS `exclude_host_ids`.
 public struct HostSelector: Sendable, Hashable {
     public var explicitHostIDs: [String] = []

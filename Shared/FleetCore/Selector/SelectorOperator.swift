@@ -1,4 +1,4 @@
-/// The operators of a criterion (semantics.md §2).
+/// The operators of a criterion (docs/domain.md, "Selector").
 public enum SelectorOperator: String, CaseIterable, Sendable, Hashable, Codable {
     case equals, notEquals = "not_equals", contains, notContains = "not_contains"
     case `in`, notIn = "not_in", matches, startsWith = "starts_with", endsWith = "ends_with"

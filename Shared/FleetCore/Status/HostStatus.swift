@@ -1,4 +1,4 @@
-/// Where one host stands in an operation (semantics.md §4).
+/// Where one host stands in an operation (docs/domain.md, "Per-host status and progress").
 public enum HostStatus: String, CaseIterable, Sendable, Hashable, Codable {
     case queued, running, succeeded, failed, skipped
 

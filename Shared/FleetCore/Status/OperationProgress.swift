@@ -73,7 +73,7 @@ public struct ProgressCounters: Sendable, Hashable, Codable {
         return Double(tenths) / 10
     }
 
-    /// The aggregate (semantics.md §4): cancelled once an operator cancelled it; queued while every
+    /// The aggregate (docs/domain.md, "Per-host status and progress"): cancelled once an operator cancelled it; queued while every
     /// host is queued; running while any is queued or running; then succeeded if all succeeded,
     /// failed if none did, partial otherwise. An empty operation has nothing left to do: succeeded.
     public func aggregate(cancelled: Bool) -> AggregateStatus {
