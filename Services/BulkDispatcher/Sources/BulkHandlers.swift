@@ -145,12 +145,12 @@ public struct BulkHandlers: Sendable {
                 .array?.compactMap(\.string) ?? []
             more = ids.count == chunk
             guard !ids.isEmpty else { break }
-            let statuses = try await context.redis.send(RedisCommand(["HMGET", RedisKeys.bulkHosts(opID)] + ids)).array ?? []
-            for (host, value) in zip(ids, statuses) {
+            let entries = try await BulkRecords(context.redis).entries(opID, ids)
+            for (host, entry) in zip(ids, entries) {
                 position = "(" + host
-                guard let parts = value.string?.split(separator: ":", maxSplits: 1).map(String.init) else { continue }
-                if let wanted, parts[0] != wanted { continue }
-                rows.append(["host_id": .string(host), "status": .string(parts[0]), "reason": parts.count > 1 ? .string(parts[1]) : .null])
+                guard let entry else { continue }
+                if let wanted, entry.status.rawValue != wanted { continue }
+                rows.append(["host_id": .string(host), "status": .string(entry.status.rawValue), "reason": entry.reason.map { .string($0.rawValue) } ?? .null])
                 if rows.count == limit {
                     more = host != ids.last || more
                     break

@@ -1,5 +1,6 @@
 import FleetContracts
 import FleetCore
+import FleetRuntime
 import FleetStore
 
 /// Per-host statuses and progress counters of bulk operations in Redis.
@@ -78,11 +79,7 @@ struct HostTransitionStore: Sendable {
     }
 
     func progress(operation op: String) async throws -> (ProgressCounters, AggregateStatus)? {
-        guard let h = try await redis.send("HGETALL", RedisKeys.bulkProgress(op)).dictionary, !h.isEmpty else { return nil }
-        func n(_ k: String) -> Int { Int(h[k]?.int ?? 0) }
-        let counters = ProgressCounters(total: n("total"), queued: n("queued"), running: n("running"),
-                                        succeeded: n("succeeded"), failed: n("failed"), skipped: n("skipped"))
-        return (counters, h["status"]?.string.flatMap(AggregateStatus.init(rawValue:)) ?? .queued)
+        try await BulkRecords(redis).progress(op)
     }
 
     func statuses(operation op: String) async throws -> [String: String] {

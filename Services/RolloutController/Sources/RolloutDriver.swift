@@ -111,16 +111,8 @@ struct RolloutDriver: Sendable {
         }
     }
 
-    /// The bulk operation's counters, read from the dispatcher's published progress hash.
-    func bulkCounters(_ op: String) async throws -> ProgressCounters {
-        Self.counters(try await context.redis.send("HGETALL", RedisKeys.bulkProgress(op)).dictionary ?? [:])
-    }
-
-    static func counters(_ h: [String: RedisValue]) -> ProgressCounters {
-        func n(_ k: String) -> Int { Int(h[k]?.int ?? 0) }
-        return ProgressCounters(total: n("total"), queued: n("queued"), running: n("running"), succeeded: n("succeeded"),
-                                failed: n("failed"), skipped: n("skipped"))
-    }
+    /// The bulk operation's counters, from the dispatcher's published progress.
+    func bulkCounters(_ op: String) async throws -> ProgressCounters { try await BulkRecords(context.redis).counters(op) }
 
     /// The operation's counters and whether every host of the current batch is terminal, read in
     /// that order in one round trip: the counters are then at least as new as the statuses, so a
@@ -129,14 +121,8 @@ struct RolloutDriver: Sendable {
         let s = r.state
         guard s.phase == .batch, s.dispatched, s.batch >= 0, !s.status.isTerminal else { return (try await bulkCounters(r.operationID), false) }
         let hosts = try await store.hosts(r.id, r.plan.range(ofBatch: s.batch))
-        let replies = try await context.redis.pipeline([RedisCommand(["HMGET", RedisKeys.bulkHosts(r.operationID)] + hosts),
-                                                        RedisCommand(["HGETALL", RedisKeys.bulkProgress(r.operationID)])])
-        let statuses = replies[0].array ?? []
-        let done = statuses.count == hosts.count && statuses.allSatisfy { v in
-            guard let text = v.string, let status = HostStatus(rawValue: String(text.prefix { $0 != ":" })) else { return false }
-            return status.isTerminal
-        }
-        return (Self.counters(replies[1].dictionary ?? [:]), done)
+        let (done, counters) = try await BulkRecords(context.redis).terminalThenCounters(r.operationID, hosts)
+        return (counters, done)
     }
 
     /// The dashboard hash `fleet:rolling:{id}:progress`.

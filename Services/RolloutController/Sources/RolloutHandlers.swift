@@ -53,7 +53,7 @@ public struct RolloutHandlers: Sendable {
             return await answer(context.logger) { try await view(existing) }
         }
         return await answer(context.logger) {
-            let hosts = (try await context.redis.send("HKEYS", RedisKeys.bulkHosts(op)).array ?? []).compactMap(\.string).sorted()
+            let hosts = try await BulkRecords(context.redis).hostIDs(op)
             let plan = request.settings.plan(total: hosts.count)
             let id = newID(prefix: "ro-")
             let now = context.clock.nowMs

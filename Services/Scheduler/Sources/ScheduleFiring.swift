@@ -160,11 +160,10 @@ struct ScheduleFiring: Sendable {
     /// The aggregate status of a bulk operation or a rollout, from the records their owners publish.
     func liveStatus(_ op: String, kind: String) async throws -> String? {
         if kind == "rolling" {
-            guard let text = try await context.redis.send("HGET", RedisKeys.rollingRecord(op), "state").string,
-                  let state = JSONCoding.decode(Array(text.utf8)), let status = state["status"]?.stringValue else { return nil }
-            return RolloutStatus(rawValue: status)?.isTerminal == true ? status : "running"
+            guard let status = try await RolloutRecords(context.redis).status(op) else { return nil }
+            return status.isTerminal ? status.rawValue : "running"
         }
-        guard let status = try await context.redis.send("HGET", RedisKeys.bulkProgress(op), "status").string else { return nil }
-        return AggregateStatus(rawValue: status)?.isTerminal == true ? status : "running"
+        guard let status = try await BulkRecords(context.redis).aggregate(op) else { return nil }
+        return status.isTerminal ? status.rawValue : "running"
     }
 }
