@@ -109,12 +109,14 @@ let package = Package(
         .target(
             name: "FleetTestSupport", dependencies: ["FleetRuntime", "FleetContracts", "FleetBus", "FleetStore"],
             path: "Tests/FleetTestSupport"),
+        .testTarget(name: "FleetContractsTests", dependencies: ["FleetContracts", "FleetCore"], path: "Tests/FleetContractsTests",
+                    exclude: ["Fixtures"]),
         .testTarget(name: "FleetBusTests", dependencies: ["FleetBus", "FleetTestSupport"], path: "Tests/FleetBusTests"),
         .testTarget(
             name: "ServiceTests",
             dependencies: [
                 "FleetRuntime", "FleetContracts", "FleetCore", "FleetBus", "FleetStore", "FleetTestSupport", "BulkDispatcherService",
-                "SelectorService", "AgentService", "FleetctlKit",
+                "SelectorService", "AgentService", "FleetctlKit", "SchedulerService",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             path: "Tests/ServiceTests"),

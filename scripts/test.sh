@@ -23,20 +23,42 @@ trap cleanup EXIT
 swift build --build-tests
 export FLEET_BIN_DIR=$(swift build --show-bin-path)
 
-# Three phases, each parallel inside. The pure domain tests first: they are CPU-bound (100,000-host
+# Three phases, each parallel inside. The pure tests first (domain and contracts): they are CPU-bound (100,000-host
 # fixtures) and would hold both cooperative threads of a 2-core machine while timing tests wait.
 # Then everything that talks to the servers. Last, alone, the suites that stop and start the servers.
-pure_suites='FleetCoreTests'
+pure_suites='FleetCoreTests|FleetContractsTests'
 restart_suites='BrokerRestartTests|RedisRestartTests'
 status=0
-swift test --skip-build --filter "$pure_suites" || status=1
+# Each phase is bounded: a test that hangs fails the run (listing the tests still running) instead
+# of holding CI until its own limit.
+phase() {
+  local limit=$1; shift
+  local out=$FLEET_RUN_DIR/test-phase.log
+  timeout -k 30 "$limit" swift test --skip-build "$@" 2>&1 | tee "$out"
+  local rc=${PIPESTATUS[0]}
+  if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+    log "swift test $* did not finish within $limit; still running:"
+    python3 - "$out" <<'PY' >&2
+import re, sys
+started, done = set(), set()
+for line in open(sys.argv[1], errors="replace"):
+    m = re.search(r"◇ Test (\S+?)\(", line)
+    if m and "Test case" not in line: started.add(m.group(1))
+    m = re.search(r"[✔✘] Test (\S+?)\(", line)
+    if m: done.add(m.group(1))
+print("  " + "\n  ".join(sorted(started - done)))
+PY
+  fi
+  return "$rc"
+}
+phase 10m --filter "$pure_suites" || status=1
 # The gateway tests record every response; scripts/check_openapi.py then checks them against the spec.
 export FLEET_RECORD_RESPONSES=$FLEET_RUN_DIR/gateway-responses.jsonl
 rm -f "$FLEET_RECORD_RESPONSES"
-swift test --skip-build --skip "$pure_suites|$restart_suites" || status=1
+phase 20m --skip "$pure_suites|$restart_suites" || status=1
 python3 "$FLEET_ROOT/scripts/check_openapi.py" docs/openapi.yaml "$FLEET_RECORD_RESPONSES" || status=1
 python3 "$FLEET_ROOT/scripts/check_compose.py" "$FLEET_ROOT" || status=1
-swift test --skip-build --filter "$restart_suites" || status=1
+phase 10m --filter "$restart_suites" || status=1
 # The service processes' watchdogs end them when the test process exits; wait for that.
 for _ in $(seq 1 20); do pgrep -f "$FLEET_BIN_DIR/fleet-" >/dev/null || break; sleep 0.25; done
 exit $status

@@ -13,6 +13,9 @@ public enum BusNames {
 
     /// Direct exchange for per-host commands; routing key = host id.
     public static let agentExchange = "fleet.agent"
+    /// The queue an agent serves: `fleet.agent.<host_id>` for a real agent, `fleet.agent.<prefix>`
+    /// for a simulated fleet (all its host ids bound to it).
+    public static func agentQueue(_ owner: String) -> String { "fleet.agent.\(owner)" }
     /// Topic exchange for per-host results (`result`) and expired commands (`expired`).
     public static let resultsExchange = "fleet.results"
     /// The rollout controller's queue on `fleet.events` (bulk host results and finishes).

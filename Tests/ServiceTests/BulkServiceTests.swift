@@ -303,6 +303,41 @@ struct BulkDispatchTests {
         #expect(p?["failed"] == 2)
         await agent.close()
     }
+
+    /// A result stamped with another message name or contract version is refused (dead-lettered),
+    /// never misread: its host does not move. The same result stamped right then counts.
+    @Test func aResultOfAnotherContractIsRefusedAndMovesNothing() async throws {
+        let s = try await ServiceStack.shared.handle()
+        let (tag, ids) = await hosts(s, 1)
+        let agent = try await TestAgent.bind(ids)  // bound, never consumes: the host stays queued
+        defer { Task { await agent.close() } }
+        let r = await s.bus.call(Route.bulkCreate, ["operation_type": "reboot", "selector": ["tags": [.string(tag)]]])
+        let op = try #require(r.body?["id"]?.stringValue)
+        // Claimed first, so a result could move it.
+        let claim = await s.bus.call(Route.bulkClaim, ClaimRequest(opID: op, hostIDs: ids, agentID: "test"), replying: ClaimReply.self)
+        #expect((try? claim.get())?.claimed == ids)
+        // Forged as failures: had either been read, the host would end failed.
+        let forged = AgentResult(opID: op, hostID: ids[0], status: .failed, reason: .exitCode, exitCode: 1)
+        let (m1, m2) = (unique("wrong-version-"), unique("wrong-name-"))
+        var wrongVersion = OutgoingMessage(forged, exchange: BusNames.resultsExchange, routingKey: BusNames.resultKey,
+                                           properties: MessageProperties(messageId: m1))
+        wrongVersion.properties.headers[BusNames.versionHeader] = "2"
+        var wrongName = OutgoingMessage(forged, exchange: BusNames.resultsExchange, routingKey: BusNames.resultKey,
+                                        properties: MessageProperties(messageId: m2))
+        wrongName.properties.type = AgentCommand.messageName
+        try await s.connection.publish(wrongVersion)
+        try await s.connection.publish(wrongName)
+        let dispatcher = try #require(s.processes.first { $0.name == "fleet-bulk-dispatcher" })
+        #expect(await dispatcher.waitForLog(m1, m2, timeout: .seconds(30)), "both refused and logged")
+        let held = await s.bus.call(Route.bulkProgress, ["id": .string(op)]).body
+        #expect(held?["running"] == 1 && held?["failed"] == 0, "a refused result moves nothing: \(String(describing: held))")
+        let result = AgentResult(opID: op, hostID: ids[0], status: .succeeded)
+        try await s.connection.publish(OutgoingMessage(result, exchange: BusNames.resultsExchange, routingKey: BusNames.resultKey))
+        let p = await waitFor(s, .string(op), "succeeded")
+        #expect(p?["succeeded"] == 1 && p?["failed"] == 0, "\(String(describing: p))")
+        let stored = try await s.redis.send("HGET", RedisKeys.bulkResults(op), ids[0]).string
+        #expect(stored.flatMap { try? AgentResult.decode(Array($0.utf8)) } == result)
+    }
 }
 
 private extension JSONValue {

@@ -22,7 +22,7 @@ public struct HostAgent: Sendable {
         journal = Journal(directory: stateDirectory)
     }
 
-    public var queue: String { "fleet.agent.\(hostID)" }
+    public var queue: String { BusNames.agentQueue(hostID) }
 
     /// The machine id, the default host id.
     public static func machineID() -> String? {
@@ -80,63 +80,64 @@ public struct HostAgent: Sendable {
     }
 
     func handle(_ delivery: Delivery, _ connection: AMQPConnection, _ bus: BusClient) async {
-        guard let command = JSONCoding.decode(delivery.body), let op = command["op_id"],
-              let type = command["operation_type"]?.stringValue.flatMap(OperationType.init(rawValue:)) else {
-            return delivery.reject(requeue: false)
-        }
-        let claim = await bus.call(Route.bulkClaim, ["op_id": op, "host_ids": [.string(hostID)], "agent_id": .string(hostID)])
-        guard claim.status == 200 else { return delivery.nack(requeue: true) }
-        guard claim.body?["claimed"]?.arrayValue?.isEmpty == false else { return delivery.ack() }
-        var result: [String: JSONValue] = ["op_id": op, "host_id": .string(hostID)]
+        guard let command = try? delivery.decode(AgentCommand.self) else { return delivery.reject(requeue: false) }
+        let claim = await bus.call(Route.bulkClaim, ClaimRequest(opID: command.opID, hostIDs: [hostID], agentID: hostID), replying: ClaimReply.self)
+        guard case .success(let granted) = claim else { return delivery.nack(requeue: true) }
+        guard !granted.claimed.isEmpty else { return delivery.ack() }
+        let result = await run(command)
         do {
-            let parameters = try OperationParameters(type: type, json: command["parameters"])
+            try await connection.publish(OutgoingMessage(result, exchange: BusNames.resultsExchange, routingKey: BusNames.resultKey))
+            delivery.ack()
+        } catch {
+            delivery.nack(requeue: true)
+        }
+    }
+
+    /// Runs a claimed command (or reports what it would run, or what the journal says it ran).
+    func run(_ command: AgentCommand) async -> AgentResult {
+        var result = AgentResult(opID: command.opID, hostID: hostID, status: .failed)
+        do {
+            let parameters = try OperationParameters(type: command.operationType, json: command.parameters)
             #if os(Linux)
             let platform = AgentPlatform.linux
             #else
             let platform = AgentPlatform.macos
             #endif
             let steps = try parameters.steps(platform: platform, manager: Self.detectedManager())
-            let key = "\(op.stringValue ?? "")/\(hostID)/\(command["attempt"]?.intValue ?? 1)"
-            if let recorded = journal.result(for: key) {
-                logger.info("already ran; reporting the recorded result", metadata: ["op.id": "\(op)"])
-                result = recorded.objectValue ?? result
-            } else if dryRun {
-                logger.info("dry run: would run", metadata: ["op.id": "\(op)", "steps": "\(steps.count)"])
-                result["status"] = "succeeded"
-                result["exit_code"] = 0
-                result["stdout"] = .string("dry run, nothing changed; would run:\n" + steps.map(Self.describe).joined(separator: "\n"))
-            } else {
-                let started = Date()
-                let timeout = Int(command["timeout_seconds"]?.intValue ?? Int64(parameters.timeoutSeconds))
-                let outcome = await StepExecutor().run(steps, timeout: .seconds(timeout))
-                result["status"] = outcome.exitCode == 0 && !outcome.timedOut ? "succeeded" : "failed"
-                if outcome.timedOut { result["reason"] = "timed_out" } else if outcome.exitCode != 0 { result["reason"] = "exit_code" }
-                result["exit_code"] = .int(Int64(outcome.exitCode))
-                result["stdout"] = .string(String(decoding: outcome.stdout, as: UTF8.self))
-                result["stderr"] = .string(String(decoding: outcome.stderr, as: UTF8.self))
-                result["truncated"] = .bool(outcome.truncated)
-                let iso = ISO8601DateFormatter()
-                result["started_at"] = .string(iso.string(from: started))
-                result["finished_at"] = .string(iso.string(from: Date()))
-                let entry = JSONValue.object(result)
-                await OffPool.run("agent-journal") { [journal] in journal.record(key, entry) }  // fsync: off the pool
+            if let recorded = journal.result(for: command.journalKey), let earlier = try? AgentResult(json: recorded) {
+                logger.info("already ran; reporting the recorded result", metadata: ["op.id": "\(command.opID)"])
+                return earlier
             }
+            if dryRun {
+                logger.info("dry run: would run", metadata: ["op.id": "\(command.opID)", "steps": "\(steps.count)"])
+                result.status = .succeeded
+                result.exitCode = 0
+                result.stdout = "dry run, nothing changed; would run:\n" + steps.map(Self.describe).joined(separator: "\n")
+                return result
+            }
+            let started = Date()
+            let outcome = await StepExecutor().run(steps, timeout: .seconds(command.timeoutSeconds))
+            result.status = outcome.exitCode == 0 && !outcome.timedOut ? .succeeded : .failed
+            if outcome.timedOut { result.reason = .timedOut } else if outcome.exitCode != 0 { result.reason = .exitCode }
+            result.exitCode = Int(outcome.exitCode)
+            result.stdout = String(decoding: outcome.stdout, as: UTF8.self)
+            result.stderr = String(decoding: outcome.stderr, as: UTF8.self)
+            result.truncated = outcome.truncated
+            let iso = ISO8601DateFormatter()
+            result.startedAt = iso.string(from: started)
+            result.finishedAt = iso.string(from: Date())
+            let entry = result.json
+            let key = command.journalKey
+            await OffPool.run("agent-journal") { [journal] in journal.record(key, entry) }  // fsync: off the pool
         } catch let unsupported as UnsupportedOperation {
-            result["status"] = "skipped"
-            result["reason"] = "unsupported"
-            result["stderr"] = .string(unsupported.message)
+            result.status = .skipped
+            result.reason = .unsupported
+            result.stderr = unsupported.message
         } catch {
-            result["status"] = "failed"
-            result["reason"] = "agent_error"
-            result["stderr"] = .string("\(error)")
+            result.reason = .agentError
+            result.stderr = "\(error)"
         }
-        do {
-            try await connection.publish(OutgoingMessage(exchange: BusNames.resultsExchange, routingKey: BusNames.resultKey,
-                                                         body: JSONCoding.encode(.object(result))))
-            delivery.ack()
-        } catch {
-            delivery.nack(requeue: true)
-        }
+        return result
     }
 
     /// One line per step, for the dry-run report.

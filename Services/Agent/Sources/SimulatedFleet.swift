@@ -78,7 +78,7 @@ public struct SimulatedFleet: Sendable {
 
     public func hostID(_ k: Int) -> String { "\(settings.prefix)-\(k)" }
     public var hostIDs: [String] { (0..<settings.count).map(hostID) }
-    public var queue: String { "fleet.agent.\(settings.prefix)" }
+    public var queue: String { BusNames.agentQueue(settings.prefix) }
 
     /// The host records it registers: varied platforms and tags, all tagged with the prefix.
     func host(_ k: Int) -> JSONValue {
@@ -114,23 +114,21 @@ public struct SimulatedFleet: Sendable {
     }
 
     func handle(_ delivery: Delivery, _ connection: AMQPConnection, _ bus: BusClient) async {
-        guard let command = JSONCoding.decode(delivery.body), let op = command["op_id"], let host = command["host_id"]?.stringValue,
-              let k = Int(host.dropFirst(settings.prefix.count + 1)) else {
+        guard let command = try? delivery.decode(AgentCommand.self), let k = Int(command.hostID.dropFirst(settings.prefix.count + 1)) else {
             return delivery.reject(requeue: false)
         }
-        let claim = await bus.call(Route.bulkClaim, ["op_id": op, "host_ids": [.string(host)], "agent_id": .string(queue)])
-        guard claim.status == 200 else { return delivery.nack(requeue: true) }  // dispatcher unavailable: later
-        guard claim.body?["claimed"]?.arrayValue?.isEmpty == false else { return delivery.ack() }  // refused: drop unrun
+        let host = command.hostID
+        let claim = await bus.call(Route.bulkClaim, ClaimRequest(opID: command.opID, hostIDs: [host], agentID: queue), replying: ClaimReply.self)
+        guard case .success(let granted) = claim else { return delivery.nack(requeue: true) }  // dispatcher unavailable: later
+        guard !granted.claimed.isEmpty else { return delivery.ack() }  // refused: drop unrun
         if settings.silent(k, id: host) { return delivery.ack() }
         let latency = settings.latency(k, id: host)
         if latency > .zero { try? await Task.sleep(for: latency) }
         let failed = settings.fails(k, id: host)
-        let result: JSONValue = ["op_id": op, "host_id": .string(host), "status": .string(failed ? "failed" : "succeeded"),
-                                 "exit_code": .int(failed ? 1 : 0), "stdout": .string(failed ? "" : "simulated"),
-                                 "stderr": .string(failed ? "simulated failure" : ""), "truncated": false]
+        let result = AgentResult(opID: command.opID, hostID: host, status: failed ? .failed : .succeeded, reason: failed ? .exitCode : nil,
+                                 exitCode: failed ? 1 : 0, stdout: failed ? "" : "simulated", stderr: failed ? "simulated failure" : "", truncated: false)
         do {
-            try await connection.publish(OutgoingMessage(exchange: BusNames.resultsExchange, routingKey: BusNames.resultKey,
-                                                         body: JSONCoding.encode(result), properties: MessageProperties(contentType: "application/json")))
+            try await connection.publish(OutgoingMessage(result, exchange: BusNames.resultsExchange, routingKey: BusNames.resultKey))
             delivery.ack()
         } catch {
             logger.warning("result not published; the command will come again", metadata: ["host.id": "\(host)", "error": "\(error)"])

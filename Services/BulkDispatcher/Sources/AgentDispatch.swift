@@ -11,19 +11,17 @@ struct AgentDispatch: Sendable {
     let publisher: AMQPConnection
 
     /// The command an agent receives.
-    static func command(op: String, host: String, request: BulkOperationRequest) -> JSONValue {
-        ["op_id": .string(op), "host_id": .string(host), "operation_type": .string(request.type.rawValue),
-         "parameters": request.parameters.json, "timeout_seconds": .int(Int64(request.parameters.timeoutSeconds)), "attempt": 1]
+    static func command(op: String, host: String, request: BulkOperationRequest) -> AgentCommand {
+        AgentCommand(opID: op, hostID: host, operationType: request.type, parameters: request.parameters.json,
+                     timeoutSeconds: request.parameters.timeoutSeconds)
     }
 
     /// Publishes the hosts' commands in one confirmed batch; returns the hosts no queue took.
     func publish(op: String, hosts: [String], request: BulkOperationRequest) async -> [String] {
         let ttl = request.deliveryTimeoutSeconds * 1000
         let messages = hosts.map { host in
-            OutgoingMessage(exchange: BusNames.agentExchange, routingKey: host,
-                            body: JSONCoding.encode(Self.command(op: op, host: host, request: request)),
-                            properties: MessageProperties(contentType: "application/json", messageId: "\(op)/\(host)",
-                                                          expirationMilliseconds: ttl, persistent: true),
+            OutgoingMessage(Self.command(op: op, host: host, request: request), exchange: BusNames.agentExchange, routingKey: host,
+                            properties: MessageProperties(messageId: "\(op)/\(host)", expirationMilliseconds: ttl, persistent: true),
                             mandatory: true)
         }
         let results = await publisher.publish(batch: messages)

@@ -200,15 +200,16 @@ public struct BulkHandlers: Sendable {
     /// (cancelled, halted, running for another agent) is refused, and the agent drops its command
     /// unrun. With `agent_id`, repeating a claim is safe: hosts it already holds are granted again.
     func claim(_ r: BusRequest) async throws -> JSONValue {
-        guard let op = r.string("op_id"), !op.isEmpty else { throw ValidationError("op_id", .required, "op_id is required") }
-        let hosts = r.body["host_ids"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        let request = try ClaimRequest(json: r.body)
+        let (op, hosts) = (request.opID, request.hostIDs)
+        guard !op.isEmpty else { throw ValidationError("op_id", .required, "op_id is required") }
         guard !hosts.isEmpty else { throw ValidationError("host_ids", .required, "host_ids is a non-empty array") }
         // The run deadline first: a host must never be running without one, even if this process
         // dies between the two writes (a deadline for a host that was not claimed does nothing).
         let timeout = Int(try await context.redis.send("HGET", RedisKeys.bulkOperation(op), "timeout_seconds").int ?? 300)
         try await Deadlines(redis: context.redis, clock: context.clock).expectResults(op: op, hosts: hosts, within: .seconds(timeout))
-        let outcome = try await store.move(operation: op, hosts: hosts, to: .running, claimant: r.string("agent_id"))
-        return ["claimed": .array(outcome.movedHosts.map { .string($0) })]
+        let outcome = try await store.move(operation: op, hosts: hosts, to: .running, claimant: request.agentID)
+        return ClaimReply(claimed: outcome.movedHosts).json
     }
 
     /// Sends the commands of the named hosts of an existing operation, those still queued and not

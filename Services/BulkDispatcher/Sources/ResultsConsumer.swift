@@ -24,41 +24,30 @@ public struct ResultsConsumer: Service {
     }
 
     func handle(_ delivery: Delivery) async {
-        guard let body = JSONCoding.decode(delivery.body), let op = body["op_id"]?.stringValue, let host = body["host_id"]?.stringValue else {
-            context.logger.warning("undecodable result; dead-lettering", metadata: ["amqp.routing_key": "\(delivery.routingKey)"])
-            return delivery.reject(requeue: false)
-        }
         do {
             if delivery.routingKey == BusNames.expiredKey {
-                let outcome = try await store.move(operation: op, hosts: [host], to: .failed, reason: .undeliverable)
-                try await engine.hostsEnded(op: op, to: .failed, reason: .undeliverable, outcome)
+                // A command that waited past its TTL, dead-lettered back unread.
+                let command = try delivery.decode(AgentCommand.self)
+                let outcome = try await store.move(operation: command.opID, hosts: [command.hostID], to: .failed, reason: .undeliverable)
+                try await engine.hostsEnded(op: command.opID, to: .failed, reason: .undeliverable, outcome)
             } else {
-                guard let (to, reason) = Self.status(body) else {
-                    context.logger.warning("result without a valid status; dead-lettering", metadata: ["op.id": "\(op)", "host.id": "\(host)"])
-                    return delivery.reject(requeue: false)
+                let result = try delivery.decode(AgentResult.self)
+                guard let (to, reason) = result.transition else {
+                    throw ValidationError("status", .invalidValue, "no agent reports \(result.status.rawValue) with reason \(result.reason?.rawValue ?? "none")")
                 }
-                let outcome = try await store.move(operation: op, hosts: [host], to: to, reason: reason,
-                                                   result: String(decoding: JSONCoding.encode(body), as: UTF8.self))
-                try await engine.hostsEnded(op: op, to: to, reason: reason, outcome)
+                let outcome = try await store.move(operation: result.opID, hosts: [result.hostID], to: to, reason: reason,
+                                                   result: String(decoding: result.encoded, as: UTF8.self))
+                try await engine.hostsEnded(op: result.opID, to: to, reason: reason, outcome)
             }
             delivery.ack()
+        } catch let refused as ValidationError {
+            context.logger.warning("result refused; dead-lettering", metadata: ["amqp.routing_key": "\(delivery.routingKey)",
+                                                                             "amqp.message_id": "\(delivery.properties.messageId ?? "")", "error": "\(refused)"])
+            delivery.reject(requeue: false)
         } catch {
             // Redis unavailable: the result goes back to the queue and is tried again.
             context.logger.error("result not recorded; requeueing", metadata: ["error": "\(error)"])
             delivery.nack(requeue: true)
-        }
-    }
-
-    /// `succeeded`, or `failed` with a failure reason (default `exit_code`).
-    static func status(_ body: JSONValue) -> (HostStatus, HostReason?)? {
-        switch body["status"]?.stringValue {
-        case "succeeded": return (.succeeded, nil)
-        case "failed":
-            let reason = body["reason"]?.stringValue.flatMap(HostReason.init(rawValue:)) ?? .exitCode
-            return reason.status == .failed ? (.failed, reason) : nil
-        case "skipped":
-            return body["reason"]?.stringValue == HostReason.unsupported.rawValue ? (.skipped, .unsupported) : nil
-        default: return nil
         }
     }
 }

@@ -111,9 +111,12 @@ struct ScheduleFiring: Sendable {
             ])
             run.json["operation_id"] = .string(op)
             run.json["status"] = "running"
-            try await store.update(id, run)
-            await context.publisher.announce(EventRoute.scheduleFired(id), ["schedule_id": .string(id), "fire_at": run.json["fire_at"] ?? .null,
-                                                                            "trigger": run.json["trigger"] ?? .null, "operation_id": .string(op)])
+            // A replica retrying this run while it was being started gets the same operation (the
+            // Idempotency-Key); only the one that moves the run out of pending announces the fire.
+            if try await store.update(id, run, from: .pending) {
+                await context.publisher.announce(EventRoute.scheduleFired(id), ["schedule_id": .string(id), "fire_at": run.json["fire_at"] ?? .null,
+                                                                                "trigger": run.json["trigger"] ?? .null, "operation_id": .string(op)])
+            }
             // It may have ended at creation (an empty or undeliverable selection).
             try await reconcile(op)
         } else {

@@ -92,11 +92,15 @@ struct ScheduleStore: Sendable {
     }
 
     /// Writes a run's new state, and the schedule's `last_status`/`last_operation_id` when it is
-    /// the latest run. Only runs still open change (a late event cannot undo a final status).
-    func update(_ id: String, _ run: ScheduleRun) async throws {
-        _ = try await redis.eval(Self.updateScript, keys: [RedisKeys.scheduleRecord(id), RedisKeys.scheduleRuns(id)],
-                                 arguments: [String(run.fireMs), Self.text(.object(run.json)), run.json["status"]?.stringValue ?? "",
-                                             run.operationID ?? "", String(Self.history)])
+    /// the latest run. Only runs still open change (a late event cannot undo a final status); with
+    /// `from`, only a run in exactly that status (so of two replicas starting the same run, one
+    /// moves it to running and announces the fire). True if written.
+    @discardableResult
+    func update(_ id: String, _ run: ScheduleRun, from: ScheduleRun.Status? = nil) async throws -> Bool {
+        let reply = try await redis.eval(Self.updateScript, keys: [RedisKeys.scheduleRecord(id), RedisKeys.scheduleRuns(id)],
+                                         arguments: [String(run.fireMs), Self.text(.object(run.json)), run.json["status"]?.stringValue ?? "",
+                                                     run.operationID ?? "", String(Self.history), from?.rawValue ?? ""])
+        return reply.int == 1
     }
 
     static func text(_ v: JSONValue) -> String { String(decoding: JSONCoding.encode(v), as: UTF8.self) }
@@ -116,12 +120,14 @@ struct ScheduleStore: Sendable {
         return 1
         """)
 
-    /// KEYS: record, runs. ARGV: fire ms, run JSON, status, operation id, history size.
+    /// KEYS: record, runs. ARGV: fire ms, run JSON, status, operation id, history size, required
+    /// current status ('' = any open one).
     static let updateScript = RedisScript("""
         local current = redis.call('HGET', KEYS[2], ARGV[1])
         if not current then return 0 end
         local status = string.match(current, '"status":"([a-z]+)"')
         if status ~= 'pending' and status ~= 'running' then return 0 end
+        if ARGV[6] ~= '' and status ~= ARGV[6] then return 0 end
         redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
         if redis.call('HGET', KEYS[1], 'last_run') == ARGV[1] then
           redis.call('HSET', KEYS[1], 'last_status', ARGV[3], 'last_operation_id', ARGV[4])

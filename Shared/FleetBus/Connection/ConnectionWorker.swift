@@ -26,6 +26,8 @@ final class ConnectionWorker {
     private var topology: [Topology] = []
     private var consumers: [String: ConsumerSpec] = [:]
     private var consumerOrder: [String] = []
+    /// Cancelled consumers that settle their deliveries (not noAck), on this channel.
+    private var cancelledAcking: Set<String> = []
     private var closeWaiters: [CheckedContinuation<Void, Never>] = []
     private var closing = false
     private var backoff: Backoff
@@ -118,6 +120,7 @@ final class ConnectionWorker {
             throw error
         }
         generation += 1
+        cancelledAcking.removeAll()  // a new channel: the old consumer tags mean nothing on it
         nextSequence = 1
         oldestUnconfirmed = 1
         backoff.reset()
@@ -202,6 +205,7 @@ final class ConnectionWorker {
         case .cancelConsumer(let tag):
             guard let spec = consumers.removeValue(forKey: tag) else { return }
             consumerOrder.removeAll { $0 == tag }
+            if !spec.noAck { cancelledAcking.insert(tag) }
             spec.sink.finish()
             if let c = conn {
                 amqp_basic_cancel(c, Self.channel, amqp_cstring_bytes(tag))
@@ -331,6 +335,10 @@ final class ConnectionWorker {
             if let spec = consumers[tag] {
                 spec.sink.yield(Delivery(exchange: exchange, routingKey: routingKey, body: body, properties: props, queue: spec.queue,
                                          redelivered: d.redelivered != 0, deliveryTag: d.delivery_tag, generation: generation, connection: shared))
+            } else if cancelledAcking.contains(tag) {
+                // Sent before the broker saw our basic.cancel: nobody here will handle it, so it
+                // goes back to the queue now (another consumer takes it), not when the channel closes.
+                _ = amqp_basic_nack(c, Self.channel, d.delivery_tag, 0, 1)
             }
         case FLEET_BASIC_ACK:
             let a = method.decoded!.assumingMemoryBound(to: amqp_basic_ack_t.self).pointee

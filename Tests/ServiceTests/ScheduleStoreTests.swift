@@ -1,0 +1,37 @@
+import FleetContracts
+import FleetCore
+import FleetStore
+import FleetTestSupport
+@testable import SchedulerService
+import Testing
+
+/// The scheduler's run records against a real Redis.
+@Suite("schedule store")
+struct ScheduleStoreTests {
+    /// Two replicas starting the same pending run (one retrying it as stale while the other is
+    /// still creating its operation) both get the same operation back; only one may move the run
+    /// to running, so the fire is announced once.
+    @Test func onlyOneStarterMovesARunOutOfPending() async throws {
+        _ = try await ServiceStack.shared.handle()  // its start empties the database: not under this test
+        let redis = try await RedisClient.connect(url: TestEnvironment.serviceRedisURL)
+        defer { redis.close() }
+        let store = ScheduleStore(redis: redis)
+        let id = unique("store-")
+        defer { Task { try? await store.delete(id) } }
+        // Disabled, so the running schedulers leave it to this test.
+        try await store.create(id: id, definition: ["name": "x"], nextRunMs: 2_000, enabled: false, nowMs: 1_000)
+        let pending: JSONValue = ["fire_at": "1970-01-01T00:00:02Z", "trigger": "cron", "kind": "bulk", "operation_id": .null, "status": "pending"]
+        #expect(try await store.claim(id, expected: 2_000, next: 62_000, fireMs: 2_000, run: pending))
+        var running = ScheduleRun(fireMs: 2_000, json: pending.objectValue ?? [:])
+        running.json["status"] = "running"
+        running.json["operation_id"] = "op-1"
+        #expect(try await store.update(id, running, from: .pending), "the first starter moves it")
+        #expect(try await !store.update(id, running, from: .pending), "the second finds it running already")
+        #expect(try await store.run(id, 2_000)?.status == .running)
+        // Without `from`, an open run still takes later news (its operation's final status).
+        var done = running
+        done.json["status"] = "succeeded"
+        #expect(try await store.update(id, done))
+        #expect(try await !store.update(id, running), "a final status is never undone")
+    }
+}
