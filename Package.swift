@@ -72,7 +72,8 @@ let package = Package(
         .executableTarget(name: "fleet-scheduler", dependencies: ["SchedulerService"], path: "Services/Scheduler/Main"),
         .target(
             name: "FleetctlKit",
-            dependencies: ["FleetRuntime", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            // FleetCore only: the CLI speaks HTTP to the gateway and links neither hiredis nor rabbitmq-c.
+            dependencies: ["FleetCore", .product(name: "AsyncHTTPClient", package: "async-http-client")],
             path: "Services/Fleetctl/Sources"),
         .executableTarget(
             name: "fleetctl",

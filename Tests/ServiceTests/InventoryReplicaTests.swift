@@ -44,4 +44,31 @@ struct InventoryReplicaTests {
         #expect(await writer.fullLoads == 1, "a replica that keeps up never reloads")
         #expect(await laggard.index.hosts.allSatisfy { $0[.tags] == .strings(["v2"]) })
     }
+
+    /// A burst of requests reaching a fresh replica shares one full load, and every one of them
+    /// still sees what was written before it asked.
+    @Test func aBurstOnAFreshReplicaSharesOneFullLoad() async throws {
+        let redis = try await RedisClient.connect(url: TestEnvironment.redisURL.replacingOccurrences(of: "/0", with: "/7"))
+        defer { redis.close() }
+        _ = try await redis.send("FLUSHDB")
+        let store = InventoryStore(redis: redis, maxStreamLength: 10_000)
+        _ = try await store.upsert((0..<2_000).map { try! FleetHost(json: ["id": .string("b\($0)"), "tags": ["burst"]]) })
+        let fresh = InventoryCache(redis: redis, logger: Logger(label: "fresh"))
+        let counts = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<30 {
+                group.addTask {
+                    try await fresh.sync()
+                    return await fresh.index.count
+                }
+            }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(counts.count == 30 && counts.allSatisfy { $0 == 2_000 }, "\(Set(counts))")
+        #expect(await fresh.fullLoads == 1, "30 callers, one full load")
+        // Written after the load: the next sync catches up without another one.
+        _ = try await store.upsert([try FleetHost(json: ["id": "b-late", "tags": ["burst"]])])
+        try await fresh.sync()
+        #expect(await fresh.index.count == 2_001)
+        #expect(await fresh.fullLoads == 1)
+    }
 }

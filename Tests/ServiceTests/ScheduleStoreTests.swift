@@ -17,9 +17,11 @@ struct ScheduleStoreTests {
         defer { redis.close() }
         let store = ScheduleStore(redis: redis)
         let id = unique("store-")
-        defer { Task { try? await store.delete(id) } }
-        // Disabled, so the running schedulers leave it to this test.
-        try await store.create(id: id, definition: ["name": "x"], nextRunMs: 2_000, enabled: false, nowMs: 1_000)
+        // A complete definition (the gateway tests list schedules while this runs), disabled, so
+        // the running schedulers leave it to this test.
+        let request = try ScheduleRequest(json: ["name": .string(id), "cron": "0 3 * * *", "operation_type": "reboot",
+                                                 "selector": ["tags": [.string(id)]], "enabled": false])
+        try await store.create(id: id, definition: ScheduleHandlers.definition(request, id: id), nextRunMs: 2_000, enabled: false, nowMs: 1_000)
         let pending: JSONValue = ["fire_at": "1970-01-01T00:00:02Z", "trigger": "cron", "kind": "bulk", "operation_id": .null, "status": "pending"]
         #expect(try await store.claim(id, expected: 2_000, next: 62_000, fireMs: 2_000, run: pending))
         var running = ScheduleRun(fireMs: 2_000, json: pending.objectValue ?? [:])
@@ -33,5 +35,6 @@ struct ScheduleStoreTests {
         done.json["status"] = "succeeded"
         #expect(try await store.update(id, done))
         #expect(try await !store.update(id, running), "a final status is never undone")
+        try await store.delete(id)
     }
 }

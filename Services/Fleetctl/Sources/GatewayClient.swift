@@ -1,6 +1,5 @@
 import AsyncHTTPClient
 import FleetCore
-import FleetRuntime
 import Foundation
 import NIOCore
 

@@ -1,5 +1,4 @@
 import FleetCore
-import FleetRuntime
 import Foundation
 
 /// How fleetctl prints answers: `--json` prints the gateway's JSON as it came; otherwise lists

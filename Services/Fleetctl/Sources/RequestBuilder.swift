@@ -1,5 +1,4 @@
 import FleetCore
-import FleetRuntime
 import Foundation
 
 /// Turns fleetctl's flags into request bodies. `--body` (JSON text, or `@file`) is the base; the

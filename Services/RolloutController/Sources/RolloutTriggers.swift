@@ -1,3 +1,4 @@
+import FleetCore
 import FleetBus
 import FleetContracts
 import FleetRuntime

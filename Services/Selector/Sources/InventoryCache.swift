@@ -17,6 +17,8 @@ actor InventoryCache {
     private var lastApplied: StreamID?
     /// How many full loads this replica has done (the first one included).
     private(set) var fullLoads = 0
+    /// The full load running now, if any (see `sync`).
+    private var reloading: Task<Void, Error>?
     /// All host ids in order, for paging; dropped whenever the inventory changes.
     private var sortedIDs: [String]?
     static let pageSize = 5_000
@@ -27,16 +29,27 @@ actor InventoryCache {
     }
 
     /// Brings the index up to date with everything written before this call.
+    ///
+    /// One full load at a time: callers that arrive while one runs wait for it and then catch up
+    /// from where it ended (it may have started before their call). Without this, every request
+    /// reaching a fresh replica at once started a full load of its own (the actor lets them in at
+    /// each await), and a burst at startup took seconds per request.
     func sync() async throws {
-        guard let from = lastApplied else { return try await reload() }
-        var cursor = from
+        if let inFlight = reloading { try await inFlight.value }
+        if try await !catchUp() { try await reloadAlone() }
+    }
+
+    /// Applies what came after the last applied entry, in one round trip per page; false when
+    /// there is nothing to catch up from (never loaded, or the trimmed window passed it).
+    private func catchUp() async throws -> Bool {
+        guard var cursor = lastApplied else { return false }
         while true {
             let replies = try await redis.pipeline([
                 RedisCommand("XINFO", "STREAM", RedisKeys.hostChanges),
                 RedisCommand("XRANGE", RedisKeys.hostChanges, "(\(cursor)", "+", "COUNT", String(Self.pageSize)),
             ])
             if case .error(let e) = replies[0] {
-                if e.contains("no such key") { return }  // nothing was ever written
+                if e.contains("no such key") { return true }  // nothing was ever written
                 throw RedisError(.reply, e)
             }
             // Trimming removes from the head. If the oldest entry left is newer than the last one
@@ -48,13 +61,32 @@ actor InventoryCache {
             let newest = info["last-generated-id"]?.string.flatMap(StreamID.init) ?? .zero
             if oldest.map({ $0 > cursor }) ?? (newest > cursor) {
                 logger.info("inventory change feed trimmed past this replica; reloading")
-                return try await reload()
+                return false
             }
             let entries = replies[1].array ?? []
             for entry in entries { cursor = apply(entry) ?? cursor }
             lastApplied = cursor
-            if entries.count < Self.pageSize { return }
+            if entries.count < Self.pageSize { return true }
         }
+    }
+
+    /// Starts a full load, or waits for the one running and catches up after it.
+    private func reloadAlone() async throws {
+        if let inFlight = reloading {
+            try await inFlight.value
+            if try await !catchUp() { try await reloadAlone() }
+            return
+        }
+        let task = Task { try await self.reloadThenClear() }
+        reloading = task
+        try await task.value
+    }
+
+    /// Clears `reloading` on the actor as the load ends, so a caller that still sees it set knows
+    /// the load has not finished.
+    private func reloadThenClear() async throws {
+        defer { reloading = nil }
+        try await reload()
     }
 
     /// Loads everything: the stream position first, then the hash, then what changed meanwhile.
@@ -80,7 +112,7 @@ actor InventoryCache {
         lastApplied = position
         fullLoads += 1
         logger.info("inventory loaded", metadata: ["hosts": "\(fresh.count)", "stream.position": "\(position)"])
-        try await sync()
+        _ = try await catchUp()  // what changed while the hash was read
     }
 
     /// Applies one stream entry `[id, [field, value, ...]]`; returns its id.

@@ -1,4 +1,3 @@
-import FleetCore
 import Foundation
 
 /// JSON bytes <-> `JSONValue`, the one way services read and write bodies.
@@ -27,6 +26,9 @@ public enum JSONCoding {
 }
 
 extension JSONValue {
+    /// The class of the NSNumbers Foundation makes for booleans.
+    private static let booleanNumberClass: NSNumber.Type = type(of: NSNumber(value: true))
+
     /// From what JSONSerialization returns.
     init?(foundation object: Any) {
         switch object {
@@ -35,8 +37,9 @@ extension JSONValue {
         case let s as String:
             self = .string(s)
         case let n as NSNumber:
-            // Booleans arrive as NSNumbers too; only their class tells them apart from 0 and 1.
-            if String(describing: type(of: n)) == "__NSCFBoolean" {
+            // Booleans arrive as NSNumbers too; only their class tells them apart from 0 and 1. It
+            // is compared with the class Foundation itself gives a Bool, not with a private name.
+            if type(of: n) == Self.booleanNumberClass {
                 self = .bool(n.boolValue)
             } else if let type = String(validatingCString: n.objCType), type == "d" || type == "f" {
                 // 1e3 is an integer to Codable too; keep the two decoders in agreement.
