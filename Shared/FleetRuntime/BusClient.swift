@@ -23,11 +23,13 @@ public struct BusClient: Sendable {
     /// Publishes `body` on `fleet.commands` with `route` and waits for the reply.
     /// Broker trouble is a 503 reply, no answer in time a 504: callers always get a `BusReply`.
     public func call(_ route: String, _ body: JSONValue, messageID: String? = nil) async -> BusReply {
-        let props = MessageProperties(contentType: "application/json", messageId: messageID, persistent: false,
-                                      headers: [BusNames.versionHeader: .string(BusNames.contractVersion)])
+        let props = MessageProperties(
+            contentType: "application/json", messageId: messageID, persistent: false,
+            headers: [BusNames.versionHeader: .string(BusNames.contractVersion)])
         do {
-            let delivery = try await rpc.request(exchange: BusNames.commandsExchange, routingKey: route,
-                                                 body: JSONCoding.encode(body), properties: props, timeout: timeout)
+            let delivery = try await rpc.request(
+                exchange: BusNames.commandsExchange, routingKey: route,
+                body: JSONCoding.encode(body), properties: props, timeout: timeout)
             guard let json = JSONCoding.decode(delivery.body), let reply = BusReply(json: json) else {
                 return .failure(502, "bad_reply", "the service sent an unreadable reply")
             }

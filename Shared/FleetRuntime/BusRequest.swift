@@ -56,7 +56,8 @@ public func answer(_ logger: Logger, _ body: () async throws -> JSONValue) async
         return .failure(503, "unavailable", "storage is unavailable; retry later")
     } catch let e as AMQPError {
         logger.error("broker unavailable", metadata: ["error": "\(e)"])
-        return e.kind == .timeout ? .failure(504, "timeout", "a service did not answer in time")
+        return e.kind == .timeout
+            ? .failure(504, "timeout", "a service did not answer in time")
             : .failure(503, "unavailable", "the message bus is unavailable; retry later")
     } catch {
         logger.error("unexpected error", metadata: ["error": "\(error)"])

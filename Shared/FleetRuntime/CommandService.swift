@@ -17,8 +17,10 @@ public struct CommandService: Service {
     let prefetch: UInt16
     let logger: Logger
 
-    public init(name: ServiceName, handlers: [String: CommandHandler], consumer: AMQPConnection, replies: AMQPConnection,
-                prefetch: UInt16, logger: Logger) {
+    public init(
+        name: ServiceName, handlers: [String: CommandHandler], consumer: AMQPConnection, replies: AMQPConnection,
+        prefetch: UInt16, logger: Logger
+    ) {
         self.name = name
         self.handlers = handlers
         self.consumer = consumer
@@ -31,13 +33,17 @@ public struct CommandService: Service {
     public static func topology(for service: ServiceName) -> Topology {
         let queue = BusNames.serviceQueue(service)
         return Topology(
-            exchanges: [ExchangeDeclaration(name: BusNames.commandsExchange, kind: .topic),
-                        ExchangeDeclaration(name: BusNames.eventsExchange, kind: .topic),
-                        ExchangeDeclaration(name: BusNames.deadLetterExchange, kind: .fanout),
-                        ExchangeDeclaration(name: BusNames.agentExchange, kind: .direct),
-                        ExchangeDeclaration(name: BusNames.resultsExchange, kind: .topic)],
-            queues: [QueueDeclaration(name: BusNames.deadLetterQueue),
-                     .durable(queue, deadLetterExchange: BusNames.deadLetterExchange)],
+            exchanges: [
+                ExchangeDeclaration(name: BusNames.commandsExchange, kind: .topic),
+                ExchangeDeclaration(name: BusNames.eventsExchange, kind: .topic),
+                ExchangeDeclaration(name: BusNames.deadLetterExchange, kind: .fanout),
+                ExchangeDeclaration(name: BusNames.agentExchange, kind: .direct),
+                ExchangeDeclaration(name: BusNames.resultsExchange, kind: .topic),
+            ],
+            queues: [
+                QueueDeclaration(name: BusNames.deadLetterQueue),
+                .durable(queue, deadLetterExchange: BusNames.deadLetterExchange),
+            ],
             bindings: [BindingDeclaration(queue: BusNames.deadLetterQueue, exchange: BusNames.deadLetterExchange, routingKey: "")]
                 + service.bindings.map { BindingDeclaration(queue: queue, exchange: BusNames.commandsExchange, routingKey: $0) })
     }
@@ -62,8 +68,9 @@ public struct CommandService: Service {
             guard let body = JSONCoding.decode(delivery.body) else {
                 return .deadLetter(reason: "body is not JSON")
             }
-            let request = BusRequest(routingKey: delivery.routingKey, body: body, messageID: delivery.properties.messageId,
-                                     headers: delivery.properties.headers)
+            let request = BusRequest(
+                routingKey: delivery.routingKey, body: body, messageID: delivery.properties.messageId,
+                headers: delivery.properties.headers)
             let reply: BusReply
             if let version = delivery.properties.headers[BusNames.versionHeader], version != .string(BusNames.contractVersion) {
                 // A publisher speaking another contract would be misread: refuse it, and say what is spoken.
@@ -72,8 +79,10 @@ public struct CommandService: Service {
                 reply = await handler(request)
             }
             FleetMetrics.command(route: delivery.routingKey, status: reply.status)
-            return .reply(JSONCoding.encode(reply.json), MessageProperties(
-                contentType: "application/json", persistent: false, headers: [BusNames.versionHeader: .string(BusNames.contractVersion)]))
+            return .reply(
+                JSONCoding.encode(reply.json),
+                MessageProperties(
+                    contentType: "application/json", persistent: false, headers: [BusNames.versionHeader: .string(BusNames.contractVersion)]))
         }
     }
 }

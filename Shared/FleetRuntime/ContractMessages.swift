@@ -6,8 +6,10 @@ import FleetCore
 /// refusing one that names another.
 extension OutgoingMessage {
     /// `message` as JSON, with `type` = its name and `x-fleet-version` = its version.
-    public init<M: FleetMessage>(_ message: M, exchange: String, routingKey: String, properties: MessageProperties = MessageProperties(),
-                                 mandatory: Bool = false) {
+    public init<M: FleetMessage>(
+        _ message: M, exchange: String, routingKey: String, properties: MessageProperties = MessageProperties(),
+        mandatory: Bool = false
+    ) {
         var props = properties
         props.contentType = "application/json"
         props.type = M.messageName
@@ -41,8 +43,10 @@ extension FleetMessage {
 extension BusClient {
     /// Calls `route` with a typed request and reads a typed reply body. A reply that is not a
     /// success comes back as `.failure` unchanged; a success that does not fit `Reply` is a 502.
-    public func call<Request: FleetMessage, Reply: FleetMessage>(_ route: String, _ request: Request, replying: Reply.Type,
-                                                                  messageID: String? = nil) async -> Result<Reply, BusReplyFailure> {
+    public func call<Request: FleetMessage, Reply: FleetMessage>(
+        _ route: String, _ request: Request, replying: Reply.Type,
+        messageID: String? = nil
+    ) async -> Result<Reply, BusReplyFailure> {
         let reply = await call(route, request.json, messageID: messageID)
         guard (200..<300).contains(reply.status) else { return .failure(BusReplyFailure(reply: reply)) }
         do {

@@ -10,8 +10,9 @@ extension AMQPConnection {
     public func announce(_ route: String, _ body: JSONValue) async {
         guard case .object(var o) = body else { return }
         o["at"] = .string(Events.timestamp(Date()))
-        let message = OutgoingMessage(exchange: BusNames.eventsExchange, routingKey: route, body: JSONCoding.encode(.object(o)),
-                                      properties: MessageProperties(contentType: "application/json", persistent: false))
+        let message = OutgoingMessage(
+            exchange: BusNames.eventsExchange, routingKey: route, body: JSONCoding.encode(.object(o)),
+            properties: MessageProperties(contentType: "application/json", persistent: false))
         _ = try? await publish(message)
     }
 }

@@ -19,8 +19,10 @@ public struct ServiceContext: Sendable {
     /// Where handlers and background jobs read the time (tests drive their own).
     public let clock: WallClock
 
-    public init(config: ServiceConfig, redis: RedisClient, bus: BusClient, publisher: AMQPConnection, consumer: AMQPConnection,
-                logger: Logger, clock: WallClock = .system) {
+    public init(
+        config: ServiceConfig, redis: RedisClient, bus: BusClient, publisher: AMQPConnection, consumer: AMQPConnection,
+        logger: Logger, clock: WallClock = .system
+    ) {
         self.config = config
         self.redis = redis
         self.bus = bus
@@ -48,8 +50,10 @@ public struct ServiceAssembly: Sendable {
 public enum FleetServiceMain {
     /// `assemble` builds the service once: its routes and background services get the same
     /// graceful shutdown.
-    public static func run(_ name: ServiceName, config: ServiceConfig = ServiceConfig(),
-                           assemble: (ServiceContext) async throws -> ServiceAssembly) async throws {
+    public static func run(
+        _ name: ServiceName, config: ServiceConfig = ServiceConfig(),
+        assemble: (ServiceContext) async throws -> ServiceAssembly
+    ) async throws {
         unblockShutdownSignals()
         _ = FleetMetrics.registry  // before any metric is created
         let level = config.logLevel
@@ -63,18 +67,23 @@ public enum FleetServiceMain {
         let outbound = try await AMQPConnection.connect(url: config.amqpURL, name: "\(name.rawValue)-publish", logger: logger)
         let redis = try await RedisClient.connect(url: config.redisURL)
         let rpc = try await RPCClient.start(on: outbound)
-        let context = ServiceContext(config: config, redis: redis, bus: BusClient(rpc: rpc, timeout: config.requestTimeout),
-                                     publisher: outbound, consumer: consumer, logger: logger)
+        let context = ServiceContext(
+            config: config, redis: redis, bus: BusClient(rpc: rpc, timeout: config.requestTimeout),
+            publisher: outbound, consumer: consumer, logger: logger)
         let assembly = try await assemble(context)
         var handlers = assembly.routes
         handlers[name.healthRoute] = { _ in
             let redisUp = (try? await redis.send("PING")) != nil
             let ready = redisUp && consumer.isConnected && outbound.isConnected
-            return .ok(["service": .string(name.rawValue), "ready": .bool(ready), "redis": .bool(redisUp),
-                        "broker": .bool(consumer.isConnected && outbound.isConnected)], status: ready ? 200 : 503)
+            return .ok(
+                [
+                    "service": .string(name.rawValue), "ready": .bool(ready), "redis": .bool(redisUp),
+                    "broker": .bool(consumer.isConnected && outbound.isConnected),
+                ], status: ready ? 200 : 503)
         }
-        let service = CommandService(name: name, handlers: handlers, consumer: consumer, replies: outbound,
-                                     prefetch: config.prefetch, logger: logger)
+        let service = CommandService(
+            name: name, handlers: handlers, consumer: consumer, replies: outbound,
+            prefetch: config.prefetch, logger: logger)
         let metrics = MetricsEndpoint(service: name, config: config, logger: logger)
         let group = ServiceGroup(services: [service, metrics] + assembly.background, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
@@ -88,14 +97,14 @@ public enum FleetServiceMain {
 /// drain: make sure the shutdown signals can arrive.
 private func unblockShutdownSignals() {
     #if canImport(Glibc)
-    var set = sigset_t()
-    sigemptyset(&set)
-    sigaddset(&set, SIGTERM)
-    sigaddset(&set, SIGINT)
-    pthread_sigmask(SIG_UNBLOCK, &set, nil)
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGTERM)
+        sigaddset(&set, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     #endif
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

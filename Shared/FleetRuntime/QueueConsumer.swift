@@ -6,8 +6,10 @@ extension ServiceContext {
     /// Declares `topology`, then handles every delivery of `queue` concurrently (up to `prefetch`
     /// at a time) until graceful shutdown; `handle` settles each delivery itself. The shape of
     /// every background consumer: results, and the events the controller and scheduler follow.
-    public func consume(_ queue: String, topology: Topology, prefetch: UInt16,
-                        _ handle: @escaping @Sendable (Delivery) async -> Void) async throws {
+    public func consume(
+        _ queue: String, topology: Topology, prefetch: UInt16,
+        _ handle: @escaping @Sendable (Delivery) async -> Void
+    ) async throws {
         try await consumer.declare(topology)
         let deliveries = try await consumer.consume(queue: queue, prefetch: prefetch)
         await withGracefulShutdownHandler {
@@ -23,9 +25,10 @@ extension ServiceContext {
 extension Topology {
     /// A service's durable queue on `fleet.events`, bound to `keys` (dead letters to `fleet.dlx`).
     public static func eventsQueue(_ queue: String, keys: [String]) -> Topology {
-        Topology(exchanges: [ExchangeDeclaration(name: BusNames.eventsExchange, kind: .topic)],
-                 queues: [.durable(queue, deadLetterExchange: BusNames.deadLetterExchange)],
-                 bindings: keys.map { BindingDeclaration(queue: queue, exchange: BusNames.eventsExchange, routingKey: $0) })
+        Topology(
+            exchanges: [ExchangeDeclaration(name: BusNames.eventsExchange, kind: .topic)],
+            queues: [.durable(queue, deadLetterExchange: BusNames.deadLetterExchange)],
+            bindings: keys.map { BindingDeclaration(queue: queue, exchange: BusNames.eventsExchange, routingKey: $0) })
     }
 }
 

@@ -13,17 +13,21 @@ struct BusFixture {
         let queue = TestEnvironment.uniqueName(name)
         let dlx = queue + ".dlx"
         let dead = queue + ".dead"
-        try await connection.declare(Topology(
-            exchanges: [ExchangeDeclaration(name: dlx, kind: .fanout, durable: false)],
-            queues: [QueueDeclaration(name: dead, durable: false, autoDelete: false),
-                     QueueDeclaration(name: queue, durable: true, arguments: ["x-dead-letter-exchange": .string(dlx)])],
-            bindings: [BindingDeclaration(queue: dead, exchange: dlx, routingKey: "")]))
+        try await connection.declare(
+            Topology(
+                exchanges: [ExchangeDeclaration(name: dlx, kind: .fanout, durable: false)],
+                queues: [
+                    QueueDeclaration(name: dead, durable: false, autoDelete: false),
+                    QueueDeclaration(name: queue, durable: true, arguments: ["x-dead-letter-exchange": .string(dlx)]),
+                ],
+                bindings: [BindingDeclaration(queue: dead, exchange: dlx, routingKey: "")]))
         return BusFixture(connection: connection, queue: queue, deadQueue: dead, deadExchange: dlx)
     }
 
     func message(_ text: String, id: String? = nil) -> OutgoingMessage {
-        OutgoingMessage(exchange: "", routingKey: queue, body: Array(text.utf8),
-                        properties: MessageProperties(contentType: "text/plain", messageId: id ?? text))
+        OutgoingMessage(
+            exchange: "", routingKey: queue, body: Array(text.utf8),
+            properties: MessageProperties(contentType: "text/plain", messageId: id ?? text))
     }
 
     /// Deletes the test's queues and exchange by declaring them away on a scratch connection.

@@ -1,5 +1,6 @@
-@testable import FleetBus
 import Testing
+
+@testable import FleetBus
 
 @Suite("AMQP URL and backoff")
 struct ConfigTests {

@@ -7,8 +7,9 @@ struct PublishConsumeTests {
     @Test func roundTripKeepsBodyAndProperties() async throws {
         let f = try await BusFixture.make("roundtrip")
         defer { Task { await f.cleanUp() } }
-        var props = MessageProperties(contentType: "application/json", correlationId: "c-1", messageId: "m-1",
-                                      headers: ["x-fleet-version": "1", "attempt": 3, "flag": true])
+        var props = MessageProperties(
+            contentType: "application/json", correlationId: "c-1", messageId: "m-1",
+            headers: ["x-fleet-version": "1", "attempt": 3, "flag": true])
         props.type = "hosts.upsert"
         try await f.connection.publish(OutgoingMessage(exchange: "", routingKey: f.queue, body: Array("{\"a\":1}".utf8), properties: props))
         let consumer = try await f.connection.consume(queue: f.queue, prefetch: 10)
@@ -88,9 +89,12 @@ struct PublishConsumeTests {
         let connection = try await AMQPConnection.connect(url: TestEnvironment.amqpURL, name: "nack")
         defer { Task { await connection.close() } }
         let queue = TestEnvironment.uniqueName("full")
-        try await connection.declare(Topology(queues: [QueueDeclaration(
-            name: queue, durable: false, autoDelete: true,
-            arguments: ["x-max-length": 5, "x-overflow": "reject-publish"])]))
+        try await connection.declare(
+            Topology(queues: [
+                QueueDeclaration(
+                    name: queue, durable: false, autoDelete: true,
+                    arguments: ["x-max-length": 5, "x-overflow": "reject-publish"])
+            ]))
         let batch = (0..<8).map { OutgoingMessage(exchange: "", routingKey: queue, body: Array("m\($0)".utf8)) }
         let results = await connection.publish(batch: batch)
         let outcomes = results.map { r -> String in

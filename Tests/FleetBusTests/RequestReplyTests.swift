@@ -11,9 +11,10 @@ struct RequestReplyTests {
             "echo": { d in .reply(Array(d.body.reversed())) },
             "poison": { _ in .deadLetter(reason: "undecodable") },
         ])
-        try await server.declare(Topology(
-            exchanges: [ExchangeDeclaration(name: f.queue + ".x", kind: .topic, durable: false)],
-            bindings: [BindingDeclaration(queue: f.queue, exchange: f.queue + ".x", routingKey: "#")]))
+        try await server.declare(
+            Topology(
+                exchanges: [ExchangeDeclaration(name: f.queue + ".x", kind: .topic, durable: false)],
+                bindings: [BindingDeclaration(queue: f.queue, exchange: f.queue + ".x", routingKey: "#")]))
         let consumer = try await server.consume(queue: f.queue, prefetch: 50)
         let task = Task { await router.serve(consumer, replies: server) }
         return (server, task)

@@ -25,8 +25,10 @@ struct GoldenFixtureTests {
     }
 
     @Test func agentCommand() throws {
-        try check(AgentCommand(opID: "op-2ao62yafcj4ed", hostID: "web-1", operationType: .runScript,
-                               parameters: ["content": "uptime", "shell": "bash", "timeout_seconds": 300], timeoutSeconds: 300))
+        try check(
+            AgentCommand(
+                opID: "op-2ao62yafcj4ed", hostID: "web-1", operationType: .runScript,
+                parameters: ["content": "uptime", "shell": "bash", "timeout_seconds": 300], timeoutSeconds: 300))
     }
 
     @Test func claimRequestAndReply() throws {
@@ -35,8 +37,10 @@ struct GoldenFixtureTests {
     }
 
     @Test func agentResult() throws {
-        try check(AgentResult(opID: "op-2ao62yafcj4ed", hostID: "web-1", status: .failed, reason: .exitCode, exitCode: 3, stdout: "",
-                              stderr: "no such file", truncated: false, startedAt: "2026-12-01T10:00:00Z", finishedAt: "2026-12-01T10:00:01Z"))
+        try check(
+            AgentResult(
+                opID: "op-2ao62yafcj4ed", hostID: "web-1", status: .failed, reason: .exitCode, exitCode: 3, stdout: "",
+                stderr: "no such file", truncated: false, startedAt: "2026-12-01T10:00:00Z", finishedAt: "2026-12-01T10:00:01Z"))
     }
 
     /// What does not fit is refused with the field named, never half-read.

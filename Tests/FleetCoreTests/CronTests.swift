@@ -1,7 +1,8 @@
-@testable import FleetCore
 import Foundation
 import PropertyBased
 import Testing
+
+@testable import FleetCore
 
 private func utc(_ s: String) -> Date { ISO8601DateFormatter().date(from: s)! }
 private func iso(_ d: Date?) -> String? { d.map { ISO8601DateFormatter().string(from: $0) } }
@@ -91,9 +92,11 @@ struct CronTests {
         return picked.isEmpty ? "*" : picked.map(String.init).joined(separator: ",")
     }
 
-    static let exprGen = zip(Gen.int(in: 0...59).array(of: 1...4), Gen.int(in: 0...23).array(of: 0...3), Gen.int(in: 0...30).array(of: 0...2),
-                             Gen.int(in: 0...11).array(of: 0...2), Gen.int(in: 0...6).array(of: 0...2))
-        .map { mi, h, dom, mo, dow in "\(field(mi, 0...59)) \(field(h, 0...23)) \(field(dom, 1...31)) \(field(mo, 1...12)) \(field(dow, 0...6))" }
+    static let exprGen = zip(
+        Gen.int(in: 0...59).array(of: 1...4), Gen.int(in: 0...23).array(of: 0...3), Gen.int(in: 0...30).array(of: 0...2),
+        Gen.int(in: 0...11).array(of: 0...2), Gen.int(in: 0...6).array(of: 0...2)
+    )
+    .map { mi, h, dom, mo, dow in "\(field(mi, 0...59)) \(field(h, 0...23)) \(field(dom, 1...31)) \(field(mo, 1...12)) \(field(dow, 0...6))" }
 
     /// In UTC, the next fire equals the first matching minute found by scanning minute by minute.
     @Test func nextFireEqualsMinuteByMinuteScanInUTC() async {

@@ -7,18 +7,26 @@ func host(_ json: JSONValue) -> FleetHost {
 
 /// A small, varied inventory used by the operator tables.
 let sampleHosts: [FleetHost] = [
-    host(["id": "web-1", "fqdn": "web-1.prod.example.com", "platform": "Linux", "platform_release": "Ubuntu 24.04",
-          "approval_status": "approved", "status": "up", "tags": ["webserver", "prod"], "cpu_cores": 8,
-          "memory_total_mb": 16384, "active": true, "enabled_shells": ["bash", "sh"], "site_id": "eu-1",
-          "facts": ["rack": "r12", "load": 0.75, "gpu": false]]),
-    host(["id": "web-2", "fqdn": "web-2.staging.example.com", "platform": "Linux", "platform_release": "Debian 12",
-          "approval_status": "approved", "status": "down", "tags": ["webserver"], "cpu_cores": 4,
-          "memory_total_mb": 8192, "active": true, "enabled_shells": ["bash"], "site_id": "us-1",
-          "facts": ["rack": "r7", "load": 2]]),
-    host(["id": "db-1", "fqdn": "db-1.prod.example.com", "platform": "FreeBSD", "approval_status": "pending",
-          "tags": ["db", "prod"], "cpu_cores": 32, "active": false, "reboot_required": true]),
-    host(["id": "mac-1", "fqdn": "MAC-1.office.example.com", "platform": "macOS", "approval_status": "revoked",
-          "tags": [], "cpu_cores": 10]),
+    host([
+        "id": "web-1", "fqdn": "web-1.prod.example.com", "platform": "Linux", "platform_release": "Ubuntu 24.04",
+        "approval_status": "approved", "status": "up", "tags": ["webserver", "prod"], "cpu_cores": 8,
+        "memory_total_mb": 16384, "active": true, "enabled_shells": ["bash", "sh"], "site_id": "eu-1",
+        "facts": ["rack": "r12", "load": 0.75, "gpu": false],
+    ]),
+    host([
+        "id": "web-2", "fqdn": "web-2.staging.example.com", "platform": "Linux", "platform_release": "Debian 12",
+        "approval_status": "approved", "status": "down", "tags": ["webserver"], "cpu_cores": 4,
+        "memory_total_mb": 8192, "active": true, "enabled_shells": ["bash"], "site_id": "us-1",
+        "facts": ["rack": "r7", "load": 2],
+    ]),
+    host([
+        "id": "db-1", "fqdn": "db-1.prod.example.com", "platform": "FreeBSD", "approval_status": "pending",
+        "tags": ["db", "prod"], "cpu_cores": 32, "active": false, "reboot_required": true,
+    ]),
+    host([
+        "id": "mac-1", "fqdn": "MAC-1.office.example.com", "platform": "macOS", "approval_status": "revoked",
+        "tags": [], "cpu_cores": 10,
+    ]),
     host(["id": "win-1", "platform": "Windows", "approval_status": "approved", "enabled_shells": ["powershell", "cmd"]]),
 ]
 

@@ -1,5 +1,6 @@
-@testable import FleetCore
 import Testing
+
+@testable import FleetCore
 
 @Suite("host groups")
 struct GroupTests {
@@ -70,7 +71,8 @@ struct GroupTests {
     @Test func decodingNamesTheWrongField() {
         let cases: [(JSONValue, String)] = [
             (["id": "g"], "name"), (["name": "  "], "name"), (["name": "ok", "colour": 1], "colour"),
-            (["name": "ok", "host_ids": ["bad id"]], "host_ids[0]"), (["name": "ok", "criteria": [["field": "nope", "op": "equals", "value": 1]]], "criteria[0].field"),
+            (["name": "ok", "host_ids": ["bad id"]], "host_ids[0]"),
+            (["name": "ok", "criteria": [["field": "nope", "op": "equals", "value": 1]]], "criteria[0].field"),
             (["name": "ok", "parent_id": 3], "parent_id"), (["name": "ok", "id": "bad id"], "id"),
         ]
         for (json, field) in cases {
@@ -88,8 +90,9 @@ struct GroupTests {
 @Suite("group JSON")
 struct GroupJSONTests {
     @Test func roundTripsThroughJSON() throws {
-        let g = HostGroup(id: "g-1", name: "Web", description: "front", parentID: "root", hostIDs: ["a", "b"],
-                          criteria: [.any([.condition(field: "tags", op: .in, value: ["web"]), .not(.condition(field: "fqdn", op: .exists, value: true))])])
+        let g = HostGroup(
+            id: "g-1", name: "Web", description: "front", parentID: "root", hostIDs: ["a", "b"],
+            criteria: [.any([.condition(field: "tags", op: .in, value: ["web"]), .not(.condition(field: "fqdn", op: .exists, value: true))])])
         #expect(try HostGroup(json: g.json, defaultID: "other") == g)
     }
 }

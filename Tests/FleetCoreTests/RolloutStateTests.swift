@@ -1,6 +1,7 @@
-@testable import FleetCore
 import PropertyBased
 import Testing
+
+@testable import FleetCore
 
 @Suite("rollout state machine")
 struct RolloutStateTests {
@@ -113,8 +114,9 @@ struct RolloutStateTests {
                     if seed % 7 == 0 { failed += 1 }
                     if finishedHosts == batchEnd { lastDoneAt = now }
                 }
-                let (next, effects) = s.advance(nowMs: now, .init(failed: failed, batchDone: s.batch >= 0 && finishedHosts == batchEnd),
-                                                plan: plan, delayMs: 250)
+                let (next, effects) = s.advance(
+                    nowMs: now, .init(failed: failed, batchDone: s.batch >= 0 && finishedHosts == batchEnd),
+                    plan: plan, delayMs: 250)
                 for case .batchStarted(let k) in effects {
                     #expect(k == started.count, "in order, once each")
                     #expect(k == 0 || now >= lastDoneAt + 250, "after the delay")

@@ -1,14 +1,16 @@
-@testable import FleetCore
 import PropertyBased
 import Testing
 
+@testable import FleetCore
+
 @Suite("rollout planning")
 struct RolloutTests {
-    @Test(arguments: [
-        (10, BatchSize.count(3), nil, [3, 3, 3, 1]), (10, .percent(25), nil, [2, 2, 2, 2, 2]), (3, .percent(10), nil, [1, 1, 1]),
-        (0, .count(5), nil, []), (100, .count(1), [.count(1), .count(5), .percent(25)], [1, 5, 25, 25, 25, 19]),
-        (4, .count(1), [.count(10)], [4]), (7, .count(7), nil, [7]),
-    ] as [(Int, BatchSize, [BatchSize]?, [Int])])
+    @Test(
+        arguments: [
+            (10, BatchSize.count(3), nil, [3, 3, 3, 1]), (10, .percent(25), nil, [2, 2, 2, 2, 2]), (3, .percent(10), nil, [1, 1, 1]),
+            (0, .count(5), nil, []), (100, .count(1), [.count(1), .count(5), .percent(25)], [1, 5, 25, 25, 25, 19]),
+            (4, .count(1), [.count(10)], [4]), (7, .count(7), nil, [7]),
+        ] as [(Int, BatchSize, [BatchSize]?, [Int])])
     func batchSizes(total: Int, size: BatchSize, ramp: [BatchSize]?, expected: [Int]) {
         #expect(RolloutPlan(total: total, batchSize: size, ramp: ramp, failureThresholdPct: 0).batches == expected)
     }
@@ -25,8 +27,9 @@ struct RolloutTests {
     }
 
     @Test func batchesPartitionTheHostsInOrder() async {
-        let size = Gen.oneOf(Gen.int(in: 1...50).map { BatchSize.count($0) }.eraseToAnySequence(),
-                             Gen.int(in: 1...100).map { BatchSize.percent(Double($0)) }.eraseToAnySequence())
+        let size = Gen.oneOf(
+            Gen.int(in: 1...50).map { BatchSize.count($0) }.eraseToAnySequence(),
+            Gen.int(in: 1...100).map { BatchSize.percent(Double($0)) }.eraseToAnySequence())
         await propertyCheck(count: 300, input: Gen.int(in: 0...500), size, size.array(of: 0...4)) { total, batch, ramp in
             let plan = RolloutPlan(total: total, batchSize: batch, ramp: ramp.isEmpty ? nil : ramp, failureThresholdPct: 10)
             #expect(plan.batches.reduce(0, +) == total)

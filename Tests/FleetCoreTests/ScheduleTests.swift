@@ -1,6 +1,7 @@
-@testable import FleetCore
 import Foundation
 import Testing
+
+@testable import FleetCore
 
 @Suite("schedules: definitions and firing rules")
 struct ScheduleTests {

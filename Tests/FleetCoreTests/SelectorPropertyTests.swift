@@ -1,6 +1,7 @@
-@testable import FleetCore
 import PropertyBased
 import Testing
+
+@testable import FleetCore
 
 /// Random hosts and random selectors over a small vocabulary (so that matches are common):
 /// the indexed evaluation must equal a plain scan that checks every clause on every host.
@@ -32,8 +33,10 @@ struct SelectorPropertyTests {
         case 4: return ["field": "fqdn", "op": "matches", "value": .string("^h\\d+\\.\(tags[a % tags.count])")]
         case 5: return ["field": "active", "op": "equals", "value": .bool(a % 2 == 0)]
         default:
-            let either: [JSONValue] = [["field": "approval_status", "op": "equals", "value": .string(statuses[a % statuses.count])],
-                                       ["field": "platform", "op": "equals", "value": "windows"]]
+            let either: [JSONValue] = [
+                ["field": "approval_status", "op": "equals", "value": .string(statuses[a % statuses.count])],
+                ["field": "platform", "op": "equals", "value": "windows"],
+            ]
             return ["any": .array(either)]
         }
     }
@@ -49,14 +52,18 @@ struct SelectorPropertyTests {
         return .object(o)
     }
 
-    static let hostGen = zip(Gen.int(in: 0...40), Gen.int(in: 0...4), Gen.int(in: 0...4).array(of: 0...3),
-                             Gen.int(in: 0...2), Gen.int(in: 1...16)).map(makeHost)
+    static let hostGen = zip(
+        Gen.int(in: 0...40), Gen.int(in: 0...4), Gen.int(in: 0...4).array(of: 0...3),
+        Gen.int(in: 0...2), Gen.int(in: 1...16)
+    ).map(makeHost)
 
     /// Each condition: [kind, a, list...] where list entries index the tag vocabulary.
     static let conditionGen = Gen.int(in: 0...4).array(of: 3...5).map { raw -> [Int] in [raw[0] + (raw[1] % 3), raw[1] * 7 + raw[2]] + raw.dropFirst(2) }
 
-    static let selectorGen = zip(conditionGen.array(of: 0...3), Gen.int(in: 0...4).array(of: 0...2), Gen.int(in: 0...4).array(of: 0...2),
-                                 Gen.int(in: 0...40).array(of: 0...3), Gen.int(in: 0...40).array(of: 0...2)).map(makeSelector)
+    static let selectorGen = zip(
+        conditionGen.array(of: 0...3), Gen.int(in: 0...4).array(of: 0...2), Gen.int(in: 0...4).array(of: 0...2),
+        Gen.int(in: 0...40).array(of: 0...3), Gen.int(in: 0...40).array(of: 0...2)
+    ).map(makeSelector)
 
     @Test func indexedSelectionEqualsBruteForceScan() async {
         await propertyCheck(count: 300, input: Self.hostGen.array(of: 0...60), Self.selectorGen) { hosts, selectorJSON in

@@ -1,6 +1,7 @@
-@testable import FleetCore
 import PropertyBased
 import Testing
+
+@testable import FleetCore
 
 @Suite("per-host status machine and progress")
 struct StatusTests {
@@ -24,16 +25,18 @@ struct StatusTests {
 
     @Test(arguments: [(30, 2, 0, 47, 68.1), (0, 0, 0, 0, 0.0), (1, 0, 0, 3, 33.3), (2, 0, 0, 3, 66.7), (1, 1, 1, 3, 100.0), (0, 0, 1, 8, 12.5)])
     func percentCompleteRoundsToOneDecimal(succeeded: Int, failed: Int, skipped: Int, total: Int, expected: Double) {
-        let p = ProgressCounters(total: total, queued: total - succeeded - failed - skipped, running: 0,
-                                 succeeded: succeeded, failed: failed, skipped: skipped)
+        let p = ProgressCounters(
+            total: total, queued: total - succeeded - failed - skipped, running: 0,
+            succeeded: succeeded, failed: failed, skipped: skipped)
         #expect(p.percentComplete == expected)
     }
 
-    @Test(arguments: [
-        ((5, 0, 0, 0, 0), false, AggregateStatus.queued), ((4, 1, 0, 0, 0), false, .running), ((0, 1, 4, 0, 0), false, .running),
-        ((0, 0, 5, 0, 0), false, .succeeded), ((0, 0, 0, 5, 0), false, .failed), ((0, 0, 0, 0, 5), false, .failed),
-        ((0, 0, 3, 2, 0), false, .partial), ((0, 0, 4, 0, 1), false, .partial), ((3, 0, 2, 0, 0), true, .cancelled),
-    ] as [((Int, Int, Int, Int, Int), Bool, AggregateStatus)])
+    @Test(
+        arguments: [
+            ((5, 0, 0, 0, 0), false, AggregateStatus.queued), ((4, 1, 0, 0, 0), false, .running), ((0, 1, 4, 0, 0), false, .running),
+            ((0, 0, 5, 0, 0), false, .succeeded), ((0, 0, 0, 5, 0), false, .failed), ((0, 0, 0, 0, 5), false, .failed),
+            ((0, 0, 3, 2, 0), false, .partial), ((0, 0, 4, 0, 1), false, .partial), ((3, 0, 2, 0, 0), true, .cancelled),
+        ] as [((Int, Int, Int, Int, Int), Bool, AggregateStatus)])
     func aggregateStatus(counts: (Int, Int, Int, Int, Int), cancelled: Bool, expected: AggregateStatus) {
         let (q, r, s, f, k) = counts
         let p = ProgressCounters(total: q + r + s + f + k, queued: q, running: r, succeeded: s, failed: f, skipped: k)

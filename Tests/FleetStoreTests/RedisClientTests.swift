@@ -81,7 +81,8 @@ struct RedisClientTests {
         defer { r.close() }
         let key = "\(TestEnvironment.uniqueName("lua")):{x}"
         // Moves a counter only from the expected value, as per-host status transitions will.
-        let transition = RedisScript("""
+        let transition = RedisScript(
+            """
             local cur = redis.call('HGET', KEYS[1], 'status') or 'queued'
             if cur ~= ARGV[1] then return 0 end
             redis.call('HSET', KEYS[1], 'status', ARGV[2])

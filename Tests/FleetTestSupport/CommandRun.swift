@@ -9,14 +9,18 @@ public struct CommandRun: Sendable {
 
     /// Runs `executable` from the build directory with the test stack's environment plus `extra`;
     /// killed after `timeout`.
-    public static func run(_ executable: String, _ arguments: [String], environment extra: [String: String] = [:],
-                           timeout: Duration = .seconds(60)) async throws -> CommandRun {
+    public static func run(
+        _ executable: String, _ arguments: [String], environment extra: [String: String] = [:],
+        timeout: Duration = .seconds(60)
+    ) async throws -> CommandRun {
         try await run(absolute: "\(ServiceProcess.binDirectory)/\(executable)", arguments, environment: extra, timeout: timeout)
     }
 
     /// Runs the program at `path` the same way.
-    public static func run(absolute path: String, _ arguments: [String], environment extra: [String: String] = [:],
-                           timeout: Duration = .seconds(60)) async throws -> CommandRun {
+    public static func run(
+        absolute path: String, _ arguments: [String], environment extra: [String: String] = [:],
+        timeout: Duration = .seconds(60)
+    ) async throws -> CommandRun {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
@@ -31,7 +35,10 @@ public struct CommandRun: Sendable {
         let outPath = base.path + ".out", errPath = base.path + ".err"
         FileManager.default.createFile(atPath: outPath, contents: nil)
         FileManager.default.createFile(atPath: errPath, contents: nil)
-        defer { try? FileManager.default.removeItem(atPath: outPath); try? FileManager.default.removeItem(atPath: errPath) }
+        defer {
+            try? FileManager.default.removeItem(atPath: outPath)
+            try? FileManager.default.removeItem(atPath: errPath)
+        }
         process.standardOutput = FileHandle(forWritingAtPath: outPath)
         process.standardError = FileHandle(forWritingAtPath: errPath)
         process.standardInput = FileHandle.nullDevice

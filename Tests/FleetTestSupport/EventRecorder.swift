@@ -14,18 +14,21 @@ public final class EventRecorder: Sendable {
 
     public init(_ connection: AMQPConnection, pattern: String) async throws {
         let queue = unique("test.events.")
-        try await connection.declare(Topology(
-            exchanges: [ExchangeDeclaration(name: BusNames.eventsExchange, kind: .topic)],
-            queues: [QueueDeclaration(name: queue, durable: false, autoDelete: true)],
-            bindings: [BindingDeclaration(queue: queue, exchange: BusNames.eventsExchange, routingKey: pattern)]))
+        try await connection.declare(
+            Topology(
+                exchanges: [ExchangeDeclaration(name: BusNames.eventsExchange, kind: .topic)],
+                queues: [QueueDeclaration(name: queue, durable: false, autoDelete: true)],
+                bindings: [BindingDeclaration(queue: queue, exchange: BusNames.eventsExchange, routingKey: pattern)]))
         let deliveries = try await connection.consume(queue: queue, prefetch: 500)
         let log = log
-        task.withLock { $0 = Task {
-            for await d in deliveries {
-                if let body = JSONCoding.decode(d.body) { log.entries.withLock { $0.append((d.routingKey, body, Date())) } }
-                d.ack()
+        task.withLock {
+            $0 = Task {
+                for await d in deliveries {
+                    if let body = JSONCoding.decode(d.body) { log.entries.withLock { $0.append((d.routingKey, body, Date())) } }
+                    d.ack()
+                }
             }
-        } }
+        }
     }
 
     /// Events so far, in arrival order, whose routing key is `key`, without their `at` stamp.

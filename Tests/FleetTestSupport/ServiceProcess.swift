@@ -1,7 +1,8 @@
 import FleetRuntime
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A service executable run by a test, in the test vhost and Redis database.
@@ -37,10 +38,14 @@ public final class ServiceProcess: Sendable {
         env["FLEET_REDIS_URL"] = TestEnvironment.serviceRedisURL
         env["FLEET_LOG_LEVEL"] = "info"
         for (k, v) in extra { env[k] = v }
-        let argv: [UnsafeMutablePointer<CChar>?] = (["/bin/bash", "-c", watchdog, "watchdog", String(getpid()), binary] + arguments)
+        let argv: [UnsafeMutablePointer<CChar>?] =
+            (["/bin/bash", "-c", watchdog, "watchdog", String(getpid()), binary] + arguments)
             .map { (s: String) in strdup(s) } + [nil]
         let envp: [UnsafeMutablePointer<CChar>?] = env.map { (k, v) in strdup("\(k)=\(v)") } + [nil]
-        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }

@@ -34,8 +34,12 @@ public actor ServiceStack {
         let metricsPort = Int.random(in: 30_000...39_999)
         let processes = try ["fleet-selector", "fleet-groups", "fleet-bulk-dispatcher", "fleet-rollout-controller", "fleet-scheduler", "fleet-scheduler"].map {
             // A short grace after a run timeout, so timeout tests take a second, not five.
-            try ServiceProcess($0, environment: ["FLEET_RESULT_GRACE_MS": "300",
-                                                 "FLEET_METRICS_PORT": $0 == "fleet-bulk-dispatcher" ? String(metricsPort) : "0"])
+            try ServiceProcess(
+                $0,
+                environment: [
+                    "FLEET_RESULT_GRACE_MS": "300",
+                    "FLEET_METRICS_PORT": $0 == "fleet-bulk-dispatcher" ? String(metricsPort) : "0",
+                ])
         }
         let connection = try await AMQPConnection.connect(url: TestEnvironment.serviceAMQPURL, name: "service-tests")
         let bus = BusClient(rpc: try await RPCClient.start(on: connection), timeout: .seconds(15))

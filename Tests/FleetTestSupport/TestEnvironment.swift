@@ -1,7 +1,8 @@
 import FleetRuntime
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Where the integration tests find the servers `make test` started, and helpers to drive them.

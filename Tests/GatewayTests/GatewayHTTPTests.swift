@@ -15,18 +15,30 @@ struct GatewayHTTPTests {
         let h = try await GatewayHarness.make()
         let zone = unique("seedhttp")
         try await h.withClient { c in
-            let hosts: JSONValue = ["hosts": [
-                ["id": .string("\(zone)-1"), "fqdn": .string("a.prod.\(zone)"), "platform": "Linux", "platform_release": "Ubuntu", "tags": ["webserver"], "approval_status": "approved"],
-                ["id": .string("\(zone)-2"), "fqdn": .string("b.dev.\(zone)"), "platform": "Linux", "platform_release": "Ubuntu", "tags": ["webserver"], "approval_status": "approved"],
-                ["id": .string("\(zone)-special"), "platform": "Windows"],
-            ]]
+            let hosts: JSONValue = [
+                "hosts": [
+                    [
+                        "id": .string("\(zone)-1"), "fqdn": .string("a.prod.\(zone)"), "platform": "Linux", "platform_release": "Ubuntu", "tags": ["webserver"],
+                        "approval_status": "approved",
+                    ],
+                    [
+                        "id": .string("\(zone)-2"), "fqdn": .string("b.dev.\(zone)"), "platform": "Linux", "platform_release": "Ubuntu", "tags": ["webserver"],
+                        "approval_status": "approved",
+                    ],
+                    ["id": .string("\(zone)-special"), "platform": "Windows"],
+                ]
+            ]
             #expect(try await c.call(.post, "\(api)/hosts", token: h.tokens[.operate], json: hosts).status == 200)
-            let r = try await c.call(.post, "\(api)/select", token: h.tokens[.read], json: [
-                "explicit_host_ids": [.string("\(zone)-special")],
-                "criteria": [["field": "platform_release", "op": "equals", "value": "ubuntu"],
-                             ["field": "fqdn", "op": "contains", "value": .string(".prod.\(zone)")]],
-                "platforms": ["linux"], "tags": ["webserver"], "approval_status": "approved",
-            ])
+            let r = try await c.call(
+                .post, "\(api)/select", token: h.tokens[.read],
+                json: [
+                    "explicit_host_ids": [.string("\(zone)-special")],
+                    "criteria": [
+                        ["field": "platform_release", "op": "equals", "value": "ubuntu"],
+                        ["field": "fqdn", "op": "contains", "value": .string(".prod.\(zone)")],
+                    ],
+                    "platforms": ["linux"], "tags": ["webserver"], "approval_status": "approved",
+                ])
             #expect(r.status == 200)
             #expect(r.json == ["host_ids": [.string("\(zone)-1"), .string("\(zone)-special")], "count": 2])
         }
@@ -36,10 +48,12 @@ struct GatewayHTTPTests {
         let h = try await GatewayHarness.make()
         let t = unique("ops")
         try await h.withClient { c in
-            let hosts: JSONValue = ["hosts": [
-                ["id": .string("\(t)-a"), "tags": [.string(t), "web"], "fqdn": "a.prod.example", "cpu_cores": 8, "platform": "Linux"],
-                ["id": .string("\(t)-b"), "tags": [.string(t), "db"], "fqdn": "b.dev.example", "cpu_cores": 2, "platform": "FreeBSD"],
-            ]]
+            let hosts: JSONValue = [
+                "hosts": [
+                    ["id": .string("\(t)-a"), "tags": [.string(t), "web"], "fqdn": "a.prod.example", "cpu_cores": 8, "platform": "Linux"],
+                    ["id": .string("\(t)-b"), "tags": [.string(t), "db"], "fqdn": "b.dev.example", "cpu_cores": 2, "platform": "FreeBSD"],
+                ]
+            ]
             _ = try await c.call(.post, "\(api)/hosts", token: h.tokens[.admin], json: hosts)
             let cases: [(String, String, JSONValue, [String])] = [
                 ("platform", "equals", "LINUX", ["a"]), ("platform", "not_equals", "linux", ["b"]),
@@ -51,9 +65,11 @@ struct GatewayHTTPTests {
             ]
             #expect(Set(cases.map(\.1)).count == SelectorOperator.allCases.count)
             for (field, op, value, expected) in cases {
-                let r = try await c.call(.post, "\(api)/select", token: h.tokens[.read], json: [
-                    "tags": [.string(t)], "criteria": [["field": .string(field), "op": .string(op), "value": value]],
-                ])
+                let r = try await c.call(
+                    .post, "\(api)/select", token: h.tokens[.read],
+                    json: [
+                        "tags": [.string(t)], "criteria": [["field": .string(field), "op": .string(op), "value": value]],
+                    ])
                 #expect(r.hostIDs == expected.map { "\(t)-\($0)" }, "\(field) \(op) \(value)")
             }
         }
@@ -120,11 +136,14 @@ struct GatewayHTTPTests {
     @Test func busAndHTTPGiveTheSameAnswers() async throws {
         let h = try await GatewayHarness.make()
         let t = unique("same")
-        _ = await h.stack.bus.call(Route.hostsUpsert, ["hosts": [["id": .string("\(t)-1"), "tags": [.string(t)]], ["id": .string("\(t)-2"), "tags": [.string(t)]]]])
+        _ = await h.stack.bus.call(
+            Route.hostsUpsert, ["hosts": [["id": .string("\(t)-1"), "tags": [.string(t)]], ["id": .string("\(t)-2"), "tags": [.string(t)]]]])
         let requests: [(Route: String, JSONValue, HTTPRequest.Method, String, JSONValue?)] = [
             (Route.selectorResolve, ["tags": [.string(t)]], .post, "\(api)/select", ["tags": [.string(t)]]),
-            (Route.selectorResolve, ["criteria": [["field": "nope", "op": "equals", "value": 1]]], .post, "\(api)/select",
-             ["criteria": [["field": "nope", "op": "equals", "value": 1]]]),
+            (
+                Route.selectorResolve, ["criteria": [["field": "nope", "op": "equals", "value": 1]]], .post, "\(api)/select",
+                ["criteria": [["field": "nope", "op": "equals", "value": 1]]]
+            ),
             (Route.hostsGet, ["id": .string("\(t)-1")], .get, "\(api)/hosts/\(t)-1", nil),
             (Route.hostsGet, ["id": "missing-host"], .get, "\(api)/hosts/missing-host", nil),
         ]
@@ -144,9 +163,16 @@ struct GatewayHTTPTests {
         try await h.withClient { c in
             let op = h.tokens[.operate]
             #expect(try await c.call(.post, "\(api)/groups", token: op, json: ["id": .string("\(p)-a"), "name": .string("\(p) A")]).status == 201)
-            #expect(try await c.call(.post, "\(api)/groups", token: op, json: ["id": .string("\(p)-b"), "name": .string("\(p) B"), "parent_id": .string("\(p)-a"),
-                                                                            "criteria": [["field": "tags", "op": "equals", "value": .string(p)]]]).status == 201)
-            let cycle = try await c.call(.post, "\(api)/groups", token: op, json: ["id": .string("\(p)-a"), "name": .string("\(p) A"), "parent_id": .string("\(p)-b")])
+            #expect(
+                try await c.call(
+                    .post, "\(api)/groups", token: op,
+                    json: [
+                        "id": .string("\(p)-b"), "name": .string("\(p) B"), "parent_id": .string("\(p)-a"),
+                        "criteria": [["field": "tags", "op": "equals", "value": .string(p)]],
+                    ]
+                ).status == 201)
+            let cycle = try await c.call(
+                .post, "\(api)/groups", token: op, json: ["id": .string("\(p)-a"), "name": .string("\(p) A"), "parent_id": .string("\(p)-b")])
             #expect(cycle.status == 409)
             #expect(cycle.errorCode == "group_cycle")
             _ = try await c.call(.put, "\(api)/hosts/\(p)-h1", token: op, json: ["tags": [.string(p)]])
@@ -163,8 +189,14 @@ struct GatewayHTTPTests {
         let t = unique("hb")
         try await h.withClient { c in
             let op = h.tokens[.operate]
-            _ = try await c.call(.post, "\(api)/hosts", token: op, json: ["hosts": [["id": .string("\(t)-1"), "tags": [.string(t)], "approval_status": "approved"],
-                                                                                 ["id": .string("\(t)-2"), "tags": [.string(t)]]]])
+            _ = try await c.call(
+                .post, "\(api)/hosts", token: op,
+                json: [
+                    "hosts": [
+                        ["id": .string("\(t)-1"), "tags": [.string(t)], "approval_status": "approved"],
+                        ["id": .string("\(t)-2"), "tags": [.string(t)]],
+                    ]
+                ])
             let body: JSONValue = ["operation_type": "install_package", "selector": ["tags": [.string(t)]], "parameters": ["packages": ["nginx"]]]
             #expect(try await c.call(.post, "\(api)/bulk", token: h.tokens[.read], json: body).status == 403)
             let created = try await c.call(.post, "\(api)/bulk", token: op, json: body)
@@ -191,11 +223,18 @@ struct GatewayHTTPTests {
         let t = unique("hr")
         try await h.withClient { c in
             let op = h.tokens[.operate]
-            _ = try await c.call(.post, "\(api)/hosts", token: op, json: ["hosts": .array((0..<3).map {
-                ["id": .string("\(t)-\($0)"), "tags": [.string(t)], "approval_status": "approved"]
-            })])
-            let body: JSONValue = ["operation_type": "reboot", "selector": ["tags": [.string(t)]], "batch_size": 1,
-                                   "batch_delay_seconds": 60, "failure_threshold_pct": 50]
+            _ = try await c.call(
+                .post, "\(api)/hosts", token: op,
+                json: [
+                    "hosts": .array(
+                        (0..<3).map {
+                            ["id": .string("\(t)-\($0)"), "tags": [.string(t)], "approval_status": "approved"]
+                        })
+                ])
+            let body: JSONValue = [
+                "operation_type": "reboot", "selector": ["tags": [.string(t)]], "batch_size": 1,
+                "batch_delay_seconds": 60, "failure_threshold_pct": 50,
+            ]
             #expect(try await c.call(.post, "\(api)/rolling", token: h.tokens[.read], json: body).status == 403)
             let created = try await c.call(.post, "\(api)/rolling", token: op, json: body)
             #expect(created.status == 201, "\(created.json)")
@@ -214,7 +253,8 @@ struct GatewayHTTPTests {
             let listed = try await c.call(.get, "\(api)/rolling", token: op).json["deployments"]?.arrayValue ?? []
             #expect(listed.contains { $0["id"] == .string(id) })
             #expect(try await c.call(.get, "\(api)/rolling/ro-nope", token: op).status == 404)
-            let bad = try await c.call(.post, "\(api)/rolling", token: op, json: ["operation_type": "reboot", "selector": ["tags": [.string(t)]], "batch_size": "0%"])
+            let bad = try await c.call(
+                .post, "\(api)/rolling", token: op, json: ["operation_type": "reboot", "selector": ["tags": [.string(t)]], "batch_size": "0%"])
             #expect(bad.status == 422 && bad.errorFields == ["batch_size"], "\(bad.json)")
         }
         let gated = try await GatewayHarness.make(environment: ["FLEET_FEATURES_DISABLED": "fleet_rolling_deployments"])
@@ -228,8 +268,10 @@ struct GatewayHTTPTests {
         let h = try await GatewayHarness.make()
         try await h.withClient { c in
             let op = h.tokens[.operate]
-            let body: JSONValue = ["name": "nightly", "operation_type": "reboot", "selector": ["tags": [.string(unique("hs"))]],
-                                   "cron": "0 3 * * *", "timezone": "Europe/Paris"]
+            let body: JSONValue = [
+                "name": "nightly", "operation_type": "reboot", "selector": ["tags": [.string(unique("hs"))]],
+                "cron": "0 3 * * *", "timezone": "Europe/Paris",
+            ]
             #expect(try await c.call(.post, "\(api)/schedules", token: h.tokens[.read], json: body).status == 403)
             let created = try await c.call(.post, "\(api)/schedules", token: op, json: body)
             #expect(created.status == 201, "\(created.json)")
@@ -256,8 +298,9 @@ struct GatewayHTTPTests {
     @Test func bulkFeaturesGateTheirRoutesAndThePlanType() async throws {
         let noPlans = try await GatewayHarness.make(environment: ["FLEET_FEATURES_DISABLED": "fleet_config_deployment"])
         try await noPlans.withClient { c in
-            let r = try await c.call(.post, "\(api)/bulk", token: noPlans.tokens[.operate],
-                                     json: ["operation_type": "apply_deployment_plan", "selector": ["tags": ["x"]], "parameters": ["plan": ["packages": ["a"]]]])
+            let r = try await c.call(
+                .post, "\(api)/bulk", token: noPlans.tokens[.operate],
+                json: ["operation_type": "apply_deployment_plan", "selector": ["tags": ["x"]], "parameters": ["plan": ["packages": ["a"]]]])
             #expect(r.status == 402)
             #expect(r.json["feature"] == "fleet_config_deployment")
         }

@@ -5,6 +5,7 @@ import Foundation
 import GatewayService
 import Hummingbird
 import HummingbirdTesting
+import Synchronization
 
 /// A gateway wired to the real services of the test stack, run in-process (no sockets), and
 /// tokens of each scope.
@@ -68,5 +69,3 @@ enum ResponseRecorder {
         }
     }
 }
-
-import Synchronization

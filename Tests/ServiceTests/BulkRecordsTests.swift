@@ -7,7 +7,8 @@ import Testing
 struct BulkRecordsTests {
     @Test func everyStatusAndReasonRoundTrips() {
         for status in HostStatus.allCases {
-            let entries = [BulkRecords.HostEntry(status: status, reason: nil)]
+            let entries =
+                [BulkRecords.HostEntry(status: status, reason: nil)]
                 + HostReason.allCases.filter { $0.status == status }.map { BulkRecords.HostEntry(status: status, reason: $0) }
             for entry in entries {
                 #expect(BulkRecords.HostEntry(stored: entry.stored) == entry, "\(entry.stored)")

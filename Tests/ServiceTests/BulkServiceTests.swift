@@ -1,8 +1,8 @@
+import FleetBus
 import FleetContracts
 import FleetCore
 import FleetRuntime
 import FleetTestSupport
-import FleetBus
 import Synchronization
 import Testing
 
@@ -23,15 +23,22 @@ struct BulkServiceTests {
         let s = try await ServiceStack.shared.handle()
         let (tag, agent) = try await fleet(s)
         defer { Task { await agent.close() } }
-        let r = await s.bus.call(Route.bulkCreate, ["operation_type": "run_script", "selector": ["tags": [.string(tag)]],
-                                                    "parameters": ["content": "uptime"]])
+        let r = await s.bus.call(
+            Route.bulkCreate,
+            [
+                "operation_type": "run_script", "selector": ["tags": [.string(tag)]],
+                "parameters": ["content": "uptime"],
+            ])
         #expect(r.status == 201, "\(r)")
         let id = try #require(r.body?["id"]?.stringValue)
         #expect(r.body?["total"] == 4)
         #expect(r.body?["parameters"]?["shell"] == "bash", "stored with defaults filled in")
         let p = await s.bus.call(Route.bulkProgress, ["id": .string(id)])
         #expect(p.body?["percent_complete"]?.doubleValue == 25.0)
-        guard case .object(var counts)? = p.body else { Issue.record("no progress"); return }
+        guard case .object(var counts)? = p.body else {
+            Issue.record("no progress")
+            return
+        }
         counts["percent_complete"] = nil
         #expect(counts == ["total": 4, "queued": 3, "running": 0, "succeeded": 0, "failed": 0, "skipped": 1])
         #expect(await s.bus.call(Route.bulkGet, ["id": .string(id)]).body?["status"] == "running")
@@ -70,8 +77,9 @@ struct BulkServiceTests {
         let ok = await s.bus.call(Route.bulkCreate, .object(allowed))
         #expect(ok.status == 201)
         let emptyID = ok.body?["id"]?.stringValue ?? "?"
-        #expect(await TestEnvironment.eventually(timeout: .seconds(30)) { events.received(EventRoute.bulkFinished(emptyID)).count == 1 },
-                "an operation that ends at creation is announced too")
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(30)) { events.received(EventRoute.bulkFinished(emptyID)).count == 1 },
+            "an operation that ends at creation is announced too")
         #expect(ok.body?["status"] == "succeeded")
         #expect(ok.body?["progress"]?["percent_complete"]?.doubleValue == 0.0)
     }
@@ -92,7 +100,9 @@ struct BulkServiceTests {
         #expect(other.error?.error == "idempotency_conflict")
         // A create that failed holds no key: the same key works for a good body afterwards.
         let failedKey = unique("idem-")
-        #expect(await s.bus.call(Route.bulkCreate, ["operation_type": "reboot", "selector": ["tags": ["no-such-tag-anywhere"]]], messageID: failedKey).status == 422)
+        #expect(
+            await s.bus.call(Route.bulkCreate, ["operation_type": "reboot", "selector": ["tags": ["no-such-tag-anywhere"]]], messageID: failedKey).status == 422
+        )
         #expect(await s.bus.call(Route.bulkCreate, body, messageID: failedKey).status == 201)
     }
 
@@ -116,9 +126,14 @@ extension BulkServiceTests {
     @Test func hostsArePagedInIdOrderWithAndWithoutAStatusFilter() async throws {
         let s = try await ServiceStack.shared.handle()
         let tag = unique("page")
-        _ = await s.bus.call(Route.hostsUpsert, ["hosts": .array((0..<7).map {
-            ["id": .string("\(tag)-\($0)"), "tags": [.string(tag)], "approval_status": .string($0 == 2 || $0 == 5 ? "pending" : "approved")]
-        })])
+        _ = await s.bus.call(
+            Route.hostsUpsert,
+            [
+                "hosts": .array(
+                    (0..<7).map {
+                        ["id": .string("\(tag)-\($0)"), "tags": [.string(tag)], "approval_status": .string($0 == 2 || $0 == 5 ? "pending" : "approved")]
+                    })
+            ])
         let created = await s.bus.call(Route.bulkCreate, ["operation_type": "reboot", "selector": ["tags": [.string(tag)]], "dispatch": false])
         let op = try #require(created.body?["id"])
         func page(_ extra: [String: JSONValue]) async -> ([String], JSONValue?) {
@@ -207,8 +222,9 @@ struct BulkDispatchTests {
         let result = try await s.redis.send("HGET", RedisKeys.bulkResults(op.stringValue!), "\(tag)-4").string
         #expect(result.flatMap { JSONCoding.decode(Array($0.utf8)) }?["exit_code"] == 3)
         // The bus is at-least-once: a result delivered twice is counted once.
-        let duplicate = OutgoingMessage(exchange: BusNames.resultsExchange, routingKey: BusNames.resultKey,
-                                        body: JSONCoding.encode(["op_id": op, "host_id": .string("\(tag)-0"), "status": "failed"]))
+        let duplicate = OutgoingMessage(
+            exchange: BusNames.resultsExchange, routingKey: BusNames.resultKey,
+            body: JSONCoding.encode(["op_id": op, "host_id": .string("\(tag)-0"), "status": "failed"]))
         try await s.connection.publish(duplicate)
         try await Task.sleep(for: .milliseconds(300))
         #expect(await s.bus.call(Route.bulkProgress, ["id": op]).body?["succeeded"] == 4)
@@ -245,8 +261,12 @@ struct BulkDispatchTests {
         let (tag, ids) = await hosts(s, 2)
         let agent = try await TestAgent.bind(ids)
         let running = try await agent.serve(bus: s.bus) { _ in nil }  // claims, then never reports
-        let r = await s.bus.call(Route.bulkCreate, ["operation_type": "run_script", "selector": ["tags": [.string(tag)]],
-                                                    "parameters": ["content": "sleep 100", "timeout_seconds": 1]])
+        let r = await s.bus.call(
+            Route.bulkCreate,
+            [
+                "operation_type": "run_script", "selector": ["tags": [.string(tag)]],
+                "parameters": ["content": "sleep 100", "timeout_seconds": 1],
+            ])
         let op = try #require(r.body?["id"])
         let p = await waitFor(s, op, "failed")
         #expect(p?["failed"] == 2)
@@ -284,9 +304,10 @@ struct BulkDispatchTests {
         let sent = await s.bus.call(Route.bulkDispatch, ["id": op, "host_ids": [.string(ids[0]), .string(ids[1]), "not-in-op"]])
         #expect(sent.body?["dispatched"] == [.string(ids[0]), .string(ids[1])])
         #expect(await s.bus.call(Route.bulkDispatch, ["id": op, "host_ids": [.string(ids[0])]]).body?["dispatched"] == [], "never twice")
-        #expect(await TestEnvironment.eventually(timeout: .seconds(30)) {
-            await s.bus.call(Route.bulkProgress, ["id": op]).body?["succeeded"] == 2
-        })
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(30)) {
+                await s.bus.call(Route.bulkProgress, ["id": op]).body?["succeeded"] == 2
+            })
         #expect(await s.bus.call(Route.bulkProgress, ["id": op]).body?["queued"] == 2)
         running.cancel()
         await agent.close()
@@ -319,11 +340,13 @@ struct BulkDispatchTests {
         // Forged as failures: had either been read, the host would end failed.
         let forged = AgentResult(opID: op, hostID: ids[0], status: .failed, reason: .exitCode, exitCode: 1)
         let (m1, m2) = (unique("wrong-version-"), unique("wrong-name-"))
-        var wrongVersion = OutgoingMessage(forged, exchange: BusNames.resultsExchange, routingKey: BusNames.resultKey,
-                                           properties: MessageProperties(messageId: m1))
+        var wrongVersion = OutgoingMessage(
+            forged, exchange: BusNames.resultsExchange, routingKey: BusNames.resultKey,
+            properties: MessageProperties(messageId: m1))
         wrongVersion.properties.headers[BusNames.versionHeader] = "2"
-        var wrongName = OutgoingMessage(forged, exchange: BusNames.resultsExchange, routingKey: BusNames.resultKey,
-                                        properties: MessageProperties(messageId: m2))
+        var wrongName = OutgoingMessage(
+            forged, exchange: BusNames.resultsExchange, routingKey: BusNames.resultKey,
+            properties: MessageProperties(messageId: m2))
         wrongName.properties.type = AgentCommand.messageName
         try await s.connection.publish(wrongVersion)
         try await s.connection.publish(wrongName)

@@ -13,8 +13,10 @@ struct BusContractTests {
         let marker = unique("malformed-")
         let raw = try await AMQPConnection.connect(url: TestEnvironment.serviceAMQPURL, name: "raw")
         defer { Task { await raw.close() } }
-        try await raw.publish(OutgoingMessage(exchange: BusNames.commandsExchange, routingKey: Route.hostsGet,
-                                              body: Array("{not json".utf8), properties: MessageProperties(messageId: marker)))
+        try await raw.publish(
+            OutgoingMessage(
+                exchange: BusNames.commandsExchange, routingKey: Route.hostsGet,
+                body: Array("{not json".utf8), properties: MessageProperties(messageId: marker)))
         // Still serving.
         #expect(await s.bus.call(Route.hostsGet, ["id": "whatever"]).status == 404)
         // The message sits in fleet.dead, rejected (other runs' dead letters may be there too).
@@ -23,7 +25,10 @@ struct BusContractTests {
         let deadline = ContinuousClock.now + .seconds(10)
         for await d in dead {
             d.ack()
-            if d.properties.messageId == marker { found = d; break }
+            if d.properties.messageId == marker {
+                found = d
+                break
+            }
             if ContinuousClock.now > deadline { break }
         }
         dead.cancel()
@@ -35,10 +40,11 @@ struct BusContractTests {
     @Test func aCommandOfAnotherContractVersionIsRefused() async throws {
         let s = try await ServiceStack.shared.handle()
         func call(_ headers: [String: AMQPFieldValue]) async throws -> BusReply? {
-            let delivery = try await s.bus.rpc.request(exchange: BusNames.commandsExchange, routingKey: Route.hostsGet,
-                                                       body: JSONCoding.encode(["id": "no-such-host"]),
-                                                       properties: MessageProperties(contentType: "application/json", persistent: false, headers: headers),
-                                                       timeout: .seconds(15))
+            let delivery = try await s.bus.rpc.request(
+                exchange: BusNames.commandsExchange, routingKey: Route.hostsGet,
+                body: JSONCoding.encode(["id": "no-such-host"]),
+                properties: MessageProperties(contentType: "application/json", persistent: false, headers: headers),
+                timeout: .seconds(15))
             return JSONCoding.decode(delivery.body).flatMap(BusReply.init(json:))
         }
         let other = try await call([BusNames.versionHeader: "2"])
@@ -54,9 +60,10 @@ struct BusContractTests {
         #expect(nobody.error?.error == "unavailable")
         // A queue bound for the route, with no consumer: the command waits, nobody answers.
         let route = "silent.\(unique("x"))"
-        try await s.connection.declare(Topology(
-            queues: [QueueDeclaration(name: route, durable: false, exclusive: true, autoDelete: true)],
-            bindings: [BindingDeclaration(queue: route, exchange: BusNames.commandsExchange, routingKey: route)]))
+        try await s.connection.declare(
+            Topology(
+                queues: [QueueDeclaration(name: route, durable: false, exclusive: true, autoDelete: true)],
+                bindings: [BindingDeclaration(queue: route, exchange: BusNames.commandsExchange, routingKey: route)]))
         let impatient = BusClient(rpc: s.bus.rpc, timeout: .milliseconds(300))
         let silent = await impatient.call(route, [:])
         #expect(silent.status == 504)

@@ -16,9 +16,13 @@ struct DashboardTests {
         let browser = try #require(chromium, "chromium is installed by scripts/install-deps.sh")
         let profile = FileManager.default.temporaryDirectory.appendingPathComponent(unique("chromium-profile")).path
         defer { try? FileManager.default.removeItem(atPath: profile) }
-        let run = try await CommandRun.run(absolute: browser, ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                                                               "--user-data-dir=\(profile)", "--virtual-time-budget=\(budgetMs)", "--dump-dom", url],
-                                           timeout: .seconds(60))
+        let run = try await CommandRun.run(
+            absolute: browser,
+            [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--user-data-dir=\(profile)", "--virtual-time-budget=\(budgetMs)", "--dump-dom", url,
+            ],
+            timeout: .seconds(60))
         #expect(run.status == 0, "\(run.stderr.suffix(2000))")
         return run.stdout
     }
@@ -41,14 +45,19 @@ struct DashboardTests {
         let prefix = unique("dash")
         let agent = try ServiceProcess("fleet-agent", arguments: ["--simulate", "40", "--prefix", prefix, "--latency-ms", "1000"])
         defer { agent.stop() }
-        #expect(await TestEnvironment.eventually(timeout: .seconds(30)) {
-            await s.bus.call(Route.selectorResolve, ["tags": [.string(prefix)]]).body?["count"] == 40
-        })
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(30)) {
+                await s.bus.call(Route.selectorResolve, ["tags": [.string(prefix)]]).body?["count"] == 40
+            })
         // One host at a time, a second each: forty seconds of progress, so the operation is still
         // running (and so listed first, whatever other tests create meanwhile) at both looks,
         // however slowly a loaded machine starts Chromium. Cancelled once seen.
-        let created = await s.bus.call(Route.bulkCreate, ["operation_type": "run_script", "selector": ["tags": [.string(prefix)]],
-                                                          "parameters": ["content": "uptime"], "concurrency": 1])
+        let created = await s.bus.call(
+            Route.bulkCreate,
+            [
+                "operation_type": "run_script", "selector": ["tags": [.string(prefix)]],
+                "parameters": ["content": "uptime"], "concurrency": 1,
+            ])
         let op = try #require(created.body?["id"]?.stringValue)
         defer { Task { _ = await s.bus.call(Route.bulkCancel, ["id": .string(op)]) } }
         let page = "\(url)/dashboard#token=\(token)"

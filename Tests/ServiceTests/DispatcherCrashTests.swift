@@ -18,24 +18,31 @@ struct DispatcherCrashTests {
         let selector = try ServiceProcess("fleet-selector", environment: env)
         var dispatcher = try ServiceProcess("fleet-bulk-dispatcher", environment: env)
         // 400 hosts answering after 1.5 s each, at most 256 at a time: the operation takes a few seconds.
-        let agent = try ServiceProcess("fleet-agent", arguments: ["--simulate", "400", "--prefix", "crash", "--fail-every", "10", "--latency-ms", "1500"],
-                                       environment: env)
+        let agent = try ServiceProcess(
+            "fleet-agent", arguments: ["--simulate", "400", "--prefix", "crash", "--fail-every", "10", "--latency-ms", "1500"],
+            environment: env)
         defer {
             agent.stop()
             dispatcher.stop()
             selector.stop()
         }
         try await ServiceStack.waitUntilReady(bus, .bulkDispatcher)
-        #expect(await TestEnvironment.eventually(timeout: .seconds(60)) {
-            await bus.call(Route.selectorResolve, ["tags": ["crash"]]).body?["count"] == 400
-        })
-        let created = await bus.call(Route.bulkCreate, ["operation_type": "run_script", "selector": ["tags": ["crash"]],
-                                                        "parameters": ["content": "true", "timeout_seconds": 30]])
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(60)) {
+                await bus.call(Route.selectorResolve, ["tags": ["crash"]]).body?["count"] == 400
+            })
+        let created = await bus.call(
+            Route.bulkCreate,
+            [
+                "operation_type": "run_script", "selector": ["tags": ["crash"]],
+                "parameters": ["content": "true", "timeout_seconds": 30],
+            ])
         let op = try #require(created.body?["id"]?.stringValue)
         // Wait until results are flowing, then kill it without warning.
-        #expect(await TestEnvironment.eventually(timeout: .seconds(30)) {
-            (try? await redis.send("HGET", RedisKeys.bulkProgress(op), "succeeded").int).map { $0 > 0 } ?? false
-        })
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(30)) {
+                (try? await redis.send("HGET", RedisKeys.bulkProgress(op), "succeeded").int).map { $0 > 0 } ?? false
+            })
         await dispatcher.kill9()
         let atKill = try await redis.send("HGETALL", RedisKeys.bulkProgress(op)).dictionary ?? [:]
         #expect(atKill["status"]?.string == "running", "killed mid-operation, not after it: \(atKill)")

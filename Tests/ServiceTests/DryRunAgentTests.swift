@@ -21,7 +21,8 @@ struct DryRunAgentTests {
     }
 
     private func runAndWait(_ s: ServiceStack.Handle, _ host: String, _ type: String, _ parameters: JSONValue) async throws -> (String, JSONValue?) {
-        let r = await s.bus.call(Route.bulkCreate, ["operation_type": .string(type), "selector": ["explicit_host_ids": [.string(host)]], "parameters": parameters])
+        let r = await s.bus.call(
+            Route.bulkCreate, ["operation_type": .string(type), "selector": ["explicit_host_ids": [.string(host)]], "parameters": parameters])
         let op = try #require(r.body?["id"]?.stringValue)
         _ = await TestEnvironment.eventually(timeout: .seconds(30)) {
             let status = await s.bus.call(Route.bulkGet, ["id": .string(op)]).body?["status"]?.stringValue
@@ -36,7 +37,8 @@ struct DryRunAgentTests {
         let s = try await ServiceStack.shared.handle()
         let (host, agent, _) = try await realAgent(s)
         defer { agent.stop() }
-        let (ok, okResult) = try await runAndWait(s, host, "run_script", ["content": "echo out-${who}; echo err >&2; pwd", "parameter_values": ["who": "fleet"]])
+        let (ok, okResult) = try await runAndWait(
+            s, host, "run_script", ["content": "echo out-${who}; echo err >&2; pwd", "parameter_values": ["who": "fleet"]])
         #expect(ok == "succeeded")
         #expect(okResult?["stdout"]?.stringValue?.hasPrefix("out-fleet\n") == true, "\(String(describing: okResult))")
         #expect(okResult?["stderr"] == "err\n")
@@ -72,22 +74,32 @@ struct DryRunAgentTests {
         approved["approval_status"] = "approved"
         #expect(await s.bus.call(Route.hostsUpsert, .object(approved)).status == 200)
 
-        let packages = await s.bus.call(Route.bulkCreate, ["operation_type": "install_package", "selector": ["explicit_host_ids": [.string(host)]],
-                                                           "parameters": ["packages": ["nginx"], "manager": "apt"]])
+        let packages = await s.bus.call(
+            Route.bulkCreate,
+            [
+                "operation_type": "install_package", "selector": ["explicit_host_ids": [.string(host)]],
+                "parameters": ["packages": ["nginx"], "manager": "apt"],
+            ])
         let op = try #require(packages.body?["id"]?.stringValue)
-        #expect(await TestEnvironment.eventually(timeout: .seconds(30)) {
-            await s.bus.call(Route.bulkGet, ["id": .string(op)]).body?["status"] == "succeeded"
-        })
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(30)) {
+                await s.bus.call(Route.bulkGet, ["id": .string(op)]).body?["status"] == "succeeded"
+            })
         let result = try await s.redis.send("HGET", RedisKeys.bulkResults(op), host).string.flatMap { JSONCoding.decode(Array($0.utf8)) }
         #expect(result?["stdout"]?.stringValue?.contains("apt-get install -y -- nginx") == true, "\(String(describing: result))")
 
         // A shell this platform does not have is skipped `unsupported`, not failed.
-        let cmd = await s.bus.call(Route.bulkCreate, ["operation_type": "run_script", "selector": ["explicit_host_ids": [.string(host)]],
-                                                      "parameters": ["content": "dir", "shell": "cmd"]])
+        let cmd = await s.bus.call(
+            Route.bulkCreate,
+            [
+                "operation_type": "run_script", "selector": ["explicit_host_ids": [.string(host)]],
+                "parameters": ["content": "dir", "shell": "cmd"],
+            ])
         let op2 = try #require(cmd.body?["id"])
-        #expect(await TestEnvironment.eventually(timeout: .seconds(30)) {
-            await s.bus.call(Route.bulkGet, ["id": op2]).body?["progress"]?["skipped"] == 1
-        })
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(30)) {
+                await s.bus.call(Route.bulkGet, ["id": op2]).body?["progress"]?["skipped"] == 1
+            })
         #expect(await s.bus.call(Route.bulkHosts, ["id": op2]).body?["hosts"]?.arrayValue?.first?["reason"] == "unsupported")
 
         // A restart does not reset the approval.
@@ -135,23 +147,31 @@ struct DryRunAgentTests {
         let host = unique("journal")
         let marker = FileManager.default.temporaryDirectory.appendingPathComponent(unique("ran")).path
         _ = await s.bus.call(Route.hostsUpsert, ["id": .string(host), "approval_status": "approved", "platform": "Linux"])
-        let created = await s.bus.call(Route.bulkCreate, ["operation_type": "run_script", "selector": ["explicit_host_ids": [.string(host)]],
-                                                          "parameters": ["content": .string("touch \(marker)")], "dispatch": false])
+        let created = await s.bus.call(
+            Route.bulkCreate,
+            [
+                "operation_type": "run_script", "selector": ["explicit_host_ids": [.string(host)]],
+                "parameters": ["content": .string("touch \(marker)")], "dispatch": false,
+            ])
         let op = try #require(created.body?["id"]?.stringValue)
         let state = FileManager.default.temporaryDirectory.appendingPathComponent(host).path
         try FileManager.default.createDirectory(atPath: state + "/" + host, withIntermediateDirectories: true)
-        let entry: JSONValue = ["key": .string("\(op)/\(host)/1"),
-                                "result": ["op_id": .string(op), "host_id": .string(host), "status": "succeeded", "exit_code": 0, "stdout": "from the journal"]]
+        let entry: JSONValue = [
+            "key": .string("\(op)/\(host)/1"),
+            "result": ["op_id": .string(op), "host_id": .string(host), "status": "succeeded", "exit_code": 0, "stdout": "from the journal"],
+        ]
         try Data(JSONCoding.encode(entry) + [10]).write(to: URL(fileURLWithPath: state + "/" + host + "/journal.jsonl"))
         let agent = try ServiceProcess("fleet-agent", arguments: ["--host-id", host, "--state-dir", state])
         defer { agent.stop() }
-        #expect(await TestEnvironment.eventually(timeout: .seconds(30)) {
-            await s.bus.call(Route.hostsGet, ["id": .string(host)]).body?["agent_version"] != nil
-        }, "the agent registered")
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(30)) {
+                await s.bus.call(Route.hostsGet, ["id": .string(host)]).body?["agent_version"] != nil
+            }, "the agent registered")
         #expect(await s.bus.call(Route.bulkDispatch, ["id": .string(op), "host_ids": [.string(host)]]).hostIDsDispatched == [host])
-        #expect(await TestEnvironment.eventually(timeout: .seconds(30)) {
-            await s.bus.call(Route.bulkGet, ["id": .string(op)]).body?["status"] == "succeeded"
-        })
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(30)) {
+                await s.bus.call(Route.bulkGet, ["id": .string(op)]).body?["status"] == "succeeded"
+            })
         let result = try await s.redis.send("HGET", RedisKeys.bulkResults(op), host).string.flatMap { JSONCoding.decode(Array($0.utf8)) }
         #expect(result?["stdout"] == "from the journal")
         #expect(!FileManager.default.fileExists(atPath: marker), "the script did not run again")

@@ -1,8 +1,8 @@
 import FleetContracts
 import FleetCore
-import FleetctlKit
 import FleetRuntime
 import FleetTestSupport
+import FleetctlKit
 import Foundation
 import Testing
 
@@ -47,7 +47,10 @@ struct FleetctlTests {
         #expect(selected.stdout == "\(tag)-1\n" && selected.stderr.contains("1 hosts"), "\(selected)")
         let json = try await fleetctl(["select", "--tags", tag, "--json"])
         #expect(JSONCoding.decode(Array(json.stdout.utf8))?["count"] == 2)
-        let group = try await fleetctl(["groups", "create", "--body", "{\"id\": \"\(tag)-g\", \"name\": \"bsd\", \"criteria\": [{\"field\": \"platform\", \"op\": \"equals\", \"value\": \"FreeBSD\"}]}"])
+        let group = try await fleetctl([
+            "groups", "create", "--body",
+            "{\"id\": \"\(tag)-g\", \"name\": \"bsd\", \"criteria\": [{\"field\": \"platform\", \"op\": \"equals\", \"value\": \"FreeBSD\"}]}",
+        ])
         #expect(group.status == 0, "\(group.stderr)")
         #expect(try await fleetctl(["groups", "hosts", "\(tag)-g"]).stdout.contains("\(tag)-2"))
         #expect(try await fleetctl(["groups", "list"]).stdout.contains("\(tag)-g"))
@@ -61,12 +64,16 @@ struct FleetctlTests {
     @Test func bulkCreateWaitsWithAProgressBarAndExitsByOutcome() async throws {
         let s = try await ServiceStack.shared.handle()
         let prefix = unique("ctlsim")
-        let agent = try ServiceProcess("fleet-agent", arguments: ["--simulate", "20", "--prefix", prefix, "--fail-hosts", "\(prefix)-7", "--latency-ms", "300"])
+        let agent = try ServiceProcess(
+            "fleet-agent", arguments: ["--simulate", "20", "--prefix", prefix, "--fail-hosts", "\(prefix)-7", "--latency-ms", "300"])
         defer { agent.stop() }
-        #expect(await TestEnvironment.eventually(timeout: .seconds(30)) {
-            await s.bus.call(Route.selectorResolve, ["tags": [.string(prefix)]]).body?["count"] == 20
-        })
-        let partial = try await fleetctl(["bulk", "create", "--type", "run_script", "--tags", prefix, "--param", "content=uptime", "--param", "timeout_seconds=30", "--wait"])
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(30)) {
+                await s.bus.call(Route.selectorResolve, ["tags": [.string(prefix)]]).body?["count"] == 20
+            })
+        let partial = try await fleetctl([
+            "bulk", "create", "--type", "run_script", "--tags", prefix, "--param", "content=uptime", "--param", "timeout_seconds=30", "--wait",
+        ])
         #expect(partial.status == 2, "partial exits 2: \(partial.stderr)")
         #expect(partial.stderr.contains("100.0% 20/20  ok 19  failed 1") && partial.stderr.contains("partial"), "\(partial.stderr)")
         #expect(partial.stderr.contains("[#"), "a progress bar")
@@ -96,22 +103,28 @@ struct FleetctlTests {
         #expect(try await fleetctl(["rolling", "progress", id]).stdout.contains("failure_budget"))
         #expect(try await fleetctl(["rolling", "list"]).stdout.contains(id))
         // Pause and cancel on a rollout that waits out a long delay.
-        let slow = try await fleetctl(["rolling", "create", "--type", "reboot", "--tags", prefix, "--batch-size", "5", "--delay", "600", "--threshold", "100", "--json"])
+        let slow = try await fleetctl([
+            "rolling", "create", "--type", "reboot", "--tags", prefix, "--batch-size", "5", "--delay", "600", "--threshold", "100", "--json",
+        ])
         let slowID = try #require(JSONCoding.decode(Array(slow.stdout.utf8))?["id"]?.stringValue)
         #expect(try await fleetctl(["rolling", "pause", slowID]).stdout.contains("paused"))
         #expect(try await fleetctl(["rolling", "cancel", slowID]).stdout.contains("cancelled"))
     }
 
     @Test func schedulesEndToEnd() async throws {
-        let created = try await fleetctl(["schedules", "create", "--name", "nightly", "--cron", "0 3 * * *", "--timezone", "Europe/Berlin",
-                                          "--type", "reboot", "--tags", unique("none"), "--json"])
+        let created = try await fleetctl([
+            "schedules", "create", "--name", "nightly", "--cron", "0 3 * * *", "--timezone", "Europe/Berlin",
+            "--type", "reboot", "--tags", unique("none"), "--json",
+        ])
         #expect(created.status == 0, "\(created.stderr)")
         let id = try #require(JSONCoding.decode(Array(created.stdout.utf8))?["id"]?.stringValue)
         #expect(try await fleetctl(["schedules", "list"]).stdout.contains(id))
         let run = try await fleetctl(["schedules", "run", id])
         #expect(run.stdout.contains("skipped"), "nothing selected: \(run.stdout)")
         #expect(try await fleetctl(["schedules", "runs", id]).stdout.contains("manual"))
-        let bad = try await fleetctl(["schedules", "update", id, "--body", "{\"name\": \"x\", \"operation_type\": \"reboot\", \"selector\": {\"tags\": [\"x\"]}, \"cron\": \"0 3 * *\"}"])
+        let bad = try await fleetctl([
+            "schedules", "update", id, "--body", "{\"name\": \"x\", \"operation_type\": \"reboot\", \"selector\": {\"tags\": [\"x\"]}, \"cron\": \"0 3 * *\"}",
+        ])
         #expect(bad.status == 1 && bad.stderr.contains("error 422") && bad.stderr.contains("cron:"), "\(bad.stderr)")
         #expect(try await fleetctl(["schedules", "delete", id]).status == 0)
     }
@@ -180,8 +193,11 @@ struct FleetctlRenderingTests {
         var b = try RequestBuilder(body: "{\"selector\": {\"criteria\": []}, \"parameters\": {\"shell\": \"sh\"}}")
         b.selector(tags: "web, db", platforms: nil, hosts: "h1", groups: nil, all: false)
         try b.parameters(["content=echo hi", "timeout_seconds=30", "parameter_values={\"a\":1}"])
-        #expect(b.json == ["selector": ["criteria": [], "tags": ["web", "db"], "explicit_host_ids": ["h1"]],
-                           "parameters": ["shell": "sh", "content": "echo hi", "timeout_seconds": 30, "parameter_values": ["a": 1]]])
+        #expect(
+            b.json == [
+                "selector": ["criteria": [], "tags": ["web", "db"], "explicit_host_ids": ["h1"]],
+                "parameters": ["shell": "sh", "content": "echo hi", "timeout_seconds": 30, "parameter_values": ["a": 1]],
+            ])
         #expect(RequestBuilder.size("10%") == "10%" && RequestBuilder.size("3") == 3)
         #expect(throws: RequestBuilder.Failure.self) { try RequestBuilder(body: "[1]") }
     }

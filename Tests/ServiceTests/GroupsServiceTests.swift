@@ -12,7 +12,8 @@ struct GroupsServiceTests {
         let top = await s.bus.call(Route.groupsUpsert, ["id": .string("\(p)-top"), "name": .string("\(p) Top")])
         #expect(top.status == 201, "\(top)")
         #expect(await s.bus.call(Route.groupsUpsert, ["id": .string("\(p)-mid"), "name": .string("\(p) Mid"), "parent_id": .string("\(p)-top")]).status == 201)
-        #expect(await s.bus.call(Route.groupsUpsert, ["id": .string("\(p)-leaf"), "name": .string("\(p) Leaf"), "parent_id": .string("\(p)-mid")]).status == 201)
+        #expect(
+            await s.bus.call(Route.groupsUpsert, ["id": .string("\(p)-leaf"), "name": .string("\(p) Leaf"), "parent_id": .string("\(p)-mid")]).status == 201)
 
         // Update (200), not create.
         let renamed = await s.bus.call(Route.groupsUpsert, ["id": .string("\(p)-leaf"), "name": .string("\(p) Leaf 2"), "parent_id": .string("\(p)-mid")])
@@ -46,8 +47,12 @@ struct GroupsServiceTests {
         let s = try await ServiceStack.shared.handle()
         let p = unique("mem")
         _ = await s.bus.call(Route.groupsUpsert, ["id": .string("\(p)-all"), "name": .string("\(p) all"), "host_ids": [.string("\(p)-pinned")]])
-        _ = await s.bus.call(Route.groupsUpsert, ["id": .string("\(p)-dyn"), "name": .string("\(p) dyn"), "parent_id": .string("\(p)-all"),
-                                                  "criteria": [["field": "tags", "op": "equals", "value": .string(p)]]])
+        _ = await s.bus.call(
+            Route.groupsUpsert,
+            [
+                "id": .string("\(p)-dyn"), "name": .string("\(p) dyn"), "parent_id": .string("\(p)-all"),
+                "criteria": [["field": "tags", "op": "equals", "value": .string(p)]],
+            ])
         _ = await s.bus.call(Route.hostsUpsert, ["id": .string("\(p)-pinned")])
         #expect(await s.bus.call(Route.groupsHosts, ["id": .string("\(p)-all")]).hostIDs == ["\(p)-pinned"])
         // A host registered now appears at once in the dynamic group and in its ancestor.

@@ -1,10 +1,11 @@
-@testable import BulkDispatcherService
 import FleetContracts
 import FleetCore
 import FleetStore
 import FleetTestSupport
 import PropertyBased
 import Testing
+
+@testable import BulkDispatcherService
 
 /// Serialized: these tests are the only writers of `fleet:stats` in their database, so one test
 /// can expect exact counter deltas.
@@ -85,8 +86,11 @@ struct HostTransitionStoreTests {
         let after = try await stats()
         var grew: [String: Int64] = [:]
         for (field, value) in after where value != (before[field] ?? 0) { grew[field] = value - (before[field] ?? 0) }
-        #expect(grew == ["operations_created": 1, "hosts_targeted": 2, "hosts_running": 2, "hosts_succeeded": 1,
-                         "hosts_failed": 1, "operations_partial": 1], "exactly these moves, the duplicate not counted")
+        #expect(
+            grew == [
+                "operations_created": 1, "hosts_targeted": 2, "hosts_running": 2, "hosts_succeeded": 1,
+                "hosts_failed": 1, "operations_partial": 1,
+            ], "exactly these moves, the duplicate not counted")
     }
 
     @Test func aRepeatedClaimBySameAgentIsGrantedWithoutCountingTwice() async throws {

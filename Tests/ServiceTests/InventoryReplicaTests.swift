@@ -2,8 +2,9 @@ import FleetCore
 import FleetStore
 import FleetTestSupport
 import Logging
-@testable import SelectorService
 import Testing
+
+@testable import SelectorService
 
 /// Two selector replicas over one Redis, with a change stream so short that one replica falls
 /// behind the trimmed window and must reload. Redis database 7 is this suite's alone.

@@ -27,13 +27,18 @@ struct RolloutCrashTests {
             selector.stop()
         }
         try await ServiceStack.waitUntilReady(bus, .rolloutController)
-        #expect(await TestEnvironment.eventually(timeout: .seconds(60)) {
-            await bus.call(Route.selectorResolve, ["tags": ["rcrash"]]).body?["count"] == 6
-        })
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(60)) {
+                await bus.call(Route.selectorResolve, ["tags": ["rcrash"]]).body?["count"] == 6
+            })
         let events = try await EventRecorder(connection, pattern: "rolling.#")
         defer { events.stop() }
-        let created = await bus.call(Route.rollingCreate, ["operation_type": "run_script", "selector": ["tags": ["rcrash"]],
-                                                           "parameters": ["content": "true"], "batch_size": 2, "batch_delay_seconds": 3])
+        let created = await bus.call(
+            Route.rollingCreate,
+            [
+                "operation_type": "run_script", "selector": ["tags": ["rcrash"]],
+                "parameters": ["content": "true"], "batch_size": 2, "batch_delay_seconds": 3,
+            ])
         let id = try #require(created.body?["id"]?.stringValue)
         func progress() async -> JSONValue? { await bus.call(Route.rollingProgress, ["id": .string(id)]).body }
 
@@ -45,10 +50,11 @@ struct RolloutCrashTests {
 
         // During the delay before batch 3: killed, and down for a second of it.
         var inDelay: JSONValue?
-        #expect(await TestEnvironment.eventually(timeout: .seconds(30)) {
-            inDelay = await progress()
-            return inDelay?["current_batch"] == 2 && inDelay?["next_batch_at"] != .null
-        })
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(30)) {
+                inDelay = await progress()
+                return inDelay?["current_batch"] == 2 && inDelay?["next_batch_at"] != .null
+            })
         await controller.kill9()
         let due = try #require(inDelay?["next_batch_at"]?.stringValue.flatMap(parseTimestamp))
         try await Task.sleep(for: .seconds(1))
@@ -57,10 +63,11 @@ struct RolloutCrashTests {
         let back = Date()  // a loaded machine may take longer to start it than the delay had left
 
         var final: JSONValue?
-        #expect(await TestEnvironment.eventually(timeout: .seconds(30)) {
-            final = await bus.call(Route.rollingGet, ["id": .string(id)]).body
-            return final?["status"] == "succeeded"
-        }, "\(String(describing: final))")
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(30)) {
+                final = await bus.call(Route.rollingGet, ["id": .string(id)]).body
+                return final?["status"] == "succeeded"
+            }, "\(String(describing: final))")
         #expect(final?["progress"]?["succeeded"] == 6)
         // Each batch started once (none twice after a restart), batch 3 at its instant, not later.
         let batches = events.stamps(EventRoute.rollingBatch(id))

@@ -21,15 +21,19 @@ struct RolloutServiceTests {
     }
 
     static func create(_ s: ServiceStack.Handle, _ prefix: String, _ settings: [String: JSONValue]) async throws -> JSONValue {
-        var body: [String: JSONValue] = ["operation_type": "run_script", "selector": ["tags": [.string(prefix)]],
-                                         "parameters": ["content": "true", "timeout_seconds": 30]]
+        var body: [String: JSONValue] = [
+            "operation_type": "run_script", "selector": ["tags": [.string(prefix)]],
+            "parameters": ["content": "true", "timeout_seconds": 30],
+        ]
         for (k, v) in settings { body[k] = v }
         let r = await s.bus.call(Route.rollingCreate, .object(body))
         #expect(r.status == 201, "\(r)")
         return try #require(r.body)
     }
 
-    static func waitFor(_ s: ServiceStack.Handle, _ id: JSONValue, timeout: Duration = .seconds(30), _ done: @escaping @Sendable (JSONValue) -> Bool) async -> JSONValue? {
+    static func waitFor(_ s: ServiceStack.Handle, _ id: JSONValue, timeout: Duration = .seconds(30), _ done: @escaping @Sendable (JSONValue) -> Bool) async
+        -> JSONValue?
+    {
         var last: JSONValue?
         _ = await TestEnvironment.eventually(timeout: timeout) {
             last = await s.bus.call(Route.rollingGet, ["id": id]).body
@@ -40,9 +44,10 @@ struct RolloutServiceTests {
 
     static func hostReasons(_ s: ServiceStack.Handle, _ op: JSONValue) async -> [String: String] {
         let rows = await s.bus.call(Route.bulkHosts, ["id": op, "limit": 1000]).body?["hosts"]?.arrayValue ?? []
-        return Dictionary(uniqueKeysWithValues: rows.compactMap { row in
-            row["host_id"]?.stringValue.map { ($0, [row["status"]?.stringValue, row["reason"]?.stringValue].compactMap { $0 }.joined(separator: ":")) }
-        })
+        return Dictionary(
+            uniqueKeysWithValues: rows.compactMap { row in
+                row["host_id"]?.stringValue.map { ($0, [row["status"]?.stringValue, row["reason"]?.stringValue].compactMap { $0 }.joined(separator: ":")) }
+            })
     }
 
     @Test func batchesGoOutInOrderAfterTheDelay() async throws {
@@ -79,27 +84,32 @@ struct RolloutServiceTests {
     }
 
     /// Halts exactly when failed > F = floor(pct * N / 100), checked on every result.
-    @Test(arguments: [
-        // (N, batch size, pct, failing host indexes, expected failed, expected status)
-        (6, 2, 0.0, [3], 1, "failed"),
-        (10, 5, 10.0, [1, 3, 7], 2, "failed"),
-        (8, 2, 25.0, [0, 1], 2, "succeeded"),
-        (4, 1, 100.0, [0, 1, 2, 3], 4, "succeeded"),
-    ] as [(Int, Int, Double, [Int], Int, String)])
+    @Test(
+        arguments: [
+            // (N, batch size, pct, failing host indexes, expected failed, expected status)
+            (6, 2, 0.0, [3], 1, "failed"),
+            (10, 5, 10.0, [1, 3, 7], 2, "failed"),
+            (8, 2, 25.0, [0, 1], 2, "succeeded"),
+            (4, 1, 100.0, [0, 1, 2, 3], 4, "succeeded"),
+        ] as [(Int, Int, Double, [Int], Int, String)])
     func haltsAtExactlyTheBudget(n: Int, batch: Int, pct: Double, failing: [Int], failed: Int, status: String) async throws {
         let s = try await ServiceStack.shared.handle()
         let prefixHolder = unique("ro")
         let failHosts = failing.map { "\(prefixHolder)-\($0)" }.joined(separator: ",")
         let agent = try ServiceProcess("fleet-agent", arguments: ["--simulate", String(n), "--prefix", prefixHolder, "--fail-hosts", failHosts])
         defer { agent.stop() }
-        #expect(await TestEnvironment.eventually(timeout: .seconds(30)) {
-            await s.bus.call(Route.selectorResolve, ["tags": [.string(prefixHolder)]]).body?["count"] == .int(Int64(n))
-        })
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(30)) {
+                await s.bus.call(Route.selectorResolve, ["tags": [.string(prefixHolder)]]).body?["count"] == .int(Int64(n))
+            })
         let events = try await EventRecorder(s.connection, pattern: "rolling.#")
         defer { events.stop() }
         let created = try await Self.create(s, prefixHolder, ["batch_size": .int(Int64(batch)), "failure_threshold_pct": .double(pct)])
         let id = try #require(created["id"])
-        let final = await Self.waitFor(s, id) { $0["status"]?.stringValue.flatMap(RolloutStatus.init(rawValue:))?.isTerminal == true && $0["progress"]?["queued"] == 0 && $0["progress"]?["running"] == 0 }
+        let final = await Self.waitFor(s, id) {
+            $0["status"]?.stringValue.flatMap(RolloutStatus.init(rawValue:))?.isTerminal == true && $0["progress"]?["queued"] == 0
+                && $0["progress"]?["running"] == 0
+        }
         #expect(final?["status"] == .string(status), "\(String(describing: final))")
         #expect(final?["progress"]?["failed"] == .int(Int64(failed)))
         let rid = id.stringValue ?? ""
@@ -130,10 +140,11 @@ struct RolloutServiceTests {
         #expect(paused.body?["status"] == "paused")
         #expect(await s.bus.call(Route.rollingPause, ["id": id]).status == 409)
         var held: JSONValue?
-        #expect(await TestEnvironment.eventually(timeout: .seconds(30)) {
-            held = await s.bus.call(Route.rollingProgress, ["id": id]).body
-            return held?["succeeded"] == 2
-        })
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(30)) {
+                held = await s.bus.call(Route.rollingProgress, ["id": id]).body
+                return held?["succeeded"] == 2
+            })
         // Longer than the 3 s delay: a rollout that ignored the pause would have sent batch 2 by now.
         try await Task.sleep(for: .seconds(4))
         held = await s.bus.call(Route.rollingProgress, ["id": id]).body
@@ -157,8 +168,9 @@ struct RolloutServiceTests {
         #expect(resumed.status == 200)
         let due = try #require((resumed.body?["next_batch_at"]?.stringValue).flatMap(parseTimestamp), "\(resumed)")
         let kept = Double(remainingMs) / 1000
-        #expect(due >= before.addingTimeInterval(kept - 0.002) && due <= after.addingTimeInterval(kept + 0.002),
-                "due \(due.timeIntervalSince(before)) s after the resume was sent; kept \(kept) s")
+        #expect(
+            due >= before.addingTimeInterval(kept - 0.002) && due <= after.addingTimeInterval(kept + 0.002),
+            "due \(due.timeIntervalSince(before)) s after the resume was sent; kept \(kept) s")
         #expect(await TestEnvironment.eventually(timeout: .seconds(30)) { events.stamps(EventRoute.rollingBatch(rid)).count == 2 })
         if let started = events.stamps(EventRoute.rollingBatch(rid)).last?.1 {
             #expect(started >= due.addingTimeInterval(-0.002), "batch 2 started \(due.timeIntervalSince(started)) s before it was due")
@@ -192,10 +204,13 @@ struct RolloutServiceTests {
     @Test func idempotencyKeyReturnsTheOriginalAndRefusesAnotherBody() async throws {
         let s = try await ServiceStack.shared.handle()
         let tag = unique("roidem")
-        _ = await s.bus.call(Route.hostsUpsert, ["hosts": .array((0..<2).map { ["id": .string("\(tag)-\($0)"), "tags": [.string(tag)], "approval_status": "approved"] })])
+        _ = await s.bus.call(
+            Route.hostsUpsert, ["hosts": .array((0..<2).map { ["id": .string("\(tag)-\($0)"), "tags": [.string(tag)], "approval_status": "approved"] })])
         let key = unique("key-")
-        let body: JSONValue = ["operation_type": "reboot", "selector": ["tags": [.string(tag)]], "batch_size": 1, "batch_delay_seconds": 60,
-                               "failure_threshold_pct": 100]
+        let body: JSONValue = [
+            "operation_type": "reboot", "selector": ["tags": [.string(tag)]], "batch_size": 1, "batch_delay_seconds": 60,
+            "failure_threshold_pct": 100,
+        ]
         let first = await s.bus.call(Route.rollingCreate, body, messageID: key)
         let again = await s.bus.call(Route.rollingCreate, body, messageID: key)
         #expect(first.status == 201 && again.status == 200)

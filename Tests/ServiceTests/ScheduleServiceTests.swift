@@ -13,7 +13,8 @@ struct ScheduleServiceTests {
     static func date(_ v: JSONValue?) -> Date? { v?.stringValue.flatMap { try? Date($0, strategy: .iso8601) } }
 
     static func hosts(_ s: ServiceStack.Handle, _ tag: String, _ n: Int) async {
-        _ = await s.bus.call(Route.hostsUpsert, ["hosts": .array((0..<n).map { ["id": .string("\(tag)-\($0)"), "tags": [.string(tag)], "approval_status": "approved"] })])
+        _ = await s.bus.call(
+            Route.hostsUpsert, ["hosts": .array((0..<n).map { ["id": .string("\(tag)-\($0)"), "tags": [.string(tag)], "approval_status": "approved"] })])
     }
 
     static func create(_ s: ServiceStack.Handle, _ body: [String: JSONValue]) async throws -> JSONValue {
@@ -79,8 +80,12 @@ struct ScheduleServiceTests {
         let id = try #require(created["id"])
         let utc3 = try CronSchedule(cron: "0 3 * * *").nextFire(after: Date())
         #expect(Self.date(created["next_run"]) == utc3)
-        let updated = await s.bus.call(Route.schedulesUpdate, ["id": id, "name": "later", "operation_type": "reboot", "selector": ["tags": ["x"]],
-                                                                "cron": "30 4 * * 1-5", "timezone": "Europe/Berlin"])
+        let updated = await s.bus.call(
+            Route.schedulesUpdate,
+            [
+                "id": id, "name": "later", "operation_type": "reboot", "selector": ["tags": ["x"]],
+                "cron": "30 4 * * 1-5", "timezone": "Europe/Berlin",
+            ])
         #expect(updated.status == 200 && updated.body?["name"] == "later")
         let berlin = try CronSchedule(cron: "30 4 * * 1-5", timeZone: "Europe/Berlin").nextFire(after: Date())
         #expect(Self.date(updated.body?["next_run"]) == berlin)
@@ -118,9 +123,10 @@ struct ScheduleServiceTests {
         let longAgo = String(Int64(try Date("2024-01-01T00:00:00Z", strategy: .iso8601).timeIntervalSince1970 * 1000))
         _ = try await s.redis.send("HSET", RedisKeys.scheduleRecord(id), "next_run", longAgo)
         _ = try await s.redis.send("ZADD", RedisKeys.schedulesDue, longAgo, id)
-        #expect(await TestEnvironment.eventually(timeout: .seconds(30)) {
-            Self.date(await s.bus.call(Route.schedulesGet, ["id": .string(id)]).body?["next_run"]).map { $0 > Date() } == true
-        })
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(30)) {
+                Self.date(await s.bus.call(Route.schedulesGet, ["id": .string(id)]).body?["next_run"]).map { $0 > Date() } == true
+            })
         var runs = await Self.runs(s, .string(id))
         if policy == "fire_once" {  // the claim moved next_run; the run settles a moment later
             _ = await TestEnvironment.eventually(timeout: .seconds(30)) {
@@ -160,17 +166,22 @@ struct ScheduleServiceTests {
         }
         for run in await Self.runs(s, id) { if let op = run["operation_id"], op != .null { _ = await s.bus.call(Route.bulkCancel, ["id": op]) } }
         // The cancelled operation's finish reaches the run, and the schedule's last_status.
-        #expect(await TestEnvironment.eventually(timeout: .seconds(30)) {
-            await s.bus.call(Route.schedulesGet, ["id": id]).body?["last_status"] == (policy == "forbid" ? "skipped" : "cancelled")
-        })
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(30)) {
+                await s.bus.call(Route.schedulesGet, ["id": id]).body?["last_status"] == (policy == "forbid" ? "skipped" : "cancelled")
+            })
     }
 
     @Test func aRollingScheduleStartsARollout() async throws {
         let s = try await ServiceStack.shared.handle()
         let tag = unique("rollsched")
         await Self.hosts(s, tag, 3)
-        let created = try await Self.create(s, ["selector": ["tags": [.string(tag)]], "cron": "0 0 1 1 *",
-                                                "rolling": ["batch_size": 1, "failure_threshold_pct": 100]])
+        let created = try await Self.create(
+            s,
+            [
+                "selector": ["tags": [.string(tag)]], "cron": "0 0 1 1 *",
+                "rolling": ["batch_size": 1, "failure_threshold_pct": 100],
+            ])
         let id = try #require(created["id"])
         defer { Task { _ = await s.bus.call(Route.schedulesDelete, ["id": id]) } }
         let run = await s.bus.call(Route.schedulesRun, ["id": id])
@@ -178,9 +189,10 @@ struct ScheduleServiceTests {
         let rollout = try #require(run.body?["operation_id"])
         #expect(await s.bus.call(Route.rollingGet, ["id": rollout]).body?["plan"]?["batches"] == [1, 1, 1])
         // No agent: each host fails undeliverable, within a 100 % budget, so the rollout completes.
-        #expect(await TestEnvironment.eventually(timeout: .seconds(30)) {
-            await s.bus.call(Route.schedulesGet, ["id": id]).body?["last_status"] == "succeeded"
-        })
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(30)) {
+                await s.bus.call(Route.schedulesGet, ["id": id]).body?["last_status"] == "succeeded"
+            })
     }
 }
 

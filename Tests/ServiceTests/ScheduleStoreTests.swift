@@ -2,8 +2,9 @@ import FleetContracts
 import FleetCore
 import FleetStore
 import FleetTestSupport
-@testable import SchedulerService
 import Testing
+
+@testable import SchedulerService
 
 /// The scheduler's run records against a real Redis.
 @Suite("schedule store")
@@ -19,8 +20,10 @@ struct ScheduleStoreTests {
         let id = unique("store-")
         // A complete definition (the gateway tests list schedules while this runs), disabled, so
         // the running schedulers leave it to this test.
-        let request = try ScheduleRequest(json: ["name": .string(id), "cron": "0 3 * * *", "operation_type": "reboot",
-                                                 "selector": ["tags": [.string(id)]], "enabled": false])
+        let request = try ScheduleRequest(json: [
+            "name": .string(id), "cron": "0 3 * * *", "operation_type": "reboot",
+            "selector": ["tags": [.string(id)]], "enabled": false,
+        ])
         try await store.create(id: id, definition: ScheduleHandlers.definition(request, id: id), nextRunMs: 2_000, enabled: false, nowMs: 1_000)
         let pending: JSONValue = ["fire_at": "1970-01-01T00:00:02Z", "trigger": "cron", "kind": "bulk", "operation_id": .null, "status": "pending"]
         #expect(try await store.claim(id, expected: 2_000, next: 62_000, fireMs: 2_000, run: pending))

@@ -27,8 +27,12 @@ struct SchedulerCrashTests {
         try await ServiceStack.waitUntilReady(bus, .scheduler)
         try await ServiceStack.waitUntilReady(bus, .selector)
         _ = await bus.call(Route.hostsUpsert, ["id": "crash-host", "tags": ["crash"], "approval_status": "approved"])
-        let created = await bus.call(Route.schedulesCreate, ["name": "every minute", "operation_type": "reboot", "selector": ["tags": ["crash"]],
-                                                             "cron": "* * * * *"])
+        let created = await bus.call(
+            Route.schedulesCreate,
+            [
+                "name": "every minute", "operation_type": "reboot", "selector": ["tags": ["crash"]],
+                "cron": "* * * * *",
+            ])
         let id = try #require(created.body?["id"])
         var instant = try #require(created.body?["next_run"]?.stringValue.flatMap { try? Date($0, strategy: .iso8601) })
         if instant.timeIntervalSinceNow < 8 { instant += 60 }  // room to kill it before the instant
@@ -38,10 +42,11 @@ struct SchedulerCrashTests {
         scheduler = try ServiceProcess("fleet-scheduler", environment: env)
 
         var runs: [JSONValue] = []
-        #expect(await TestEnvironment.eventually(timeout: .seconds(30)) {
-            runs = await bus.call(Route.schedulesRuns, ["id": id]).body?["runs"]?.arrayValue ?? []
-            return runs.contains { $0["fire_at"]?.stringValue.flatMap { try? Date($0, strategy: .iso8601) } == instant && $0["status"] == "failed" }
-        }, "\(runs)")
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(30)) {
+                runs = await bus.call(Route.schedulesRuns, ["id": id]).body?["runs"]?.arrayValue ?? []
+                return runs.contains { $0["fire_at"]?.stringValue.flatMap { try? Date($0, strategy: .iso8601) } == instant && $0["status"] == "failed" }
+            }, "\(runs)")
         let atInstant = runs.filter { $0["fire_at"]?.stringValue.flatMap { try? Date($0, strategy: .iso8601) } == instant }
         #expect(atInstant.count == 1 && atInstant.first?["missed"] == 0, "\(runs)")
         // Nothing else fired: the instant before the kill (if any) and this one only.

@@ -13,23 +13,33 @@ struct SelectorServiceTests {
         let zone = unique("z")
         let special = unique("special-")
         let hosts: [JSONValue] = [
-            ["id": .string("\(zone)-a"), "fqdn": .string("a.prod.\(zone).example"), "platform": "Linux", "platform_release": "Ubuntu",
-             "tags": ["webserver"], "approval_status": "approved"],
-            ["id": .string("\(zone)-b"), "fqdn": .string("b.dev.\(zone).example"), "platform": "Linux", "platform_release": "ubuntu",
-             "tags": ["webserver"], "approval_status": "approved"],
-            ["id": .string("\(zone)-c"), "fqdn": .string("c.prod.\(zone).example"), "platform": "Windows", "platform_release": "ubuntu",
-             "tags": ["webserver"], "approval_status": "approved"],
+            [
+                "id": .string("\(zone)-a"), "fqdn": .string("a.prod.\(zone).example"), "platform": "Linux", "platform_release": "Ubuntu",
+                "tags": ["webserver"], "approval_status": "approved",
+            ],
+            [
+                "id": .string("\(zone)-b"), "fqdn": .string("b.dev.\(zone).example"), "platform": "Linux", "platform_release": "ubuntu",
+                "tags": ["webserver"], "approval_status": "approved",
+            ],
+            [
+                "id": .string("\(zone)-c"), "fqdn": .string("c.prod.\(zone).example"), "platform": "Windows", "platform_release": "ubuntu",
+                "tags": ["webserver"], "approval_status": "approved",
+            ],
             ["id": .string(special), "platform": "FreeBSD"],
         ]
         let upsert = await s.bus.call(Route.hostsUpsert, ["hosts": .array(hosts)])
         #expect(upsert.status == 200, "\(upsert)")
         #expect(upsert.body?["upserted"] == 4)
-        let reply = await s.bus.call(Route.selectorResolve, [
-            "explicit_host_ids": [.string(special)],
-            "criteria": [["field": "platform_release", "op": "equals", "value": "ubuntu"],
-                         ["field": "fqdn", "op": "contains", "value": .string(".prod.\(zone).")]],
-            "platforms": ["linux"], "tags": ["webserver"], "approval_status": "approved",
-        ])
+        let reply = await s.bus.call(
+            Route.selectorResolve,
+            [
+                "explicit_host_ids": [.string(special)],
+                "criteria": [
+                    ["field": "platform_release", "op": "equals", "value": "ubuntu"],
+                    ["field": "fqdn", "op": "contains", "value": .string(".prod.\(zone).")],
+                ],
+                "platforms": ["linux"], "tags": ["webserver"], "approval_status": "approved",
+            ])
         #expect(reply.status == 200)
         #expect(reply.hostIDs == ["\(zone)-a", special].sorted())
         #expect(reply.body?["count"] == 2)
@@ -105,7 +115,9 @@ struct SelectorServiceTests {
     @Test func hostileRegexAnswersFast() async throws {
         let s = try await ServiceStack.shared.handle()
         let tag = unique("evil")
-        let hosts: [JSONValue] = (0..<2000).map { ["id": .string("\(tag)-\($0)"), "tags": [.string(tag)], "fqdn": .string(String(repeating: "a", count: 30) + "!")] }
+        let hosts: [JSONValue] = (0..<2000).map {
+            ["id": .string("\(tag)-\($0)"), "tags": [.string(tag)], "fqdn": .string(String(repeating: "a", count: 30) + "!")]
+        }
         _ = await s.bus.call(Route.hostsUpsert, ["hosts": .array(hosts)])
         // A backtracking engine would not answer at all; the bound is the caller's timeout (504).
         let reply = await s.bus.call(Route.selectorResolve, ["tags": [.string(tag)], "criteria": [["field": "fqdn", "op": "matches", "value": "(a+)+$"]]])
@@ -116,8 +128,14 @@ struct SelectorServiceTests {
     @Test func explainSaysWhy() async throws {
         let s = try await ServiceStack.shared.handle()
         let tag = unique("why")
-        _ = await s.bus.call(Route.hostsUpsert, ["hosts": [["id": .string("\(tag)-in"), "tags": [.string(tag)], "platform": "Linux"],
-                                                           ["id": .string("\(tag)-out"), "tags": [.string(tag)], "platform": "Windows"]]])
+        _ = await s.bus.call(
+            Route.hostsUpsert,
+            [
+                "hosts": [
+                    ["id": .string("\(tag)-in"), "tags": [.string(tag)], "platform": "Linux"],
+                    ["id": .string("\(tag)-out"), "tags": [.string(tag)], "platform": "Windows"],
+                ]
+            ])
         let r = await s.bus.call(Route.selectorResolve, ["tags": [.string(tag)], "platforms": ["linux"], "explain": true])
         #expect(r.hostIDs == ["\(tag)-in"])
         let admitted = r.body?["explanation"]?["admitted"]?.arrayValue ?? []

@@ -1,8 +1,8 @@
+import AgentService
 import FleetContracts
 import FleetCore
 import FleetRuntime
 import FleetTestSupport
-import AgentService
 import Testing
 
 @Suite("a simulated fleet end to end")
@@ -16,8 +16,12 @@ struct SimulatedFleetTests {
             await s.bus.call(Route.selectorResolve, ["tags": [.string(prefix)]]).body?["count"] == 5000
         }
         #expect(registered, "the simulator registered its hosts")
-        let created = await s.bus.call(Route.bulkCreate, ["operation_type": "run_script", "selector": ["tags": [.string(prefix)]],
-                                                          "parameters": ["content": "echo hi", "timeout_seconds": 2]])
+        let created = await s.bus.call(
+            Route.bulkCreate,
+            [
+                "operation_type": "run_script", "selector": ["tags": [.string(prefix)]],
+                "parameters": ["content": "echo hi", "timeout_seconds": 2],
+            ])
         #expect(created.status == 201)
         let op = try #require(created.body?["id"])
         var final: JSONValue?

@@ -1,8 +1,9 @@
-@testable import AgentService
 import FleetCore
 import FleetTestSupport
 import Foundation
 import Testing
+
+@testable import AgentService
 
 @Suite("agent step executor")
 struct StepExecutorTests {

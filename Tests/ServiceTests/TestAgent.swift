@@ -24,7 +24,10 @@ struct TestAgent {
         let connection = connection
         return Task {
             for await d in deliveries {
-                guard let cmd = JSONCoding.decode(d.body), let op = cmd["op_id"], let host = cmd["host_id"]?.stringValue else { d.reject(requeue: false); continue }
+                guard let cmd = JSONCoding.decode(d.body), let op = cmd["op_id"], let host = cmd["host_id"]?.stringValue else {
+                    d.reject(requeue: false)
+                    continue
+                }
                 let claim = await bus.call(Route.bulkClaim, ["op_id": op, "host_ids": [.string(host)], "agent_id": .string(queue)])
                 if claim.body?["claimed"]?.arrayValue?.isEmpty == false, case .object(var result)? = outcome(host) {
                     result["op_id"] = op

@@ -32,8 +32,10 @@ struct FleetAgent: AsyncParsableCommand {
     func validate() throws {
         if let simulate, simulate < 1 { throw ValidationError("--simulate needs at least 1 host") }
 
-        for (name, v) in [("--fail-every", failEvery), ("--silent-every", silentEvery), ("--unapproved-every", unapprovedEvery),
-                          ("--slow-every", slowEvery)] {
+        for (name, v) in [
+            ("--fail-every", failEvery), ("--silent-every", silentEvery), ("--unapproved-every", unapprovedEvery),
+            ("--slow-every", slowEvery),
+        ] {
             if let v, v < 1 { throw ValidationError("\(name) must be at least 1") }
         }
         guard (0...1).contains(failRate) else { throw ValidationError("--fail-rate is a fraction from 0 to 1") }
@@ -51,8 +53,9 @@ struct FleetAgent: AsyncParsableCommand {
         }
         let logger = Logger(label: "fleet.agent")
         guard let simulate else { return try await serveThisHost(config, logger) }
-        var settings = SimulatedFleet.Settings(prefix: prefix, count: simulate, failEvery: failEvery, silentEvery: silentEvery,
-                                               unapprovedEvery: unapprovedEvery, latency: .milliseconds(latencyMs))
+        var settings = SimulatedFleet.Settings(
+            prefix: prefix, count: simulate, failEvery: failEvery, silentEvery: silentEvery,
+            unapprovedEvery: unapprovedEvery, latency: .milliseconds(latencyMs))
         settings.failHosts = Self.ids(failHosts)
         settings.failRate = failRate
         settings.silentHosts = Self.ids(silentHosts)

@@ -31,16 +31,19 @@ public struct HostAgent: Sendable {
 
     /// Facts it can read without privileges.
     func facts() -> JSONValue {
-        var o: [String: JSONValue] = ["id": .string(hostID), "fqdn": .string(ProcessInfo.processInfo.hostName),
-                                      "cpu_cores": .int(Int64(ProcessInfo.processInfo.activeProcessorCount)),
-                                      "memory_total_mb": .int(Int64(ProcessInfo.processInfo.physicalMemory / 1_048_576)),
-                                      "agent_version": "0.5.0", "status": "up"]
+        var o: [String: JSONValue] = [
+            "id": .string(hostID), "fqdn": .string(ProcessInfo.processInfo.hostName),
+            "cpu_cores": .int(Int64(ProcessInfo.processInfo.activeProcessorCount)),
+            "memory_total_mb": .int(Int64(ProcessInfo.processInfo.physicalMemory / 1_048_576)),
+            "agent_version": "0.5.0", "status": "up",
+        ]
         #if os(Linux)
-        o["platform"] = "Linux"
-        if let release = try? String(contentsOfFile: "/etc/os-release", encoding: .utf8),
-           let line = release.split(separator: "\n").first(where: { $0.hasPrefix("PRETTY_NAME=") }) {
-            o["platform_release"] = .string(line.dropFirst(12).trimmingCharacters(in: CharacterSet(charactersIn: "\"")))
-        }
+            o["platform"] = "Linux"
+            if let release = try? String(contentsOfFile: "/etc/os-release", encoding: .utf8),
+                let line = release.split(separator: "\n").first(where: { $0.hasPrefix("PRETTY_NAME=") })
+            {
+                o["platform_release"] = .string(line.dropFirst(12).trimmingCharacters(in: CharacterSet(charactersIn: "\"")))
+            }
         #endif
         var uts = utsname()
         if uname(&uts) == 0 {
@@ -74,8 +77,10 @@ public struct HostAgent: Sendable {
 
     /// The package manager this host would use.
     static func detectedManager() -> PackageManager {
-        let candidates: [(String, PackageManager)] = [("/usr/bin/apt-get", .apt), ("/usr/bin/dnf", .dnf), ("/usr/bin/yum", .yum),
-                                                       ("/usr/bin/zypper", .zypper), ("/usr/bin/pacman", .pacman), ("/sbin/apk", .apk)]
+        let candidates: [(String, PackageManager)] = [
+            ("/usr/bin/apt-get", .apt), ("/usr/bin/dnf", .dnf), ("/usr/bin/yum", .yum),
+            ("/usr/bin/zypper", .zypper), ("/usr/bin/pacman", .pacman), ("/sbin/apk", .apk),
+        ]
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.0) }?.1 ?? .auto
     }
 
@@ -99,9 +104,9 @@ public struct HostAgent: Sendable {
         do {
             let parameters = try OperationParameters(type: command.operationType, json: command.parameters)
             #if os(Linux)
-            let platform = AgentPlatform.linux
+                let platform = AgentPlatform.linux
             #else
-            let platform = AgentPlatform.macos
+                let platform = AgentPlatform.macos
             #endif
             let steps = try parameters.steps(platform: platform, manager: Self.detectedManager())
             if let recorded = journal.result(for: command.journalKey), let earlier = try? AgentResult(json: recorded) {

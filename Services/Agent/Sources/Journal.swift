@@ -28,7 +28,12 @@ final class Journal: Sendable {
         let line = JSONCoding.encode(["key": .string(key), "result": result]) + [10]
         entries.withLock { e in
             e[key] = result
-            if let handle = FileHandle(forWritingAtPath: path) ?? { _ = FileManager.default.createFile(atPath: path, contents: nil); return FileHandle(forWritingAtPath: path) }() {
+            if let handle = FileHandle(forWritingAtPath: path)
+                ?? {
+                    _ = FileManager.default.createFile(atPath: path, contents: nil)
+                    return FileHandle(forWritingAtPath: path)
+                }()
+            {
                 handle.seekToEndOfFile()
                 handle.write(Data(line))
                 try? handle.synchronize()

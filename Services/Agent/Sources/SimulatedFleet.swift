@@ -30,8 +30,10 @@ public struct SimulatedFleet: Sendable {
         public var slowLatency: Duration = .seconds(5)
         public var seed: UInt64 = 1
 
-        public init(prefix: String, count: Int, failEvery: Int? = nil, silentEvery: Int? = nil, unapprovedEvery: Int? = nil,
-                    latency: Duration = .zero) {
+        public init(
+            prefix: String, count: Int, failEvery: Int? = nil, silentEvery: Int? = nil, unapprovedEvery: Int? = nil,
+            latency: Duration = .zero
+        ) {
             self.prefix = prefix
             self.count = count
             self.failEvery = failEvery
@@ -83,10 +85,12 @@ public struct SimulatedFleet: Sendable {
     /// The host records it registers: varied platforms and tags, all tagged with the prefix.
     func host(_ k: Int) -> JSONValue {
         let (platform, release) = Self.platforms[k % Self.platforms.count]
-        return ["id": .string(hostID(k)), "fqdn": .string("\(hostID(k)).sim.example"), "platform": .string(platform),
-                "platform_release": .string(release), "tags": [.string(settings.prefix), .string(Self.tags[k % Self.tags.count])],
-                "approval_status": .string(settings.unapproved(k) ? "pending" : "approved"), "status": "up",
-                "agent_version": "sim-1", "cpu_cores": .int(Int64(1 << (k % 4)))]
+        return [
+            "id": .string(hostID(k)), "fqdn": .string("\(hostID(k)).sim.example"), "platform": .string(platform),
+            "platform_release": .string(release), "tags": [.string(settings.prefix), .string(Self.tags[k % Self.tags.count])],
+            "approval_status": .string(settings.unapproved(k) ? "pending" : "approved"), "status": "up",
+            "agent_version": "sim-1", "cpu_cores": .int(Int64(1 << (k % 4))),
+        ]
     }
 
     /// Registers the hosts through the selector service.
@@ -125,8 +129,9 @@ public struct SimulatedFleet: Sendable {
         let latency = settings.latency(k, id: host)
         if latency > .zero { try? await Task.sleep(for: latency) }
         let failed = settings.fails(k, id: host)
-        let result = AgentResult(opID: command.opID, hostID: host, status: failed ? .failed : .succeeded, reason: failed ? .exitCode : nil,
-                                 exitCode: failed ? 1 : 0, stdout: failed ? "" : "simulated", stderr: failed ? "simulated failure" : "", truncated: false)
+        let result = AgentResult(
+            opID: command.opID, hostID: host, status: failed ? .failed : .succeeded, reason: failed ? .exitCode : nil,
+            exitCode: failed ? 1 : 0, stdout: failed ? "" : "simulated", stderr: failed ? "simulated failure" : "", truncated: false)
         do {
             try await connection.publish(OutgoingMessage(result, exchange: BusNames.resultsExchange, routingKey: BusNames.resultKey))
             delivery.ack()

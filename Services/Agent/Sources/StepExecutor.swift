@@ -2,8 +2,9 @@ import FleetCore
 import FleetRuntime
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Runs AgentSteps on this host: programs as argv through /usr/bin/env (which only resolves PATH;
@@ -49,7 +50,10 @@ struct StepExecutor: Sendable {
             case .writeFile(let file): outcome = write(file)
             case .power(let argv, let delay):
                 // Reported as succeeded now; the action runs after the result is sent.
-                Task.detached { try? await Task.sleep(for: .seconds(delay)); _ = await StepExecutor().exec(argv, timeout: .seconds(60)) }
+                Task.detached {
+                    try? await Task.sleep(for: .seconds(delay))
+                    _ = await StepExecutor().exec(argv, timeout: .seconds(60))
+                }
                 outcome = Outcome(stdout: Array("scheduled in \(delay) s: \(argv.joined(separator: " "))\n".utf8))
             }
             total.stdout += outcome.stdout
@@ -159,8 +163,8 @@ struct StepExecutor: Sendable {
         }
         let exitCode: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         if !timedOut { kill(-pid, SIGKILL) }  // leave no orphans behind a finished step
-        return Outcome(exitCode: exitCode, stdout: Array(FileManager.default.contents(atPath: out) ?? Data()),
-                       stderr: Array(FileManager.default.contents(atPath: err) ?? Data()), timedOut: timedOut)
+        return Outcome(
+            exitCode: exitCode, stdout: Array(FileManager.default.contents(atPath: out) ?? Data()),
+            stderr: Array(FileManager.default.contents(atPath: err) ?? Data()), timedOut: timedOut)
     }
 }
-

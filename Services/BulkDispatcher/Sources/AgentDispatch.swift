@@ -12,17 +12,19 @@ struct AgentDispatch: Sendable {
 
     /// The command an agent receives.
     static func command(op: String, host: String, request: BulkOperationRequest) -> AgentCommand {
-        AgentCommand(opID: op, hostID: host, operationType: request.type, parameters: request.parameters.json,
-                     timeoutSeconds: request.parameters.timeoutSeconds)
+        AgentCommand(
+            opID: op, hostID: host, operationType: request.type, parameters: request.parameters.json,
+            timeoutSeconds: request.parameters.timeoutSeconds)
     }
 
     /// Publishes the hosts' commands in one confirmed batch; returns the hosts no queue took.
     func publish(op: String, hosts: [String], request: BulkOperationRequest) async -> [String] {
         let ttl = request.deliveryTimeoutSeconds * 1000
         let messages = hosts.map { host in
-            OutgoingMessage(Self.command(op: op, host: host, request: request), exchange: BusNames.agentExchange, routingKey: host,
-                            properties: MessageProperties(messageId: "\(op)/\(host)", expirationMilliseconds: ttl, persistent: true),
-                            mandatory: true)
+            OutgoingMessage(
+                Self.command(op: op, host: host, request: request), exchange: BusNames.agentExchange, routingKey: host,
+                properties: MessageProperties(messageId: "\(op)/\(host)", expirationMilliseconds: ttl, persistent: true),
+                mandatory: true)
         }
         let results = await publisher.publish(batch: messages)
         FleetMetrics.count("fleet_bulk_dispatched_total", by: hosts.count)

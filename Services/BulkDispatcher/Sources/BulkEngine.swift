@@ -49,8 +49,12 @@ struct BulkEngine: Sendable {
         guard outcome.applied > 0 else { return }
         FleetMetrics.count("fleet_bulk_hosts_ended_total", [("status", to.rawValue), ("reason", reason?.rawValue ?? "none")], by: outcome.applied)
         for host in outcome.movedHosts {
-            await context.publisher.announce(EventRoute.bulkHost(op), ["op_id": .string(op), "host_id": .string(host), "status": .string(to.rawValue),
-                                                                       "reason": reason.map { .string($0.rawValue) } ?? .null])
+            await context.publisher.announce(
+                EventRoute.bulkHost(op),
+                [
+                    "op_id": .string(op), "host_id": .string(host), "status": .string(to.rawValue),
+                    "reason": reason.map { .string($0.rawValue) } ?? .null,
+                ])
         }
         try await release(op: op, count: outcome.applied)
         if outcome.justFinished { await announceFinished(op: op, outcome.aggregate) }
@@ -66,7 +70,8 @@ struct BulkEngine: Sendable {
         let popped = try await redis.send(RedisCommand(["LPOP", RedisKeys.bulkPending(op), String(count)])).array?.compactMap(\.string) ?? []
         guard !popped.isEmpty else { return }
         guard let text = try await redis.send("HGET", RedisKeys.bulkOperation(op), "request").string,
-              let json = JSONCoding.decode(Array(text.utf8)), let request = try? BulkOperationRequest(json: json) else { return }
+            let json = JSONCoding.decode(Array(text.utf8)), let request = try? BulkOperationRequest(json: json)
+        else { return }
         try await dispatch(op: op, hosts: popped, request: request)
     }
 }

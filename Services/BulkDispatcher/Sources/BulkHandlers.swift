@@ -15,8 +15,9 @@ public struct BulkHandlers: Sendable {
     /// The handlers, the results consumer and the deadline sweeper around one engine.
     @Sendable public static func assemble(_ context: ServiceContext) -> ServiceAssembly {
         let engine = BulkEngine(context: context)
-        return ServiceAssembly(routes: BulkHandlers(engine: engine).routes,
-                               background: [ResultsConsumer(engine: engine), DeadlineSweeper(engine: engine)])
+        return ServiceAssembly(
+            routes: BulkHandlers(engine: engine).routes,
+            background: [ResultsConsumer(engine: engine), DeadlineSweeper(engine: engine)])
     }
 
     public var routes: [String: CommandHandler] {
@@ -88,8 +89,10 @@ public struct BulkHandlers: Sendable {
             }
             let approved = Set(hostIDs).subtracting(notApproved).sorted()
             _ = try await context.redis.pipeline([
-                RedisCommand(["HSET", RedisKeys.bulkOperation(opID), "record", String(decoding: JSONCoding.encode(.object(record)), as: UTF8.self),
-                              "request", canonical, "timeout_seconds", String(request.parameters.timeoutSeconds)]),
+                RedisCommand([
+                    "HSET", RedisKeys.bulkOperation(opID), "record", String(decoding: JSONCoding.encode(.object(record)), as: UTF8.self),
+                    "request", canonical, "timeout_seconds", String(request.parameters.timeoutSeconds),
+                ]),
                 RedisCommand(["ZADD", RedisKeys.bulkIndex, String(Int(created.timeIntervalSince1970 * 1000)), opID]),
             ])
             if request.dispatch { try await engine.start(op: opID, hosts: approved, request: request) }
@@ -107,7 +110,8 @@ public struct BulkHandlers: Sendable {
     /// The operation as stored, with its aggregate status and progress.
     func record(_ opID: String) async throws -> JSONValue {
         guard let text = try await context.redis.send("HGET", RedisKeys.bulkOperation(opID), "record").string,
-              case .object(var o)? = JSONCoding.decode(Array(text.utf8)) else {
+            case .object(var o)? = JSONCoding.decode(Array(text.utf8))
+        else {
             throw BusReplyError.notFound("no bulk operation '\(opID)'")
         }
         guard let (_, status) = try await store.progress(operation: opID) else { throw BusReplyError.notFound("no bulk operation '\(opID)'") }
@@ -121,9 +125,11 @@ public struct BulkHandlers: Sendable {
     /// Exactly the seed's shape plus `skipped`: `{total, queued, running, succeeded, failed, skipped, percent_complete}`.
     func progress(_ opID: String) async throws -> JSONValue {
         guard let (c, _) = try await store.progress(operation: opID) else { throw BusReplyError.notFound("no bulk operation '\(opID)'") }
-        return ["total": .int(Int64(c.total)), "queued": .int(Int64(c.queued)), "running": .int(Int64(c.running)),
-                "succeeded": .int(Int64(c.succeeded)), "failed": .int(Int64(c.failed)), "skipped": .int(Int64(c.skipped)),
-                "percent_complete": .double(c.percentComplete)]
+        return [
+            "total": .int(Int64(c.total)), "queued": .int(Int64(c.queued)), "running": .int(Int64(c.running)),
+            "succeeded": .int(Int64(c.succeeded)), "failed": .int(Int64(c.failed)), "skipped": .int(Int64(c.skipped)),
+            "percent_complete": .double(c.percentComplete),
+        ]
     }
 
     /// Per-host statuses by host id, paged, optionally only one status.
@@ -141,7 +147,8 @@ public struct BulkHandlers: Sendable {
         var position = r.string("cursor").map { "(" + $0 } ?? "-"
         var more = true
         while rows.count < limit && more {
-            let ids = try await context.redis.send(RedisCommand(["ZRANGEBYLEX", RedisKeys.bulkOrder(opID), position, "+", "LIMIT", "0", String(chunk)]))
+            let ids =
+                try await context.redis.send(RedisCommand(["ZRANGEBYLEX", RedisKeys.bulkOrder(opID), position, "+", "LIMIT", "0", String(chunk)]))
                 .array?.compactMap(\.string) ?? []
             more = ids.count == chunk
             guard !ids.isEmpty else { break }
@@ -220,7 +227,8 @@ public struct BulkHandlers: Sendable {
         let named = r.body["host_ids"]?.arrayValue?.compactMap(\.stringValue) ?? []
         guard !named.isEmpty else { throw ValidationError("host_ids", .required, "host_ids is a non-empty array") }
         guard let text = try await context.redis.send("HGET", RedisKeys.bulkOperation(opID), "request").string,
-              let json = JSONCoding.decode(Array(text.utf8)), let request = try? BulkOperationRequest(json: json) else {
+            let json = JSONCoding.decode(Array(text.utf8)), let request = try? BulkOperationRequest(json: json)
+        else {
             throw BusReplyError.notFound("no bulk operation '\(opID)'")
         }
         // Only hosts still queued, each marked sent atomically (SADD answers 1 once), so no host

@@ -30,8 +30,11 @@ struct HostTransitionStore: Sendable {
         commands += RedisCommand.chunked(["ZADD", RedisKeys.bulkOrder(op)], hostIDs) { ["0", $0] }
         let n = String(hostIDs.count)
         let initial: AggregateStatus = hostIDs.isEmpty ? .succeeded : .queued
-        commands.append(RedisCommand(["HSET", RedisKeys.bulkProgress(op), "total", n, "queued", n, "running", "0", "succeeded", "0",
-                                      "failed", "0", "skipped", "0", "status", initial.rawValue]))
+        commands.append(
+            RedisCommand([
+                "HSET", RedisKeys.bulkProgress(op), "total", n, "queued", n, "running", "0", "succeeded", "0",
+                "failed", "0", "skipped", "0", "status", initial.rawValue,
+            ]))
         commands.append(RedisCommand(["HSET", RedisKeys.bulkOperation(op), "cancelled", "0"]))
         commands.append(RedisCommand(["HINCRBY", RedisKeys.fleetStats, "operations_created", "1"]))
         commands.append(RedisCommand(["HINCRBY", RedisKeys.fleetStats, "hosts_targeted", n]))
@@ -43,17 +46,25 @@ struct HostTransitionStore: Sendable {
     /// that host is. `result` (JSON) is stored for a single host. A move to running with a
     /// `claimant` records it, and a host already running for that same claimant counts as moved
     /// again (without counting twice): an agent whose first claim reply was lost gets its host.
-    func move(operation op: String, hosts: [String], to: HostStatus, reason: HostReason? = nil, result: String? = nil,
-              claimant: String? = nil) async throws -> Outcome {
-        let reply = try await redis.eval(Self.script, keys: [RedisKeys.bulkHosts(op), RedisKeys.bulkProgress(op),
-                                                             RedisKeys.bulkResults(op), RedisKeys.bulkOperation(op), RedisKeys.bulkClaims(op)],
-                                         arguments: [to.rawValue, reason?.rawValue ?? "", result ?? "", claimant ?? ""] + hosts)
+    func move(
+        operation op: String, hosts: [String], to: HostStatus, reason: HostReason? = nil, result: String? = nil,
+        claimant: String? = nil
+    ) async throws -> Outcome {
+        let reply = try await redis.eval(
+            Self.script,
+            keys: [
+                RedisKeys.bulkHosts(op), RedisKeys.bulkProgress(op),
+                RedisKeys.bulkResults(op), RedisKeys.bulkOperation(op), RedisKeys.bulkClaims(op),
+            ],
+            arguments: [to.rawValue, reason?.rawValue ?? "", result ?? "", claimant ?? ""] + hosts)
         guard let parts = reply.array, parts.count == 4, let applied = parts[0].int,
-              let aggregate = parts[1].string.flatMap(AggregateStatus.init(rawValue:)), let finished = parts[2].int else {
+            let aggregate = parts[1].string.flatMap(AggregateStatus.init(rawValue:)), let finished = parts[2].int
+        else {
             throw RedisError(.reply, "unexpected transition reply \(reply)")
         }
-        let outcome = Outcome(applied: Int(applied), aggregate: aggregate, justFinished: finished == 1,
-                              movedHosts: parts[3].array?.compactMap(\.string) ?? [])
+        let outcome = Outcome(
+            applied: Int(applied), aggregate: aggregate, justFinished: finished == 1,
+            movedHosts: parts[3].array?.compactMap(\.string) ?? [])
         try await count(outcome, to: to)
         return outcome
     }
@@ -102,7 +113,8 @@ struct HostTransitionStore: Sendable {
 
     /// KEYS: hosts, progress, results, operation, claims. ARGV: to, reason, result JSON, claimant, host ids...
     /// Returns {applied, aggregate, justFinished, moved hosts}. The aggregate follows ProgressCounters.aggregate.
-    static let script = RedisScript("""
+    static let script = RedisScript(
+        """
         local allowed = {\(allowedMoves.map { "['\($0)']=true" }.joined(separator: ","))}
         local to, reason, result, claimant = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
         local applied = 0

@@ -33,16 +33,22 @@ public struct ResultsConsumer: Service {
             } else {
                 let result = try delivery.decode(AgentResult.self)
                 guard let (to, reason) = result.transition else {
-                    throw ValidationError("status", .invalidValue, "no agent reports \(result.status.rawValue) with reason \(result.reason?.rawValue ?? "none")")
+                    throw ValidationError(
+                        "status", .invalidValue, "no agent reports \(result.status.rawValue) with reason \(result.reason?.rawValue ?? "none")")
                 }
-                let outcome = try await store.move(operation: result.opID, hosts: [result.hostID], to: to, reason: reason,
-                                                   result: String(decoding: result.encoded, as: UTF8.self))
+                let outcome = try await store.move(
+                    operation: result.opID, hosts: [result.hostID], to: to, reason: reason,
+                    result: String(decoding: result.encoded, as: UTF8.self))
                 try await engine.hostsEnded(op: result.opID, to: to, reason: reason, outcome)
             }
             delivery.ack()
         } catch let refused as ValidationError {
-            context.logger.warning("result refused; dead-lettering", metadata: ["amqp.routing_key": "\(delivery.routingKey)",
-                                                                             "amqp.message_id": "\(delivery.properties.messageId ?? "")", "error": "\(refused)"])
+            context.logger.warning(
+                "result refused; dead-lettering",
+                metadata: [
+                    "amqp.routing_key": "\(delivery.routingKey)",
+                    "amqp.message_id": "\(delivery.properties.messageId ?? "")", "error": "\(refused)",
+                ])
             delivery.reject(requeue: false)
         } catch {
             // Redis unavailable: the result goes back to the queue and is tried again.

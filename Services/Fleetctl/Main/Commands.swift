@@ -16,7 +16,8 @@ struct Hosts: AsyncParsableCommand {
                 var q: [String] = []
                 if let limit { q.append("limit=\(limit)") }
                 if let cursor { q.append("cursor=\(seg(cursor))") }
-                global.show(try await global.client.call(.GET, "/hosts" + (q.isEmpty ? "" : "?" + q.joined(separator: "&"))), list: "hosts", columns: Hosts.columns)
+                global.show(
+                    try await global.client.call(.GET, "/hosts" + (q.isEmpty ? "" : "?" + q.joined(separator: "&"))), list: "hosts", columns: Hosts.columns)
             }
         }
     }
@@ -57,7 +58,8 @@ struct Select: AsyncParsableCommand {
     @Flag(help: "Say which clause let each host in.") var explain = false
     func run() async throws {
         try await FleetctlMain.run {
-            var b = try RequestBuilder(body: body.map { "{\"selector\": \($0.hasPrefix("@") ? (try String(contentsOfFile: String($0.dropFirst()), encoding: .utf8)) : $0)}" })
+            var b = try RequestBuilder(
+                body: body.map { "{\"selector\": \($0.hasPrefix("@") ? (try String(contentsOfFile: String($0.dropFirst()), encoding: .utf8)) : $0)}" })
             selector.apply(&b)
             var s = b.json["selector"]?.objectValue ?? [:]
             if explain { s["explain"] = true }

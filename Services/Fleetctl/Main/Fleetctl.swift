@@ -24,8 +24,10 @@ struct Global: ParsableArguments {
     }
 
     /// One call, its answer shown (the list under `key` as a table of `columns`), errors reported.
-    func request(_ method: GatewayClient.Method, _ path: String, _ body: JSONValue? = nil, list key: String? = nil,
-                 columns: [String] = []) async throws {
+    func request(
+        _ method: GatewayClient.Method, _ path: String, _ body: JSONValue? = nil, list key: String? = nil,
+        columns: [String] = []
+    ) async throws {
         try await FleetctlMain.run { show(try await client.call(method, path, body), list: key, columns: columns) }
     }
 
@@ -74,7 +76,9 @@ struct SelectorFlags: ParsableArguments {
 
 /// What an operation runs: shared by bulk, rolling and schedules.
 struct OperationFlags: ParsableArguments {
-    @Option(name: .customLong("type"), help: "Operation type (run_script, deploy_file, service_control, install_package, remove_package, reboot, shutdown, apply_deployment_plan).")
+    @Option(
+        name: .customLong("type"),
+        help: "Operation type (run_script, deploy_file, service_control, install_package, remove_package, reboot, shutdown, apply_deployment_plan).")
     var type: String?
     @Option(name: .customLong("param"), help: "A parameter, key=value (repeatable; JSON values are parsed).") var params: [String] = []
     @Option(help: "The request body as JSON, or @file; the other flags set fields on top of it.") var body: String?

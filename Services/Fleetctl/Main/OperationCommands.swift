@@ -4,8 +4,9 @@ import FleetctlKit
 import Foundation
 
 struct Bulk: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Bulk operations.",
-                                                    subcommands: [Create.self, List.self, Get.self, Progress.self, HostResults.self, Cancel.self, Watch.self])
+    static let configuration = CommandConfiguration(
+        abstract: "Bulk operations.",
+        subcommands: [Create.self, List.self, Get.self, Progress.self, HostResults.self, Cancel.self, Watch.self])
     static let columns = ["id", "operation_type", "status", "total", "created_at"]
 
     struct Create: AsyncParsableCommand {
@@ -102,8 +103,9 @@ struct RolloutFlags: ParsableArguments {
 }
 
 struct Rolling: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Rolling deployments.",
-                                                    subcommands: [Create.self, List.self, Get.self, Progress.self, Pause.self, Resume.self, Cancel.self, Watch.self])
+    static let configuration = CommandConfiguration(
+        abstract: "Rolling deployments.",
+        subcommands: [Create.self, List.self, Get.self, Progress.self, Pause.self, Resume.self, Cancel.self, Watch.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -130,8 +132,9 @@ struct Rolling: AsyncParsableCommand {
         @OptionGroup var global: Global
         func run() async throws {
             try await FleetctlMain.run {
-                global.show(try await global.client.call(.GET, "/rolling"), list: "deployments",
-                            columns: ["id", "operation_type", "status", "current_batch", "total_batches", "failure_budget", "created_at"])
+                global.show(
+                    try await global.client.call(.GET, "/rolling"), list: "deployments",
+                    columns: ["id", "operation_type", "status", "current_batch", "total_batches", "failure_budget", "created_at"])
             }
         }
     }
@@ -172,14 +175,17 @@ struct Rolling: AsyncParsableCommand {
 }
 
 struct Schedules: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Cron schedules.",
-                                                    subcommands: [Create.self, List.self, Get.self, Update.self, Delete.self, RunNow.self, Runs.self])
+    static let configuration = CommandConfiguration(
+        abstract: "Cron schedules.",
+        subcommands: [Create.self, List.self, Get.self, Update.self, Delete.self, RunNow.self, Runs.self])
     static let columns = ["id", "name", "cron", "timezone", "enabled", "next_run", "last_run", "last_status"]
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a schedule (it never fires on creation).",
-            discussion: "fleetctl schedules create --name nightly --cron '0 3 * * *' --timezone Europe/Berlin --type run_script --tags web --param content='apt-get update'")
+            discussion:
+                "fleetctl schedules create --name nightly --cron '0 3 * * *' --timezone Europe/Berlin --type run_script --tags web --param content='apt-get update'"
+        )
         @OptionGroup var global: Global
         @OptionGroup var operation: OperationFlags
         @Option var name: String?
@@ -243,8 +249,9 @@ struct Schedules: AsyncParsableCommand {
         @Argument var id: String
         func run() async throws {
             try await FleetctlMain.run {
-                global.show(try await global.client.call(.GET, "/schedules/\(seg(id))/runs"), list: "runs",
-                            columns: ["fire_at", "trigger", "kind", "operation_id", "status", "reason"])
+                global.show(
+                    try await global.client.call(.GET, "/schedules/\(seg(id))/runs"), list: "runs",
+                    columns: ["fire_at", "trigger", "kind", "operation_id", "status", "reason"])
             }
         }
     }

@@ -49,8 +49,9 @@ public enum Rendering {
         let fraction = total == 0 ? 1 : Double(done) / Double(total)
         let filled = Int((fraction * Double(width)).rounded(.down))
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-        var line = String(format: "[%@] %5.1f%% %d/%d  ok %d  failed %d  skipped %d  running %d", bar, fraction * 100, done, total,
-                          p["succeeded"]?.intValue ?? 0, p["failed"]?.intValue ?? 0, p["skipped"]?.intValue ?? 0, p["running"]?.intValue ?? 0)
+        var line = String(
+            format: "[%@] %5.1f%% %d/%d  ok %d  failed %d  skipped %d  running %d", bar, fraction * 100, done, total,
+            p["succeeded"]?.intValue ?? 0, p["failed"]?.intValue ?? 0, p["skipped"]?.intValue ?? 0, p["running"]?.intValue ?? 0)
         if let batch = p["current_batch"]?.intValue, let batches = p["total_batches"]?.intValue { line += "  batch \(batch)/\(batches)" }
         if done > 0 && done < total && elapsed > 0 {
             line += String(format: "  ETA %.0fs", elapsed / Double(done) * Double(total - done))

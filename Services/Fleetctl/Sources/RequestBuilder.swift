@@ -12,7 +12,10 @@ public struct RequestBuilder {
     var fields: [String: JSONValue]
 
     public init(body: String?) throws {
-        guard let body else { fields = [:]; return }
+        guard let body else {
+            fields = [:]
+            return
+        }
         let text = body.hasPrefix("@") ? try String(contentsOfFile: String(body.dropFirst()), encoding: .utf8) : body
         guard case .object(let o)? = JSONCoding.decode(Array(text.utf8)) else { throw Failure("--body is not a JSON object") }
         fields = o

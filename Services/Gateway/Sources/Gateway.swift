@@ -37,8 +37,12 @@ public struct Gateway: Sendable {
         }
         router.get("/ready") { _, _ in await readiness() }
         router.get("\(Self.prefix)/module-info") { _, _ in
-            JSONResponse.make(200, ["module": "fleet_engine", "version": .string(Self.version),
-                                    "features": .array(config.features.enabled.sorted().map { .string($0) })])
+            JSONResponse.make(
+                200,
+                [
+                    "module": "fleet_engine", "version": .string(Self.version),
+                    "features": .array(config.features.enabled.sorted().map { .string($0) }),
+                ])
         }
 
         route(router, .post, "select", .read, "fleet_groups") { r, _ in try await forward(Route.selectorResolve, body(r)) }
@@ -106,8 +110,10 @@ public struct Gateway: Sendable {
     }
 
     /// Registers a route behind its feature gate (402) and scope check (401/403).
-    private func route(_ router: Router<Context>, _ method: HTTPRequest.Method, _ path: String, _ scope: Scope, _ feature: String?,
-                       _ handler: @escaping @Sendable (Request, Context) async throws -> Response) {
+    private func route(
+        _ router: Router<Context>, _ method: HTTPRequest.Method, _ path: String, _ scope: Scope, _ feature: String?,
+        _ handler: @escaping @Sendable (Request, Context) async throws -> Response
+    ) {
         router.on(RouterPath("\(Self.prefix)/\(path)"), method: method) { request, context in
             if let feature, !config.features.isEnabled(feature) {
                 return JSONResponse.error(402, "feature_not_enabled", "the \(feature) feature is not enabled", feature: feature)
@@ -124,7 +130,8 @@ public struct Gateway: Sendable {
     /// nil when the bearer token has at least `scope`; otherwise the 401/403/503 to answer.
     private func authorize(_ request: Request, _ scope: Scope) async -> Response? {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer "), case let token = String(header.dropFirst(7)),
-              !token.isEmpty else {
+            !token.isEmpty
+        else {
             return JSONResponse.error(401, "unauthorized", "send Authorization: Bearer <token>")
         }
         let granted: Scope?

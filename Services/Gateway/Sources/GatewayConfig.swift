@@ -1,5 +1,5 @@
-import Foundation
 import FleetRuntime
+import Foundation
 
 /// The gateway's settings, from the environment (defaults match the local stack).
 public struct GatewayConfig: Sendable {
@@ -22,8 +22,10 @@ public struct GatewayConfig: Sendable {
 
 /// The feature codes (docs/openapi.yaml (errors and shapes)): all enabled unless listed in FLEET_FEATURES_DISABLED.
 public struct FeatureSet: Sendable, Hashable {
-    public static let all = ["fleet_groups", "fleet_bulk_operations", "fleet_rolling_deployments",
-                             "fleet_scheduled_operations", "fleet_config_deployment"]
+    public static let all = [
+        "fleet_groups", "fleet_bulk_operations", "fleet_rolling_deployments",
+        "fleet_scheduled_operations", "fleet_config_deployment",
+    ]
     public private(set) var enabled: Set<String>
 
     public init(disabled: String) {

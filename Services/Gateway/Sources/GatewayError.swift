@@ -6,8 +6,9 @@ import Hummingbird
 /// JSON responses, errors included (docs/openapi.yaml (errors and shapes)): `{"error", "message", "details"}`.
 enum JSONResponse {
     static func make(_ status: Int, _ body: JSONValue) -> Response {
-        Response(status: .init(code: status), headers: [.contentType: "application/json"],
-                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONCoding.encode(body))))
+        Response(
+            status: .init(code: status), headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONCoding.encode(body))))
     }
 
     static func error(_ status: Int, _ code: String, _ message: String, feature: String? = nil) -> Response {
@@ -28,13 +29,14 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as any HTTPResponseError {
             let status = Int(error.status.code)
-            let code = switch status {
-            case 404: "not_found"
-            case 405: "method_not_allowed"
-            case 413: "payload_too_large"
-            case 400: "bad_request"
-            default: "http_\(status)"
-            }
+            let code =
+                switch status {
+                case 404: "not_found"
+                case 405: "method_not_allowed"
+                case 413: "payload_too_large"
+                case 400: "bad_request"
+                default: "http_\(status)"
+                }
             let message = status == 413 ? "the request body is larger than the gateway accepts" : error.status.reasonPhrase
             return JSONResponse.error(status, code, message)
         } catch {
@@ -49,8 +51,12 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let response = try await next(request, context)
-        FleetMetrics.count("fleet_http_requests_total", [("method", request.method.rawValue), ("route", context.endpointPath ?? "unmatched"),
-                                                         ("status", String(response.status.code))])
+        FleetMetrics.count(
+            "fleet_http_requests_total",
+            [
+                ("method", request.method.rawValue), ("route", context.endpointPath ?? "unmatched"),
+                ("status", String(response.status.code)),
+            ])
         return response
     }
 }

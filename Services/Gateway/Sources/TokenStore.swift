@@ -26,10 +26,14 @@ public struct TokenStore: Sendable {
         var bytes = [UInt8](repeating: 0, count: 32)
         var rng = SystemRandomNumberGenerator()
         for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255, using: &rng) }
-        let token = "fe_" + Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+        let token =
+            "fe_"
+            + Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-        let record: JSONValue = ["scope": .string(scope.rawValue), "name": .string(name),
-                                 "created_at": .string(ISO8601DateFormatter().string(from: Date()))]
+        let record: JSONValue = [
+            "scope": .string(scope.rawValue), "name": .string(name),
+            "created_at": .string(ISO8601DateFormatter().string(from: Date())),
+        ]
         _ = try await redis.send("HSET", RedisKeys.tokens, Self.digest(token), String(decoding: JSONCoding.encode(record), as: UTF8.self))
         return token
     }
@@ -37,7 +41,8 @@ public struct TokenStore: Sendable {
     /// The scope of a valid token, or nil.
     public func scope(of token: String) async throws -> Scope? {
         guard let text = try await redis.send("HGET", RedisKeys.tokens, Self.digest(token)).string,
-              let json = JSONCoding.decode(Array(text.utf8)) else { return nil }
+            let json = JSONCoding.decode(Array(text.utf8))
+        else { return nil }
         return json["scope"]?.stringValue.flatMap(Scope.init(rawValue:))
     }
 
@@ -55,8 +60,9 @@ public struct TokenStore: Sendable {
         let all = try await redis.send("HGETALL", RedisKeys.tokens).dictionary ?? [:]
         return all.compactMap { digest, value -> Entry? in
             guard let text = value.string, let json = JSONCoding.decode(Array(text.utf8)) else { return nil }
-            return Entry(id: String(digest.prefix(12)), name: json["name"]?.stringValue ?? "", scope: json["scope"]?.stringValue ?? "",
-                         createdAt: json["created_at"]?.stringValue ?? "")
+            return Entry(
+                id: String(digest.prefix(12)), name: json["name"]?.stringValue ?? "", scope: json["scope"]?.stringValue ?? "",
+                createdAt: json["created_at"]?.stringValue ?? "")
         }.sorted { ($0.name, $0.id) < ($1.name, $1.id) }
     }
 

@@ -11,7 +11,8 @@ struct GroupStore: Sendable {
     static let attempts = 8
 
     /// ARGV: expected version, then triples (op `set`|`del`, id, json-or-empty).
-    static let writeScript = RedisScript("""
+    static let writeScript = RedisScript(
+        """
         if (redis.call('GET', KEYS[2]) or '0') ~= ARGV[1] then return 0 end
         for i = 2, #ARGV, 3 do
           if ARGV[i] == 'set' then redis.call('HSET', KEYS[1], ARGV[i + 1], ARGV[i + 2])

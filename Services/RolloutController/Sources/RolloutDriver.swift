@@ -25,7 +25,6 @@ struct RolloutDriver: Sendable {
         self.coalescer = coalescer
     }
 
-
     /// Looks at the rollout; at most one look per rollout runs at a time in this process, and
     /// pokes that arrive during a look make it look once more.
     func poke(_ id: String) async {
@@ -82,17 +81,29 @@ struct RolloutDriver: Sendable {
                     return s
                 }
             case .batchStarted(let k):
-                await announce(EventRoute.rollingBatch(id), ["rolling_id": .string(id), "batch": .int(Int64(k + 1)),
-                                                             "total_batches": .int(Int64(r.plan.batches.count)),
-                                                             "hosts": .int(Int64(r.plan.batches[k]))])
+                await announce(
+                    EventRoute.rollingBatch(id),
+                    [
+                        "rolling_id": .string(id), "batch": .int(Int64(k + 1)),
+                        "total_batches": .int(Int64(r.plan.batches.count)),
+                        "hosts": .int(Int64(r.plan.batches[k])),
+                    ])
             case .finished(let status):
                 if let reason = state.haltedReason {
-                    await announce(EventRoute.rollingHalted(id), ["rolling_id": .string(id), "halted_reason": .string(reason),
-                                                                  "failed": .int(Int64(try await bulkCounters(r.operationID).failed)),
-                                                                  "failure_budget": .int(Int64(r.plan.failureBudget))])
+                    await announce(
+                        EventRoute.rollingHalted(id),
+                        [
+                            "rolling_id": .string(id), "halted_reason": .string(reason),
+                            "failed": .int(Int64(try await bulkCounters(r.operationID).failed)),
+                            "failure_budget": .int(Int64(r.plan.failureBudget)),
+                        ])
                 }
-                await announce(EventRoute.rollingFinished(id), ["rolling_id": .string(id), "status": .string(status.rawValue),
-                                                                "halted_reason": state.haltedReason.map { .string($0) } ?? .null])
+                await announce(
+                    EventRoute.rollingFinished(id),
+                    [
+                        "rolling_id": .string(id), "status": .string(status.rawValue),
+                        "halted_reason": state.haltedReason.map { .string($0) } ?? .null,
+                    ])
             }
         }
     }
@@ -127,10 +138,12 @@ struct RolloutDriver: Sendable {
 
     /// The dashboard hash `fleet:rolling:{id}:progress`.
     static func dashboard(_ s: RolloutState, plan: RolloutPlan, counts c: ProgressCounters) -> [String: String] {
-        ["total": "\(c.total)", "queued": "\(c.queued)", "running": "\(c.running)", "succeeded": "\(c.succeeded)",
-         "failed": "\(c.failed)", "skipped": "\(c.skipped)", "status": s.status.rawValue, "current_batch": "\(s.batch + 1)",
-         "total_batches": "\(plan.batches.count)", "failure_budget": "\(plan.failureBudget)", "failed_counted": "\(c.failed)",
-         "next_batch_at": s.nextAtMs.map { "\($0)" } ?? ""]
+        [
+            "total": "\(c.total)", "queued": "\(c.queued)", "running": "\(c.running)", "succeeded": "\(c.succeeded)",
+            "failed": "\(c.failed)", "skipped": "\(c.skipped)", "status": s.status.rawValue, "current_batch": "\(s.batch + 1)",
+            "total_batches": "\(plan.batches.count)", "failure_budget": "\(plan.failureBudget)", "failed_counted": "\(c.failed)",
+            "next_batch_at": s.nextAtMs.map { "\($0)" } ?? "",
+        ]
     }
 
     func announce(_ route: String, _ body: JSONValue) async { await context.publisher.announce(route, body) }

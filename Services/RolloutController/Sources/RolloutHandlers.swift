@@ -66,8 +66,9 @@ public struct RolloutHandlers: Sendable {
             ]
             record["batches"] = request.settings.ramp.map { .array($0.map(\.json)) } ?? .null
             let state = RolloutState(createdAtMs: now)
-            try await store.create(record: record, hosts: hosts, state: state,
-                                   progress: RolloutDriver.dashboard(state, plan: plan, counts: ProgressCounters(total: hosts.count)), nowMs: now)
+            try await store.create(
+                record: record, hosts: hosts, state: state,
+                progress: RolloutDriver.dashboard(state, plan: plan, counts: ProgressCounters(total: hosts.count)), nowMs: now)
             await driver.poke(id)  // the first batch goes out now
             return try await view(id)
         }.created
@@ -94,12 +95,14 @@ public struct RolloutHandlers: Sendable {
 
     private func progress(_ r: StoredRollout) async throws -> JSONValue {
         let c = try await driver.bulkCounters(r.operationID)
-        return ["total": .int(Int64(c.total)), "queued": .int(Int64(c.queued)), "running": .int(Int64(c.running)),
-                "succeeded": .int(Int64(c.succeeded)), "failed": .int(Int64(c.failed)), "skipped": .int(Int64(c.skipped)),
-                "percent_complete": .double(c.percentComplete), "status": .string(r.state.status.rawValue),
-                "current_batch": .int(Int64(r.state.batch + 1)), "total_batches": .int(Int64(r.plan.batches.count)),
-                "failure_budget": .int(Int64(r.plan.failureBudget)), "failed_counted": .int(Int64(c.failed)),
-                "next_batch_at": r.state.nextAtMs.map { .string(Self.iso($0)) } ?? .null]
+        return [
+            "total": .int(Int64(c.total)), "queued": .int(Int64(c.queued)), "running": .int(Int64(c.running)),
+            "succeeded": .int(Int64(c.succeeded)), "failed": .int(Int64(c.failed)), "skipped": .int(Int64(c.skipped)),
+            "percent_complete": .double(c.percentComplete), "status": .string(r.state.status.rawValue),
+            "current_batch": .int(Int64(r.state.batch + 1)), "total_batches": .int(Int64(r.plan.batches.count)),
+            "failure_budget": .int(Int64(r.plan.failureBudget)), "failed_counted": .int(Int64(c.failed)),
+            "next_batch_at": r.state.nextAtMs.map { .string(Self.iso($0)) } ?? .null,
+        ]
     }
 
     /// Newest first.
@@ -125,7 +128,6 @@ public struct RolloutHandlers: Sendable {
         }
         throw ConflictError(code: "busy", "the rollout changed too often to apply \(action.rawValue); retry")
     }
-
 
     static func iso(_ ms: Int64) -> String {
         let f = ISO8601DateFormatter()

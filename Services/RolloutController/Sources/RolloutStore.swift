@@ -13,8 +13,9 @@ struct StoredRollout: Sendable {
     var id: String { record["id"]?.stringValue ?? "" }
     var operationID: String { record["bulk_operation_id"]?.stringValue ?? "" }
     var plan: RolloutPlan {
-        RolloutPlan(total: Int(record["plan"]?["total"]?.intValue ?? 0), batches: record["plan"]?["batches"]?.arrayValue?.compactMap(\.intValue).map(Int.init) ?? [],
-                    failureBudget: Int(record["plan"]?["failure_budget"]?.intValue ?? 0))
+        RolloutPlan(
+            total: Int(record["plan"]?["total"]?.intValue ?? 0), batches: record["plan"]?["batches"]?.arrayValue?.compactMap(\.intValue).map(Int.init) ?? [],
+            failureBudget: Int(record["plan"]?["failure_budget"]?.intValue ?? 0))
     }
     var delayMs: Int64 { (record["batch_delay_seconds"]?.intValue ?? 0) * 1000 }
 }
@@ -34,8 +35,11 @@ struct RolloutStore: Sendable {
         // The record, its hosts and its progress in one transaction (one hash slot): never half-written.
         var commands = [RedisCommand(["MULTI"])]
         commands += RedisCommand.chunked(["RPUSH", RedisKeys.rollingHosts(id)], hosts)
-        commands.append(RedisCommand(["HSET", RedisKeys.rollingRecord(id), "record", String(decoding: JSONCoding.encode(.object(record)), as: UTF8.self),
-                                      "state", try Self.encode(state), "rev", "0"]))
+        commands.append(
+            RedisCommand([
+                "HSET", RedisKeys.rollingRecord(id), "record", String(decoding: JSONCoding.encode(.object(record)), as: UTF8.self),
+                "state", try Self.encode(state), "rev", "0",
+            ]))
         commands.append(RedisCommand(["HSET", RedisKeys.rollingProgress(id)] + progress.flatMap { [$0.key, $0.value] }))
         commands.append(RedisCommand(["EXEC"]))
         commands.append(RedisCommand(["HSET", RedisKeys.rollingByOperation, record["bulk_operation_id"]?.stringValue ?? "", id]))
@@ -47,23 +51,27 @@ struct RolloutStore: Sendable {
     func load(_ id: String) async throws -> StoredRollout? {
         let parts = try await redis.send("HMGET", RedisKeys.rollingRecord(id), "record", "state", "rev").array ?? []
         guard parts.count == 3, let text = parts[0].string, case .object(let record)? = JSONCoding.decode(Array(text.utf8)),
-              let stateText = parts[1].string, let state = try? JSONDecoder().decode(RolloutState.self, from: Data(stateText.utf8)),
-              let rev = parts[2].string.flatMap({ Int64($0) }) else { return nil }
+            let stateText = parts[1].string, let state = try? JSONDecoder().decode(RolloutState.self, from: Data(stateText.utf8)),
+            let rev = parts[2].string.flatMap({ Int64($0) })
+        else { return nil }
         return StoredRollout(record: record, state: state, rev: rev)
     }
 
     /// Writes `state` if the rollout is still at `rev`; also the dashboard fields. True if written.
     func save(_ id: String, _ state: RolloutState, ifRev rev: Int64, progress: [String: String]) async throws -> Bool {
-        let reply = try await redis.eval(Self.compareAndSet, keys: [RedisKeys.rollingRecord(id), RedisKeys.rollingProgress(id)],
-                                         arguments: [String(rev), try Self.encode(state)] + progress.flatMap { [$0.key, $0.value] })
+        let reply = try await redis.eval(
+            Self.compareAndSet, keys: [RedisKeys.rollingRecord(id), RedisKeys.rollingProgress(id)],
+            arguments: [String(rev), try Self.encode(state)] + progress.flatMap { [$0.key, $0.value] })
         return reply.int == 1
     }
 
     /// After a look that changed nothing: the dashboard fields (the bulk counters as last seen)
     /// and the next look, in one round trip.
     func mirror(_ id: String, progress: [String: String], wakeAtMs: Int64?) async throws {
-        try await redis.pipelineChecked([RedisCommand(["HSET", RedisKeys.rollingProgress(id)] + progress.flatMap { [$0.key, $0.value] }),
-                                         wakeCommand(id, atMs: wakeAtMs)])
+        try await redis.pipelineChecked([
+            RedisCommand(["HSET", RedisKeys.rollingProgress(id)] + progress.flatMap { [$0.key, $0.value] }),
+            wakeCommand(id, atMs: wakeAtMs),
+        ])
     }
 
     /// The host ids of positions `range`, in order.
@@ -71,7 +79,8 @@ struct RolloutStore: Sendable {
         guard !range.isEmpty else { return [] }
         let key = "hosts|\(id)|\(range.lowerBound)|\(range.upperBound)"
         if let known = await remembered.value(key) { return known }
-        let hosts = try await redis.send("LRANGE", RedisKeys.rollingHosts(id), String(range.lowerBound), String(range.upperBound - 1)).array?.compactMap(\.string) ?? []
+        let hosts =
+            try await redis.send("LRANGE", RedisKeys.rollingHosts(id), String(range.lowerBound), String(range.upperBound - 1)).array?.compactMap(\.string) ?? []
         if hosts.count == range.count { await remembered.set(key, hosts) }
         return hosts
     }
@@ -107,7 +116,8 @@ struct RolloutStore: Sendable {
     }
 
     /// KEYS: record, progress. ARGV: expected rev, state JSON, then progress field/value pairs.
-    static let compareAndSet = RedisScript("""
+    static let compareAndSet = RedisScript(
+        """
         if redis.call('HGET', KEYS[1], 'rev') ~= ARGV[1] then return 0 end
         redis.call('HSET', KEYS[1], 'state', ARGV[2])
         redis.call('HINCRBY', KEYS[1], 'rev', 1)

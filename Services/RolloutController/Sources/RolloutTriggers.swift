@@ -1,6 +1,6 @@
-import FleetCore
 import FleetBus
 import FleetContracts
+import FleetCore
 import FleetRuntime
 import ServiceLifecycle
 

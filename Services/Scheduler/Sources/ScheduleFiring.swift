@@ -52,8 +52,11 @@ struct ScheduleFiring: Sendable {
                 context.logger.info("missed fires skipped", metadata: ["schedule.id": "\(id)", "missed": "\(decision.missed)"])
             }
         }
-        if let next { _ = try await context.redis.send("ZADD", RedisKeys.schedulesDue, String(next), id) }
-        else { _ = try await context.redis.send("ZREM", RedisKeys.schedulesDue, id) }
+        if let next {
+            _ = try await context.redis.send("ZADD", RedisKeys.schedulesDue, String(next), id)
+        } else {
+            _ = try await context.redis.send("ZREM", RedisKeys.schedulesDue, id)
+        }
     }
 
     /// `schedules.run`: a run now, outside the cron instants, obeying the overlap policy.
@@ -61,7 +64,9 @@ struct ScheduleFiring: Sendable {
         guard let s = try await store.load(id), let request = s.request else { throw BusReplyError.notFound("no schedule '\(id)'") }
         var fireMs = context.clock.nowMs
         _ = try await context.redis.send("ZADD", RedisKeys.schedulesPending, String(fireMs), Self.member(id, fireMs))
-        while try await !store.claim(id, expected: nil, next: nil, fireMs: fireMs, run: Self.newRun(fireMs: fireMs, trigger: "manual", request: request, missed: 0)) {
+        while try await !store.claim(
+            id, expected: nil, next: nil, fireMs: fireMs, run: Self.newRun(fireMs: fireMs, trigger: "manual", request: request, missed: 0))
+        {
             guard try await store.load(id) != nil else { throw BusReplyError.notFound("no schedule '\(id)'") }
             fireMs += 1  // that millisecond already has a run (a cron fire, another manual run)
         }
@@ -74,8 +79,10 @@ struct ScheduleFiring: Sendable {
     }
 
     static func newRun(fireMs: Int64, trigger: String, request: ScheduleRequest, missed: Int) -> JSONValue {
-        ["fire_at": .string(Events.timestamp(date(fireMs))), "trigger": .string(trigger), "kind": .string(request.rolling == nil ? "bulk" : "rolling"),
-         "operation_id": .null, "status": "pending", "reason": .null, "missed": .int(Int64(missed))]
+        [
+            "fire_at": .string(Events.timestamp(date(fireMs))), "trigger": .string(trigger), "kind": .string(request.rolling == nil ? "bulk" : "rolling"),
+            "operation_id": .null, "status": "pending", "reason": .null, "missed": .int(Int64(missed)),
+        ]
     }
 
     /// Creates the operation of a claimed run (idempotent: safe to repeat after a crash).
@@ -114,8 +121,12 @@ struct ScheduleFiring: Sendable {
             // A replica retrying this run while it was being started gets the same operation (the
             // Idempotency-Key); only the one that moves the run out of pending announces the fire.
             if try await store.update(id, run, from: .pending) {
-                await context.publisher.announce(EventRoute.scheduleFired(id), ["schedule_id": .string(id), "fire_at": run.json["fire_at"] ?? .null,
-                                                                                "trigger": run.json["trigger"] ?? .null, "operation_id": .string(op)])
+                await context.publisher.announce(
+                    EventRoute.scheduleFired(id),
+                    [
+                        "schedule_id": .string(id), "fire_at": run.json["fire_at"] ?? .null,
+                        "trigger": run.json["trigger"] ?? .null, "operation_id": .string(op),
+                    ])
             }
             // It may have ended at creation (an empty or undeliverable selection).
             try await reconcile(op)

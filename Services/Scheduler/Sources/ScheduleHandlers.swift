@@ -15,8 +15,9 @@ public struct ScheduleHandlers: Sendable {
     /// The command handlers and the background services that fire schedules, sharing one firing.
     @Sendable public static func assemble(_ context: ServiceContext) -> ServiceAssembly {
         let firing = ScheduleFiring(context: context)
-        return ServiceAssembly(routes: ScheduleHandlers(firing: firing).routes,
-                               background: [ScheduleClock(firing: firing), FinishedEventsConsumer(firing: firing)])
+        return ServiceAssembly(
+            routes: ScheduleHandlers(firing: firing).routes,
+            background: [ScheduleClock(firing: firing), FinishedEventsConsumer(firing: firing)])
     }
 
     var routes: [String: CommandHandler] {
@@ -61,7 +62,10 @@ public struct ScheduleHandlers: Sendable {
         let id = try r.requiredString()
         guard try await store.load(id) != nil else { throw BusReplyError.notFound("no schedule '\(id)'") }
         var body = r.body
-        if case .object(var o) = body { o["id"] = nil; body = .object(o) }
+        if case .object(var o) = body {
+            o["id"] = nil
+            body = .object(o)
+        }
         let request = try ScheduleRequest(json: body)
         let now = context.clock.nowMs
         let next = ScheduleTiming.firstRun(request.schedule, now: ScheduleFiring.date(now)).map(ScheduleFiring.ms)

@@ -33,8 +33,12 @@ struct ScheduleStore: Sendable {
 
     func create(id: String, definition: JSONValue, nextRunMs: Int64?, enabled: Bool, nowMs: Int64) async throws {
         let now = Events.timestamp(Date(timeIntervalSince1970: Double(nowMs) / 1000))
-        var commands = [RedisCommand(["HSET", RedisKeys.scheduleRecord(id), "definition", Self.text(definition), "next_run", nextRunMs.map(String.init) ?? "",
-                                      "last_run", "", "last_status", "", "last_operation_id", "", "created_at", now, "updated_at", now])]
+        var commands = [
+            RedisCommand([
+                "HSET", RedisKeys.scheduleRecord(id), "definition", Self.text(definition), "next_run", nextRunMs.map(String.init) ?? "",
+                "last_run", "", "last_status", "", "last_operation_id", "", "created_at", now, "updated_at", now,
+            ])
+        ]
         commands.append(RedisCommand(["ZADD", RedisKeys.schedulesIndex, String(nowMs), id]))
         if enabled, let nextRunMs { commands.append(RedisCommand(["ZADD", RedisKeys.schedulesDue, String(nextRunMs), id])) }
         try await redis.pipelineChecked(commands)
@@ -42,8 +46,12 @@ struct ScheduleStore: Sendable {
 
     /// Replaces the definition and the next run (an update).
     func replace(id: String, definition: JSONValue, nextRunMs: Int64?, enabled: Bool, nowMs: Int64) async throws {
-        var commands = [RedisCommand(["HSET", RedisKeys.scheduleRecord(id), "definition", Self.text(definition), "next_run", nextRunMs.map(String.init) ?? "",
-                                      "updated_at", Events.timestamp(Date(timeIntervalSince1970: Double(nowMs) / 1000))])]
+        var commands = [
+            RedisCommand([
+                "HSET", RedisKeys.scheduleRecord(id), "definition", Self.text(definition), "next_run", nextRunMs.map(String.init) ?? "",
+                "updated_at", Events.timestamp(Date(timeIntervalSince1970: Double(nowMs) / 1000)),
+            ])
+        ]
         if enabled, let nextRunMs {
             commands.append(RedisCommand(["ZADD", RedisKeys.schedulesDue, String(nextRunMs), id]))
         } else {
@@ -61,19 +69,24 @@ struct ScheduleStore: Sendable {
 
     func load(_ id: String) async throws -> StoredSchedule? {
         guard let h = try await redis.send("HGETALL", RedisKeys.scheduleRecord(id)).dictionary, !h.isEmpty,
-              let text = h["definition"]?.string, case .object(let definition)? = JSONCoding.decode(Array(text.utf8)) else { return nil }
+            let text = h["definition"]?.string, case .object(let definition)? = JSONCoding.decode(Array(text.utf8))
+        else { return nil }
         let fields = h.compactMapValues(\.string)
-        return StoredSchedule(id: id, definition: definition, nextRunMs: fields["next_run"].flatMap { Int64($0) },
-                              lastRunMs: fields["last_run"].flatMap { Int64($0) }, fields: fields)
+        return StoredSchedule(
+            id: id, definition: definition, nextRunMs: fields["next_run"].flatMap { Int64($0) },
+            lastRunMs: fields["last_run"].flatMap { Int64($0) }, fields: fields)
     }
 
     /// Moves `next_run` from `expected` to `next` and, with `run`, claims the run of instant
     /// `fireMs` (sets `last_run`). False if `next_run` was not `expected` (another replica fired
     /// it, or the schedule was updated) or the instant already has a run.
     func claim(_ id: String, expected: Int64?, next: Int64?, fireMs: Int64?, run: JSONValue?) async throws -> Bool {
-        let reply = try await redis.eval(Self.claimScript, keys: [RedisKeys.scheduleRecord(id), RedisKeys.scheduleRuns(id)],
-                                         arguments: [expected.map(String.init) ?? "", next.map(String.init) ?? "",
-                                                     fireMs.map(String.init) ?? "", run.map(Self.text) ?? ""])
+        let reply = try await redis.eval(
+            Self.claimScript, keys: [RedisKeys.scheduleRecord(id), RedisKeys.scheduleRuns(id)],
+            arguments: [
+                expected.map(String.init) ?? "", next.map(String.init) ?? "",
+                fireMs.map(String.init) ?? "", run.map(Self.text) ?? "",
+            ])
         return reply.int == 1
     }
 
@@ -87,7 +100,8 @@ struct ScheduleStore: Sendable {
 
     func run(_ id: String, _ fireMs: Int64) async throws -> ScheduleRun? {
         guard let text = try await redis.send("HGET", RedisKeys.scheduleRuns(id), String(fireMs)).string,
-              case .object(let o)? = JSONCoding.decode(Array(text.utf8)) else { return nil }
+            case .object(let o)? = JSONCoding.decode(Array(text.utf8))
+        else { return nil }
         return ScheduleRun(fireMs: fireMs, json: o)
     }
 
@@ -97,9 +111,12 @@ struct ScheduleStore: Sendable {
     /// moves it to running and announces the fire). True if written.
     @discardableResult
     func update(_ id: String, _ run: ScheduleRun, from: ScheduleRun.Status? = nil) async throws -> Bool {
-        let reply = try await redis.eval(Self.updateScript, keys: [RedisKeys.scheduleRecord(id), RedisKeys.scheduleRuns(id)],
-                                         arguments: [String(run.fireMs), Self.text(.object(run.json)), run.json["status"]?.stringValue ?? "",
-                                                     run.operationID ?? "", String(Self.history), from?.rawValue ?? ""])
+        let reply = try await redis.eval(
+            Self.updateScript, keys: [RedisKeys.scheduleRecord(id), RedisKeys.scheduleRuns(id)],
+            arguments: [
+                String(run.fireMs), Self.text(.object(run.json)), run.json["status"]?.stringValue ?? "",
+                run.operationID ?? "", String(Self.history), from?.rawValue ?? "",
+            ])
         return reply.int == 1
     }
 
@@ -107,7 +124,8 @@ struct ScheduleStore: Sendable {
 
     /// KEYS: record, runs. ARGV: expected next_run ("" = do not check or move it), new next_run,
     /// fire ms ("" = no run), run JSON.
-    static let claimScript = RedisScript("""
+    static let claimScript = RedisScript(
+        """
         if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
         if ARGV[1] ~= '' then
           if redis.call('HGET', KEYS[1], 'next_run') ~= ARGV[1] then return 0 end
@@ -122,7 +140,8 @@ struct ScheduleStore: Sendable {
 
     /// KEYS: record, runs. ARGV: fire ms, run JSON, status, operation id, history size, required
     /// current status ('' = any open one).
-    static let updateScript = RedisScript("""
+    static let updateScript = RedisScript(
+        """
         local current = redis.call('HGET', KEYS[2], ARGV[1])
         if not current then return 0 end
         local status = string.match(current, '"status":"([a-z]+)"')

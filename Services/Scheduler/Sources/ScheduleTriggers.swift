@@ -1,6 +1,6 @@
-import FleetCore
 import FleetBus
 import FleetContracts
+import FleetCore
 import FleetRuntime
 import ServiceLifecycle
 
@@ -26,8 +26,11 @@ public struct ScheduleClock: Service {
         let redis = firing.context.redis
         do {
             let due = try await redis.send("ZRANGEBYSCORE", RedisKeys.schedulesDue, "-inf", String(now), "LIMIT", "0", "500").array?.compactMap(\.string) ?? []
-            let stale = try await redis.send("ZRANGEBYSCORE", RedisKeys.schedulesPending, "-inf", String(now - ScheduleFiring.pendingRetryMs),
-                                             "LIMIT", "0", "100").array?.compactMap(\.string) ?? []
+            let stale =
+                try await redis.send(
+                    "ZRANGEBYSCORE", RedisKeys.schedulesPending, "-inf", String(now - ScheduleFiring.pendingRetryMs),
+                    "LIMIT", "0", "100"
+                ).array?.compactMap(\.string) ?? []
             let open = reconcileOpenRuns ? try await redis.send("SRANDMEMBER", RedisKeys.schedulesOpen, "200").array?.compactMap(\.string) ?? [] : []
             await withDiscardingTaskGroup { group in
                 for id in due { group.addTask { await attempt("fire", id) { try await firing.fireIfDue(id, nowMs: now) } } }

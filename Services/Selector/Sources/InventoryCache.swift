@@ -118,7 +118,8 @@ actor InventoryCache {
     /// Applies one stream entry `[id, [field, value, ...]]`; returns its id.
     private func apply(_ entry: RedisValue) -> StreamID? {
         guard let parts = entry.array, parts.count == 2, let id = parts[0].string.flatMap(StreamID.init),
-              let fields = parts[1].dictionary else { return nil }
+            let fields = parts[1].dictionary
+        else { return nil }
         sortedIDs = nil
         switch fields["op"]?.string {
         case "upsert":

@@ -12,7 +12,8 @@ struct InventoryStore: Sendable {
     /// Hosts per script call: large enough to keep round trips few, small enough not to stall Redis.
     static let batchSize = 500
 
-    static let upsertScript = RedisScript("""
+    static let upsertScript = RedisScript(
+        """
         local created = 0
         for i = 2, #ARGV, 2 do
           created = created + redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
@@ -21,7 +22,8 @@ struct InventoryStore: Sendable {
         return created
         """)
 
-    static let deleteScript = RedisScript("""
+    static let deleteScript = RedisScript(
+        """
         if redis.call('HDEL', KEYS[1], ARGV[2]) == 1 then
           redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*', 'op', 'delete', 'id', ARGV[2])
           return 1

@@ -88,9 +88,10 @@ public struct SelectorHandlers: Sendable {
         }
         if let e = s.explanation {
             o["explanation"] = [
-                "admitted": .array(e.admitted.map { a in
-                    ["host_id": .string(a.hostID), "admitted_by": .string(a.admittedBy), "clauses": .array(a.clauses.map { .string($0) })]
-                }),
+                "admitted": .array(
+                    e.admitted.map { a in
+                        ["host_id": .string(a.hostID), "admitted_by": .string(a.admittedBy), "clauses": .array(a.clauses.map { .string($0) })]
+                    }),
                 "rejected": .array(e.rejected.map { ["host_id": .string($0.hostID), "rejected_by": .string($0.rejectedBy)] }),
             ]
         }
@@ -102,12 +103,11 @@ public struct SelectorHandlers: Sendable {
         return try await cache.resolve(selector, groups: groups, explain: explain)
     }
 
-
-
     /// `hosts.changed` on fleet.events, for listeners; losing one is harmless (the stream is the record).
     private func announce(_ body: JSONValue) async {
-        let message = OutgoingMessage(exchange: BusNames.eventsExchange, routingKey: EventRoute.hostsChanged,
-                                      body: JSONCoding.encode(body), properties: MessageProperties(contentType: "application/json", persistent: false))
+        let message = OutgoingMessage(
+            exchange: BusNames.eventsExchange, routingKey: EventRoute.hostsChanged,
+            body: JSONCoding.encode(body), properties: MessageProperties(contentType: "application/json", persistent: false))
         _ = try? await context.publisher.publish(message)
     }
 }

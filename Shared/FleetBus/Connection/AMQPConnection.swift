@@ -35,8 +35,10 @@ public final class AMQPConnection: Sendable {
         return connection
     }
 
-    public static func connect(url: String, heartbeatSeconds: Int = 10, name: String = "fleet",
-                               logger: Logger = Logger(label: "fleet.amqp")) async throws(AMQPError) -> AMQPConnection {
+    public static func connect(
+        url: String, heartbeatSeconds: Int = 10, name: String = "fleet",
+        logger: Logger = Logger(label: "fleet.amqp")
+    ) async throws(AMQPError) -> AMQPConnection {
         try await connect(AMQPConfig(url: url, heartbeatSeconds: heartbeatSeconds, connectionName: name), logger: logger)
     }
 

@@ -1,8 +1,9 @@
 import CRabbitMQ
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Owns the C memory that one rabbitmq-c call borrows (strings, tables, arrays) and frees it all at once.
@@ -67,14 +68,38 @@ final class CArena {
         var props = amqp_basic_properties_t()
         var flags: amqp_flags_t = FLEET_FLAG_DELIVERY_MODE
         props.delivery_mode = p.persistent ? 2 : 1
-        if let v = p.contentType { props.content_type = bytes(v); flags |= FLEET_FLAG_CONTENT_TYPE }
-        if let v = p.correlationId { props.correlation_id = bytes(v); flags |= FLEET_FLAG_CORRELATION_ID }
-        if let v = p.replyTo { props.reply_to = bytes(v); flags |= FLEET_FLAG_REPLY_TO }
-        if let v = p.messageId { props.message_id = bytes(v); flags |= FLEET_FLAG_MESSAGE_ID }
-        if let v = p.expirationMilliseconds { props.expiration = bytes(String(v)); flags |= FLEET_FLAG_EXPIRATION }
-        if let v = p.type { props.type = bytes(v); flags |= FLEET_FLAG_TYPE }
-        if let v = p.timestamp { props.timestamp = v; flags |= FLEET_FLAG_TIMESTAMP }
-        if !p.headers.isEmpty { props.headers = table(p.headers); flags |= FLEET_FLAG_HEADERS }
+        if let v = p.contentType {
+            props.content_type = bytes(v)
+            flags |= FLEET_FLAG_CONTENT_TYPE
+        }
+        if let v = p.correlationId {
+            props.correlation_id = bytes(v)
+            flags |= FLEET_FLAG_CORRELATION_ID
+        }
+        if let v = p.replyTo {
+            props.reply_to = bytes(v)
+            flags |= FLEET_FLAG_REPLY_TO
+        }
+        if let v = p.messageId {
+            props.message_id = bytes(v)
+            flags |= FLEET_FLAG_MESSAGE_ID
+        }
+        if let v = p.expirationMilliseconds {
+            props.expiration = bytes(String(v))
+            flags |= FLEET_FLAG_EXPIRATION
+        }
+        if let v = p.type {
+            props.type = bytes(v)
+            flags |= FLEET_FLAG_TYPE
+        }
+        if let v = p.timestamp {
+            props.timestamp = v
+            flags |= FLEET_FLAG_TIMESTAMP
+        }
+        if !p.headers.isEmpty {
+            props.headers = table(p.headers)
+            flags |= FLEET_FLAG_HEADERS
+        }
         props._flags = flags
         return props
     }

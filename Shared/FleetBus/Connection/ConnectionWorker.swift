@@ -1,10 +1,11 @@
-import CoreMetrics
 import CRabbitMQ
+import CoreMetrics
 import Logging
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Everything that touches one rabbitmq-c connection. It lives on, and is used only by, the
@@ -87,8 +88,9 @@ final class ConnectionWorker {
             logger.info("amqp reconnected", metadata: ["amqp.generation": "\(generation)"])
         } catch {
             // The first failure is news; the ones after it, while the broker stays down, are not.
-            logger.log(level: backoff.attempt <= 1 ? .warning : .debug, "amqp reconnect failed",
-                       metadata: ["error": "\(error)", "amqp.attempt": "\(backoff.attempt)"])
+            logger.log(
+                level: backoff.attempt <= 1 ? .warning : .debug, "amqp reconnect failed",
+                metadata: ["error": "\(error)", "amqp.attempt": "\(backoff.attempt)"])
         }
     }
 
@@ -243,9 +245,10 @@ final class ConnectionWorker {
             if m.mandatory { props.headers[Self.sequenceHeader] = .int(Int64(sequence)) }
             var cProps = arena.properties(props)
             let status = m.body.withUnsafeBytes { body in
-                amqp_basic_publish(c, Self.channel, arena.bytes(m.exchange), arena.bytes(m.routingKey),
-                                   m.mandatory ? 1 : 0, 0, &cProps,
-                                   amqp_bytes_t(len: body.count, bytes: UnsafeMutableRawPointer(mutating: body.baseAddress)))
+                amqp_basic_publish(
+                    c, Self.channel, arena.bytes(m.exchange), arena.bytes(m.routingKey),
+                    m.mandatory ? 1 : 0, 0, &cProps,
+                    amqp_bytes_t(len: body.count, bytes: UnsafeMutableRawPointer(mutating: body.baseAddress)))
             }
             if status < 0 {
                 let error = AMQPError(status: status, "basic.publish")
@@ -281,14 +284,16 @@ final class ConnectionWorker {
         guard let c = conn else { throw notConnected }
         for e in t.exchanges {
             let arena = CArena()
-            amqp_exchange_declare(c, Self.channel, arena.bytes(e.name), arena.bytes(e.kind.rawValue), 0,
-                                  e.durable ? 1 : 0, 0, 0, arena.table(e.arguments))
+            amqp_exchange_declare(
+                c, Self.channel, arena.bytes(e.name), arena.bytes(e.kind.rawValue), 0,
+                e.durable ? 1 : 0, 0, 0, arena.table(e.arguments))
             try AMQPError.check(amqp_get_rpc_reply(c), "exchange.declare \(e.name)")
         }
         for q in t.queues {
             let arena = CArena()
-            amqp_queue_declare(c, Self.channel, arena.bytes(q.name), 0, q.durable ? 1 : 0, q.exclusive ? 1 : 0,
-                               q.autoDelete ? 1 : 0, arena.table(q.arguments))
+            amqp_queue_declare(
+                c, Self.channel, arena.bytes(q.name), 0, q.durable ? 1 : 0, q.exclusive ? 1 : 0,
+                q.autoDelete ? 1 : 0, arena.table(q.arguments))
             try AMQPError.check(amqp_get_rpc_reply(c), "queue.declare \(q.name)")
         }
         for b in t.bindings {
@@ -333,8 +338,10 @@ final class ConnectionWorker {
             let routingKey = String(amqpBytes: d.routing_key)
             let (body, props) = try readContent(c, frame.channel)
             if let spec = consumers[tag] {
-                spec.sink.yield(Delivery(exchange: exchange, routingKey: routingKey, body: body, properties: props, queue: spec.queue,
-                                         redelivered: d.redelivered != 0, deliveryTag: d.delivery_tag, generation: generation, connection: shared))
+                spec.sink.yield(
+                    Delivery(
+                        exchange: exchange, routingKey: routingKey, body: body, properties: props, queue: spec.queue,
+                        redelivered: d.redelivered != 0, deliveryTag: d.delivery_tag, generation: generation, connection: shared))
             } else if cancelledAcking.contains(tag) {
                 // Sent before the broker saw our basic.cancel: nobody here will handle it, so it
                 // goes back to the queue now (another consumer takes it), not when the channel closes.
@@ -348,8 +355,9 @@ final class ConnectionWorker {
             confirm(n.delivery_tag, multiple: n.multiple != 0, failure: AMQPError(.nacked, "broker refused the message (basic.nack)"))
         case FLEET_BASIC_RETURN:
             let r = method.decoded!.assumingMemoryBound(to: amqp_basic_return_t.self).pointee
-            let error = AMQPError(.returned(code: r.reply_code),
-                                  "\(String(amqpBytes: r.reply_text)): exchange '\(String(amqpBytes: r.exchange))' key '\(String(amqpBytes: r.routing_key))'")
+            let error = AMQPError(
+                .returned(code: r.reply_code),
+                "\(String(amqpBytes: r.reply_text)): exchange '\(String(amqpBytes: r.exchange))' key '\(String(amqpBytes: r.routing_key))'")
             let (_, props) = try readContent(c, frame.channel)
             // The return comes before the confirm of the same message; remember it until then.
             if let seq = props.headers[Self.sequenceHeader]?.intValue { returned[UInt64(seq)] = error }
@@ -385,8 +393,10 @@ final class ConnectionWorker {
         guard let c = conn else { return }
         // Frames already read into the library's buffers would not wake poll(2).
         if amqp_frames_enqueued(c) != 0 || amqp_data_in_buffer(c) != 0 { return }
-        var fds = [pollfd(fd: amqp_get_sockfd(c), events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: shared.wake.readFD, events: Int16(POLLIN), revents: 0)]
+        var fds = [
+            pollfd(fd: amqp_get_sockfd(c), events: Int16(POLLIN), revents: 0),
+            pollfd(fd: shared.wake.readFD, events: Int16(POLLIN), revents: 0),
+        ]
         _ = poll(&fds, 2, shared.hasCommands ? 0 : timeoutMs)
         if fds[1].revents != 0 { shared.wake.drain() }
     }

@@ -1,4 +1,5 @@
 import CoreMetrics
+
 /// The AMQP basic properties FleetBus reads and writes.
 public struct MessageProperties: Sendable, Equatable {
     public var contentType: String?
@@ -13,9 +14,11 @@ public struct MessageProperties: Sendable, Equatable {
     public var persistent: Bool
     public var headers: [String: AMQPFieldValue]
 
-    public init(contentType: String? = nil, correlationId: String? = nil, replyTo: String? = nil,
-                messageId: String? = nil, expirationMilliseconds: Int? = nil, type: String? = nil,
-                timestamp: UInt64? = nil, persistent: Bool = true, headers: [String: AMQPFieldValue] = [:]) {
+    public init(
+        contentType: String? = nil, correlationId: String? = nil, replyTo: String? = nil,
+        messageId: String? = nil, expirationMilliseconds: Int? = nil, type: String? = nil,
+        timestamp: UInt64? = nil, persistent: Bool = true, headers: [String: AMQPFieldValue] = [:]
+    ) {
         self.contentType = contentType
         self.correlationId = correlationId
         self.replyTo = replyTo
@@ -61,8 +64,10 @@ public struct Delivery: Sendable {
     let generation: UInt64
     let connection: AMQPConnection?
 
-    init(exchange: String, routingKey: String, body: [UInt8], properties: MessageProperties, queue: String, redelivered: Bool,
-         deliveryTag: UInt64, generation: UInt64, connection: AMQPConnection?) {
+    init(
+        exchange: String, routingKey: String, body: [UInt8], properties: MessageProperties, queue: String, redelivered: Bool,
+        deliveryTag: UInt64, generation: UInt64, connection: AMQPConnection?
+    ) {
         self.exchange = exchange
         self.routingKey = routingKey
         self.body = body

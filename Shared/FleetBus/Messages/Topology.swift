@@ -25,8 +25,10 @@ public struct QueueDeclaration: Sendable, Equatable {
     public var autoDelete: Bool
     public var arguments: [String: AMQPFieldValue]
 
-    public init(name: String, durable: Bool = true, exclusive: Bool = false, autoDelete: Bool = false,
-                arguments: [String: AMQPFieldValue] = [:]) {
+    public init(
+        name: String, durable: Bool = true, exclusive: Bool = false, autoDelete: Bool = false,
+        arguments: [String: AMQPFieldValue] = [:]
+    ) {
         self.name = name
         self.durable = durable
         self.exclusive = exclusive
@@ -35,8 +37,10 @@ public struct QueueDeclaration: Sendable, Equatable {
     }
 
     /// A durable queue whose rejected and expired messages go to `deadLetterExchange`.
-    public static func durable(_ name: String, deadLetterExchange: String?, deadLetterRoutingKey: String? = nil,
-                               messageTTLMilliseconds: Int? = nil) -> QueueDeclaration {
+    public static func durable(
+        _ name: String, deadLetterExchange: String?, deadLetterRoutingKey: String? = nil,
+        messageTTLMilliseconds: Int? = nil
+    ) -> QueueDeclaration {
         var args: [String: AMQPFieldValue] = [:]
         if let dlx = deadLetterExchange { args["x-dead-letter-exchange"] = .string(dlx) }
         if let rk = deadLetterRoutingKey { args["x-dead-letter-routing-key"] = .string(rk) }

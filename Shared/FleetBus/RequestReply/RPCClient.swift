@@ -40,8 +40,10 @@ public final class RPCClient: Sendable {
 
     /// Publishes `body` to `exchange` with `routingKey` and waits up to `timeout` for the reply.
     /// The request is `mandatory`: with no queue bound for it, it fails at once instead of timing out.
-    public func request(exchange: String, routingKey: String, body: [UInt8], properties: MessageProperties = .init(),
-                        timeout: Duration) async throws(AMQPError) -> Delivery {
+    public func request(
+        exchange: String, routingKey: String, body: [UInt8], properties: MessageProperties = .init(),
+        timeout: Duration
+    ) async throws(AMQPError) -> Delivery {
         let id = "\(prefix)-\(counter.wrappingAdd(1, ordering: .relaxed).newValue)"
         var props = properties
         props.correlationId = id
@@ -89,7 +91,10 @@ public final class RPCClient: Sendable {
     }
 
     private func failAll(_ error: AMQPError) {
-        let waiters = pending.withLock { p in defer { p.removeAll() }; return p }
+        let waiters = pending.withLock { p in
+            defer { p.removeAll() }
+            return p
+        }
         for entry in waiters.values {
             entry.timer?.cancel()
             entry.waiter.resume(returning: .failure(error))

@@ -74,7 +74,7 @@ extension AMQPError {
         let text = amqp_error_string2(status).map { String(cString: $0) } ?? "status \(status)"
         switch amqp_status_enum(status) {
         case AMQP_STATUS_SOCKET_ERROR, AMQP_STATUS_CONNECTION_CLOSED, AMQP_STATUS_HEARTBEAT_TIMEOUT,
-             AMQP_STATUS_SOCKET_CLOSED, AMQP_STATUS_TCP_ERROR, AMQP_STATUS_BAD_AMQP_DATA, AMQP_STATUS_TIMEOUT:
+            AMQP_STATUS_SOCKET_CLOSED, AMQP_STATUS_TCP_ERROR, AMQP_STATUS_BAD_AMQP_DATA, AMQP_STATUS_TIMEOUT:
             self.init(.connectionLost, "\(context): \(text)")
         default:
             self.init(.library(status: status), "\(context): \(text)")
@@ -89,7 +89,10 @@ extension AMQPError {
 extension String {
     /// Copies an `amqp_bytes_t` into a Swift string (the C memory belongs to a pool freed later).
     init(amqpBytes b: amqp_bytes_t) {
-        guard b.len > 0, let p = b.bytes else { self = ""; return }
+        guard b.len > 0, let p = b.bytes else {
+            self = ""
+            return
+        }
         self = String(decoding: UnsafeRawBufferPointer(start: p, count: b.len), as: UTF8.self)
     }
 }

@@ -20,8 +20,10 @@ public struct AgentResult: FleetMessage {
     public var startedAt: String?
     public var finishedAt: String?
 
-    public init(opID: String, hostID: String, status: Status, reason: HostReason? = nil, exitCode: Int? = nil,
-                stdout: String? = nil, stderr: String? = nil, truncated: Bool? = nil, startedAt: String? = nil, finishedAt: String? = nil) {
+    public init(
+        opID: String, hostID: String, status: Status, reason: HostReason? = nil, exitCode: Int? = nil,
+        stdout: String? = nil, stderr: String? = nil, truncated: Bool? = nil, startedAt: String? = nil, finishedAt: String? = nil
+    ) {
         self.opID = opID
         self.hostID = hostID
         self.status = status

@@ -52,7 +52,9 @@ extension ValidationError {
         case .typeMismatch(_, let context), .valueNotFound(_, let context):
             self.init(path(context.codingPath), .invalidType, "\(path(context.codingPath)) has the wrong type")
         case .dataCorrupted(let context):
-            self.init(path(context.codingPath), .invalidValue, context.codingPath.isEmpty ? "the body is not valid JSON" : "\(path(context.codingPath)) is not a valid value")
+            self.init(
+                path(context.codingPath), .invalidValue,
+                context.codingPath.isEmpty ? "the body is not valid JSON" : "\(path(context.codingPath)) is not a valid value")
         @unknown default:
             self.init("body", .invalidValue, "the body does not fit the contract")
         }

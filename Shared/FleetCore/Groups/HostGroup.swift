@@ -9,8 +9,10 @@ public struct HostGroup: Sendable, Hashable {
     public var hostIDs: [String]
     public var criteria: [Criterion]
 
-    public init(id: String, name: String, description: String? = nil, parentID: String? = nil,
-                hostIDs: [String] = [], criteria: [Criterion] = []) {
+    public init(
+        id: String, name: String, description: String? = nil, parentID: String? = nil,
+        hostIDs: [String] = [], criteria: [Criterion] = []
+    ) {
         self.id = id
         self.name = name
         self.description = description
@@ -78,8 +80,10 @@ public struct HostGroup: Sendable, Hashable {
 extension HostGroup {
     /// The group as JSON, in the form `init(json:defaultID:)` reads.
     public var json: JSONValue {
-        var o: [String: JSONValue] = ["id": .string(id), "name": .string(name), "host_ids": .array(hostIDs.map { .string($0) }),
-                                      "criteria": .array(criteria.map(\.json))]
+        var o: [String: JSONValue] = [
+            "id": .string(id), "name": .string(name), "host_ids": .array(hostIDs.map { .string($0) }),
+            "criteria": .array(criteria.map(\.json)),
+        ]
         o["description"] = description.map { .string($0) } ?? .null
         o["parent_id"] = parentID.map { .string($0) } ?? .null
         return .object(o)

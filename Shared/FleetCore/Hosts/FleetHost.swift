@@ -49,9 +49,10 @@ public struct FleetHost: Sendable, Hashable {
 
     /// A host id: 1-128 characters of `[A-Za-z0-9._:-]`.
     public static func isValidID(_ s: String) -> Bool {
-        !s.isEmpty && s.utf8.count <= 128 && s.utf8.allSatisfy { c in
-            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2E || c == 0x5F || c == 0x3A || c == 0x2D
-        }
+        !s.isEmpty && s.utf8.count <= 128
+            && s.utf8.allSatisfy { c in
+                (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2E || c == 0x5F || c == 0x3A || c == 0x2D
+            }
     }
 
     private static func value(_ json: JSONValue, for field: HostField, _ at: String, _ errors: inout FieldErrors) -> FieldValue? {
@@ -150,13 +151,14 @@ public struct FleetHost: Sendable, Hashable {
             }
         }
         if !facts.isEmpty {
-            o["facts"] = .object(facts.mapValues {
-                switch $0 {
-                case .string(let s): .string(s)
-                case .bool(let b): .bool(b)
-                case .number(let d): d.rounded() == d && abs(d) < 9e15 ? .int(Int64(d)) : .double(d)
-                }
-            })
+            o["facts"] = .object(
+                facts.mapValues {
+                    switch $0 {
+                    case .string(let s): .string(s)
+                    case .bool(let b): .bool(b)
+                    case .number(let d): d.rounded() == d && abs(d) < 9e15 ? .int(Int64(d)) : .double(d)
+                    }
+                })
         }
         return .object(o)
     }

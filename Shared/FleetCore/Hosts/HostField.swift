@@ -25,7 +25,7 @@ public enum HostField: String, CaseIterable, Sendable, Hashable {
     public var isIndexed: Bool {
         switch self {
         case .platform, .platformRelease, .machineArchitecture, .approvalStatus, .status, .siteID, .agentVersion,
-             .timezone, .parentHostID, .tags, .enabledShells, .active, .rebootRequired, .scriptExecutionEnabled:
+            .timezone, .parentHostID, .tags, .enabledShells, .active, .rebootRequired, .scriptExecutionEnabled:
             true
         default:
             false

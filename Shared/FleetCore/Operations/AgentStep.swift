@@ -55,11 +55,12 @@ extension OperationParameters {
         case .reboot(let p):
             return [.power(platform == .windows ? ["shutdown", "/r", "/t", "0"] : ["shutdown", "-r", "now"], delaySeconds: p.delaySeconds)]
         case .shutdown(let p):
-            let argv: [String] = switch platform {
-            case .windows: ["shutdown", "/s", "/t", "0"]
-            case .freebsd: ["shutdown", "-p", "now"]
-            default: ["shutdown", "-h", "now"]
-            }
+            let argv: [String] =
+                switch platform {
+                case .windows: ["shutdown", "/s", "/t", "0"]
+                case .freebsd: ["shutdown", "-p", "now"]
+                default: ["shutdown", "-h", "now"]
+                }
             return [.power(argv, delaySeconds: p.delaySeconds)]
         case .applyDeploymentPlan(let plan):
             let manager = plan.manager == .auto ? detected : plan.manager

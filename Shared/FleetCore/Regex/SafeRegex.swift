@@ -50,8 +50,10 @@ public struct SafeRegex: Sendable, Hashable {
         }
     }
 
-    private func run(_ text: String, _ current: inout ThreadList, _ next: inout ThreadList,
-                     _ seen: UnsafeMutableBufferPointer<UInt32>, _ stack: UnsafeMutableBufferPointer<Int32>, _ mark: inout UInt32) -> Bool {
+    private func run(
+        _ text: String, _ current: inout ThreadList, _ next: inout ThreadList,
+        _ seen: UnsafeMutableBufferPointer<UInt32>, _ stack: UnsafeMutableBufferPointer<Int32>, _ mark: inout UInt32
+    ) -> Bool {
         let scalars = text.unicodeScalars
         var index = scalars.startIndex
         var atStart = true
@@ -90,8 +92,10 @@ public struct SafeRegex: Sendable, Hashable {
     }
 
     /// Follows jumps, splits and assertions from `pc`; returns true when it reaches `match`.
-    private func addThread(_ list: inout ThreadList, _ pc: Int, atStart: Bool, atEnd: Bool,
-                           _ seen: UnsafeMutableBufferPointer<UInt32>, _ stack: UnsafeMutableBufferPointer<Int32>, _ mark: UInt32) -> Bool {
+    private func addThread(
+        _ list: inout ThreadList, _ pc: Int, atStart: Bool, atEnd: Bool,
+        _ seen: UnsafeMutableBufferPointer<UInt32>, _ stack: UnsafeMutableBufferPointer<Int32>, _ mark: UInt32
+    ) -> Bool {
         var top = 0
         stack[top] = Int32(pc)
         top += 1

@@ -23,8 +23,9 @@ public enum BatchSize: Sendable, Hashable {
             self = .percent(p)
             return
         }
-        throw ValidationError(at, json.stringValue == nil ? .invalidType : .invalidValue,
-                              "a batch size is an integer >= 1 or a percentage such as \"10%\" (0 < p <= 100)")
+        throw ValidationError(
+            at, json.stringValue == nil ? .invalidType : .invalidValue,
+            "a batch size is an integer >= 1 or a percentage such as \"10%\" (0 < p <= 100)")
     }
 
     public var json: JSONValue {

@@ -32,13 +32,17 @@ public struct RolloutSettings: Sendable, Hashable {
         }
         batchDelaySeconds = 0
         if let v = o["batch_delay_seconds"], v != .null {
-            if let i = v.intValue, i >= 0, i <= 86_400 { batchDelaySeconds = Int(i) } else {
+            if let i = v.intValue, i >= 0, i <= 86_400 {
+                batchDelaySeconds = Int(i)
+            } else {
                 errors.add(path(base, "batch_delay_seconds"), .invalidValue, "batch_delay_seconds is an integer from 0 to 86400")
             }
         }
         failureThresholdPct = 0
         if let v = o["failure_threshold_pct"], v != .null {
-            if let d = v.doubleValue, d >= 0, d <= 100 { failureThresholdPct = d } else {
+            if let d = v.doubleValue, d >= 0, d <= 100 {
+                failureThresholdPct = d
+            } else {
                 errors.add(path(base, "failure_threshold_pct"), .invalidValue, "failure_threshold_pct is a number from 0 to 100")
             }
         }

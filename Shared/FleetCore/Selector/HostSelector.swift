@@ -18,9 +18,11 @@ public struct HostSelector: Sendable, Hashable {
     public var approvalStatus: String?
     public var allHosts = false
 
-    public init(explicitHostIDs: [String] = [], excludeHostIDs: [String] = [], criteria: [Criterion] = [],
-                platforms: [String]? = nil, tags: [String]? = nil, groups: [String]? = nil,
-                approvalStatus: String? = nil, allHosts: Bool = false) {
+    public init(
+        explicitHostIDs: [String] = [], excludeHostIDs: [String] = [], criteria: [Criterion] = [],
+        platforms: [String]? = nil, tags: [String]? = nil, groups: [String]? = nil,
+        approvalStatus: String? = nil, allHosts: Bool = false
+    ) {
         self.explicitHostIDs = explicitHostIDs
         self.excludeHostIDs = excludeHostIDs
         self.criteria = criteria
@@ -31,8 +33,10 @@ public struct HostSelector: Sendable, Hashable {
         self.allHosts = allHosts
     }
 
-    static let keys: Set<String> = ["explicit_host_ids", "exclude_host_ids", "criteria", "platforms", "tags",
-                                    "groups", "approval_status", "all_hosts"]
+    static let keys: Set<String> = [
+        "explicit_host_ids", "exclude_host_ids", "criteria", "platforms", "tags",
+        "groups", "approval_status", "all_hosts",
+    ]
 
     /// Decodes a selector, naming every wrong field (`criteria[1].op`, `tags[0]`, ...).
     /// `extraKeys` are keys the caller handles itself (such as `explain`).
@@ -52,7 +56,9 @@ public struct HostSelector: Sendable, Hashable {
             }
             var out: [String] = []
             for (i, item) in a.enumerated() {
-                if let s = item.stringValue, !s.isEmpty { out.append(s) } else {
+                if let s = item.stringValue, !s.isEmpty {
+                    out.append(s)
+                } else {
                     errors.add(path(path(base, key), i), .invalidType, "\(key) entries must be non-empty strings")
                 }
             }
@@ -64,13 +70,18 @@ public struct HostSelector: Sendable, Hashable {
         tags = strings("tags")
         groups = strings("groups")
         if let v = o["approval_status"], v != .null {
-            if let s = v.stringValue, FleetHost.approvalStatuses.contains(s.lowercased()) { approvalStatus = s.lowercased() } else {
-                errors.add(path(base, "approval_status"), .invalidValue,
-                           "approval_status must be one of \(FleetHost.approvalStatuses.sorted().joined(separator: ", "))")
+            if let s = v.stringValue, FleetHost.approvalStatuses.contains(s.lowercased()) {
+                approvalStatus = s.lowercased()
+            } else {
+                errors.add(
+                    path(base, "approval_status"), .invalidValue,
+                    "approval_status must be one of \(FleetHost.approvalStatuses.sorted().joined(separator: ", "))")
             }
         }
         if let v = o["all_hosts"], v != .null {
-            if let b = v.boolValue { allHosts = b } else {
+            if let b = v.boolValue {
+                allHosts = b
+            } else {
                 errors.add(path(base, "all_hosts"), .invalidType, "all_hosts must be a boolean, got \(v.typeName)")
             }
         }
@@ -136,8 +147,9 @@ extension Criterion {
         if let raw = o["op"]?.stringValue {
             op = SelectorOperator(rawValue: raw.lowercased())
             if op == nil {
-                errors.add(path(at, "op"), .invalidValue,
-                           "unknown operator '\(raw)'; expected one of \(SelectorOperator.allCases.map(\.rawValue).joined(separator: ", "))")
+                errors.add(
+                    path(at, "op"), .invalidValue,
+                    "unknown operator '\(raw)'; expected one of \(SelectorOperator.allCases.map(\.rawValue).joined(separator: ", "))")
             }
         } else {
             errors.add(path(at, "op"), .required, "op is required and must be a string")

@@ -35,7 +35,9 @@ public struct CompiledSelector: Sendable {
         if let groups = selector.groups {
             var members = Set<String>()
             for (i, g) in groups.enumerated() {
-                if let m = groupMembers(g) { members.formUnion(m) } else {
+                if let m = groupMembers(g) {
+                    members.formUnion(m)
+                } else {
                     errors.add(path("groups", i), .unknownGroup, "unknown group '\(g)'")
                 }
             }
@@ -89,7 +91,8 @@ public struct CompiledSelector: Sendable {
             return .fact(key)
         }
         guard let field = HostField(rawValue: name) else {
-            throw ValidationError(at, .unknownField, "unknown field '\(name)'; selectable: \(HostField.allCases.map(\.rawValue).joined(separator: ", ")), facts.<key>")
+            throw ValidationError(
+                at, .unknownField, "unknown field '\(name)'; selectable: \(HostField.allCases.map(\.rawValue).joined(separator: ", ")), facts.<key>")
         }
         return .field(field)
     }
@@ -99,10 +102,11 @@ public struct CompiledSelector: Sendable {
         let at = path(criterion, "value")
         let opPath = path(criterion, "op")
         let kind: HostField.Kind? = if case .field(let f) = ref { f.kind } else { nil }  // nil: a fact, any type
-        let name: String = switch ref {
-        case .field(let f): f.rawValue
-        case .fact(let k): "facts.\(k)"
-        }
+        let name: String =
+            switch ref {
+            case .field(let f): f.rawValue
+            case .fact(let k): "facts.\(k)"
+            }
         func refuse(_ what: String) -> ValidationError { ValidationError(at, .invalidValue, what) }
         switch op {
         case .exists:
@@ -119,7 +123,8 @@ public struct CompiledSelector: Sendable {
             return .oneOf(set)
         case .contains, .notContains, .startsWith, .endsWith, .matches:
             if let kind, kind == .bool || kind == .int {
-                throw ValidationError(opPath, .invalidValue, "\(op.rawValue) applies to string fields, and \(name) is \(kind == .bool ? "a boolean" : "an integer")")
+                throw ValidationError(
+                    opPath, .invalidValue, "\(op.rawValue) applies to string fields, and \(name) is \(kind == .bool ? "a boolean" : "an integer")")
             }
             guard let s = value.stringValue else {
                 throw ValidationError(at, .invalidType, "\(op.rawValue) takes a string, got \(value.typeName)")
@@ -151,12 +156,13 @@ public struct CompiledSelector: Sendable {
         case (.int?, _) where value.intValue != nil: return .number(Double(value.intValue!))
         case (nil, .int), (nil, .double): return .number(value.doubleValue!)
         default:
-            let expected = switch kind {
-            case .string?, .stringList?: "a string"
-            case .bool?: "a boolean"
-            case .int?: "an integer"
-            case nil: "a string, number or boolean"
-            }
+            let expected =
+                switch kind {
+                case .string?, .stringList?: "a string"
+                case .bool?: "a boolean"
+                case .int?: "an integer"
+                case nil: "a string, number or boolean"
+                }
             throw ValidationError(at, .invalidType, "\(name) compares with \(expected), got \(value.typeName)")
         }
     }

@@ -77,8 +77,10 @@ struct ObjectReader {
     }
 
     /// An array whose items `item` reads; `item` returns nil after recording its own error.
-    mutating func array<T>(_ key: String, required: Bool = false, nonEmpty: Bool = false,
-                           _ item: (JSONValue, String, inout FieldErrors) -> T?) -> [T] {
+    mutating func array<T>(
+        _ key: String, required: Bool = false, nonEmpty: Bool = false,
+        _ item: (JSONValue, String, inout FieldErrors) -> T?
+    ) -> [T] {
         guard let v = present(key) else {
             if required { errors.add(at(key), .required, "\(key) is required") }
             return []

@@ -67,8 +67,10 @@ public struct BulkRecords: Sendable {
     /// trip: the counters are at least as new as the statuses, so hosts seen done never come with
     /// counts that miss one of them.
     public func terminalThenCounters(_ op: String, _ hosts: [String]) async throws -> (allTerminal: Bool, counters: ProgressCounters) {
-        let replies = try await redis.pipelineChecked([RedisCommand(["HMGET", RedisKeys.bulkHosts(op)] + hosts),
-                                                       RedisCommand(["HGETALL", RedisKeys.bulkProgress(op)])])
+        let replies = try await redis.pipelineChecked([
+            RedisCommand(["HMGET", RedisKeys.bulkHosts(op)] + hosts),
+            RedisCommand(["HGETALL", RedisKeys.bulkProgress(op)]),
+        ])
         let entries = (replies[0].array ?? []).map { $0.string.flatMap(HostEntry.init(stored:)) }
         let done = entries.count == hosts.count && entries.allSatisfy { $0?.status.isTerminal == true }
         return (done, Self.progress(replies[1].dictionary ?? [:])?.counters ?? ProgressCounters(total: 0))
@@ -77,8 +79,9 @@ public struct BulkRecords: Sendable {
     static func progress(_ hash: [String: RedisValue]) -> (counters: ProgressCounters, status: AggregateStatus)? {
         guard !hash.isEmpty else { return nil }
         func n(_ k: String) -> Int { Int(hash[k]?.int ?? 0) }
-        let counters = ProgressCounters(total: n("total"), queued: n("queued"), running: n("running"),
-                                        succeeded: n("succeeded"), failed: n("failed"), skipped: n("skipped"))
+        let counters = ProgressCounters(
+            total: n("total"), queued: n("queued"), running: n("running"),
+            succeeded: n("succeeded"), failed: n("failed"), skipped: n("skipped"))
         return (counters, hash["status"]?.string.flatMap(AggregateStatus.init(rawValue:)) ?? .queued)
     }
 }

@@ -5,7 +5,8 @@ import FleetStore
 /// Reads the host groups (owned and written by the groups service; others only read).
 public enum GroupRecords {
     /// The version counter and every group, read together in one atomic script.
-    static let loadScript = RedisScript("""
+    static let loadScript = RedisScript(
+        """
         return {redis.call('GET', KEYS[2]) or '0', redis.call('HGETALL', KEYS[1])}
         """)
 
@@ -17,7 +18,8 @@ public enum GroupRecords {
         var groups: [HostGroup] = []
         for (id, value) in pairs {
             guard let json = value.string.map({ JSONCoding.decode(Array($0.utf8)) }) ?? nil,
-                  let group = try? HostGroup(json: json, defaultID: id) else { continue }
+                let group = try? HostGroup(json: json, defaultID: id)
+            else { continue }
             groups.append(group)
         }
         return (version, GroupTable(groups))

@@ -1,6 +1,7 @@
 import CHiredis
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One hiredis context. Confined to one pool thread: hiredis is not thread-safe, and a context

@@ -86,7 +86,7 @@ public final class RedisClient: Sendable {
             let sha = try await scriptSHA(script, reload: attempt > 0)
             do throws(RedisError) {
                 return try await send(RedisCommand(["EVALSHA", sha, String(keys.count)] + keys + arguments))
-            } catch where error.kind == .reply && error.message.hasPrefix("NOSCRIPT") {
+            } catch  where error.kind == .reply && error.message.hasPrefix("NOSCRIPT") {
                 continue
             }
         }

@@ -26,9 +26,11 @@ let message = OutgoingMessage(exchange: "", routingKey: queue, body: body)
 
 // One publish, one confirm wait: the pika BlockingConnection baseline does the same.
 let single = messages / 10
-report("fleetbus.publish_confirm_each", single, try await clock.measure {
-    for _ in 0..<single { try await amqp.publish(message) }
-})
+report(
+    "fleetbus.publish_confirm_each", single,
+    try await clock.measure {
+        for _ in 0..<single { try await amqp.publish(message) }
+    })
 
 for batch in [100, 1000] {
     let elapsed = await clock.measure {
@@ -44,27 +46,33 @@ for batch in [100, 1000] {
 let toConsume = 2 * messages + single
 let consumer = try await amqp.consume(queue: queue, prefetch: 500)
 var consumed = 0
-report("fleetbus.consume_ack_each", toConsume, await clock.measure {
-    for await d in consumer {
-        d.ack()
-        consumed += 1
-        if consumed == toConsume { break }
-    }
-})
+report(
+    "fleetbus.consume_ack_each", toConsume,
+    await clock.measure {
+        for await d in consumer {
+            d.ack()
+            consumed += 1
+            if consumed == toConsume { break }
+        }
+    })
 consumer.cancel()
 await amqp.close()
 
 let redis = try await RedisClient.connect(url: redisURL, poolSize: 1)
 let key = "bench:fleetstore:\(getpid())"
 let roundTrips = messages
-report("fleetstore.set_round_trip", roundTrips, try await clock.measure {
-    for i in 0..<roundTrips { _ = try await redis.send("SET", key, String(i)) }
-})
+report(
+    "fleetstore.set_round_trip", roundTrips,
+    try await clock.measure {
+        for i in 0..<roundTrips { _ = try await redis.send("SET", key, String(i)) }
+    })
 let pipelined = messages * 10
-report("fleetstore.set_pipeline_100", pipelined, try await clock.measure {
-    for _ in 0..<(pipelined / 100) {
-        _ = try await redis.pipeline((0..<100).map { RedisCommand("SET", key, String($0)) })
-    }
-})
+report(
+    "fleetstore.set_pipeline_100", pipelined,
+    try await clock.measure {
+        for _ in 0..<(pipelined / 100) {
+            _ = try await redis.pipeline((0..<100).map { RedisCommand("SET", key, String($0)) })
+        }
+    })
 _ = try await redis.send("DEL", key)
 redis.close()

@@ -37,9 +37,11 @@ func inventory(_ n: Int) -> [FleetHost] {
 }
 
 let selectorJSON: JSONValue = [
-    "criteria": [["field": "fqdn", "op": "contains", "value": ".prod."],
-                 ["field": "cpu_cores", "op": "gte", "value": 4],
-                 ["field": "approval_status", "op": "equals", "value": "approved"]],
+    "criteria": [
+        ["field": "fqdn", "op": "contains", "value": ".prod."],
+        ["field": "cpu_cores", "op": "gte", "value": 4],
+        ["field": "approval_status", "op": "equals", "value": "approved"],
+    ],
     "tags": ["webserver"], "platforms": ["linux"],
 ]
 
@@ -81,8 +83,11 @@ for length in [16, 20, 22, 24] {
     precondition(x == y)
     row("regex.hostile_(a+)+$_len\(length)", ours, "NSRegularExpression", theirs)
 }
-let hostileHosts = InventoryIndex((0..<100_000).map { try! FleetHost(json: ["id": .string("h\($0)"), "fqdn": .string(String(repeating: "a", count: 30) + "!")]) })
+let hostileHosts = InventoryIndex(
+    (0..<100_000).map { try! FleetHost(json: ["id": .string("h\($0)"), "fqdn": .string(String(repeating: "a", count: 30) + "!")]) })
 let hostileSelector = try CompiledSelector(HostSelector(json: ["criteria": [["field": "fqdn", "op": "matches", "value": "(a+)+$"]]]))
 let hostileMs = median(3) { precondition(hostileHosts.select(hostileSelector).count == 0) }
-print(String(format: "%-34@ %10.3f ms   (NSRegularExpression: one such host of 31 characters takes longer than this whole run)",
-             "regex.hostile_(a+)+$_100k_hosts", hostileMs))
+print(
+    String(
+        format: "%-34@ %10.3f ms   (NSRegularExpression: one such host of 31 characters takes longer than this whole run)",
+        "regex.hostile_(a+)+$_100k_hosts", hostileMs))

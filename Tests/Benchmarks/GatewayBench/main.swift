@@ -41,15 +41,19 @@ func percentiles(_ samples: [Double]) -> String {
 let platforms = ["Linux", "Linux", "Linux", "Windows", "macOS", "FreeBSD"]
 let tags = ["webserver", "db", "cache", "edge", "batch", "prod", "staging"]
 func hostJSON(_ i: Int) -> JSONValue {
-    ["id": .string(String(format: "bench-%07d", i)), "platform": .string(platforms[i % platforms.count]),
-     "fqdn": .string("host-\(i).\(i % 4 == 0 ? "prod" : "dev").dc\(i % 5).example.com"),
-     "tags": .array([.string(tags[i % tags.count]), .string(tags[(i / 7) % tags.count])]),
-     "approval_status": .string(i % 10 == 0 ? "pending" : "approved"), "cpu_cores": .int(Int64(1 << (i % 5))),
-     "site_id": .string("site-\(i % 40)")]
+    [
+        "id": .string(String(format: "bench-%07d", i)), "platform": .string(platforms[i % platforms.count]),
+        "fqdn": .string("host-\(i).\(i % 4 == 0 ? "prod" : "dev").dc\(i % 5).example.com"),
+        "tags": .array([.string(tags[i % tags.count]), .string(tags[(i / 7) % tags.count])]),
+        "approval_status": .string(i % 10 == 0 ? "pending" : "approved"), "cpu_cores": .int(Int64(1 << (i % 5))),
+        "site_id": .string("site-\(i % 40)"),
+    ]
 }
 let selector: JSONValue = [
-    "criteria": [["field": "fqdn", "op": "contains", "value": ".prod."], ["field": "cpu_cores", "op": "gte", "value": 4],
-                 ["field": "approval_status", "op": "equals", "value": "approved"]],
+    "criteria": [
+        ["field": "fqdn", "op": "contains", "value": ".prod."], ["field": "cpu_cores", "op": "gte", "value": 4],
+        ["field": "approval_status", "op": "equals", "value": "approved"],
+    ],
     "tags": ["webserver"], "platforms": ["linux"],
 ]
 
@@ -60,8 +64,10 @@ for start in stride(from: 0, to: hostCount, by: 5000) {
     precondition(status == 200, "load failed: \(status) \(body)")
 }
 let loadTime = clock.now - loadStart
-print(String(format: "loaded %d hosts through POST /hosts in %.1f s (%.0f hosts/s)", hostCount, ms(loadTime) / 1000,
-             Double(hostCount) / (ms(loadTime) / 1000)))
+print(
+    String(
+        format: "loaded %d hosts through POST /hosts in %.1f s (%.0f hosts/s)", hostCount, ms(loadTime) / 1000,
+        Double(hostCount) / (ms(loadTime) / 1000)))
 
 // Warm up (the first resolve of a replica loads the inventory).
 var expected = -1
@@ -94,7 +100,8 @@ for _ in 0..<requests {
     inProcess.append(ms(clock.now - t))
 }
 
-print("select over \(hostCount) hosts (plus the simulated fleet, which the selector excludes; \(expected) hits), \(requests) sequential requests each, same run:")
+print(
+    "select over \(hostCount) hosts (plus the simulated fleet, which the selector excludes; \(expected) hits), \(requests) sequential requests each, same run:")
 print("  through the gateway (HTTP -> bus -> selector)  \(percentiles(viaHTTP))")
 print("  straight onto the bus (no HTTP)                \(percentiles(viaBus))")
 print("  in-process FleetCore resolve (no bus)          \(percentiles(inProcess))")
@@ -161,10 +168,14 @@ let ceilingTime = clock.now - ceilingStart
 _ = try await redisClient.send("DEL", "bench:ceiling:{x}")
 redisClient.close()
 print("")
-print(String(format: "bulk operation over %d simulated zero-latency hosts, POST /bulk to the last result: %.2f s (%.0f hosts/s)",
-             simulated, ms(bulkTime) / 1000, Double(simulated) / (ms(bulkTime) / 1000)))
-print(String(format: "raw ceiling, same run (2 x %d messages published+consumed, %d Redis script calls, no service logic): %.2f s  -> ours is %.1fx the ceiling",
-             simulated, simulated, ms(ceilingTime) / 1000, ms(bulkTime) / ms(ceilingTime)))
+print(
+    String(
+        format: "bulk operation over %d simulated zero-latency hosts, POST /bulk to the last result: %.2f s (%.0f hosts/s)",
+        simulated, ms(bulkTime) / 1000, Double(simulated) / (ms(bulkTime) / 1000)))
+print(
+    String(
+        format: "raw ceiling, same run (2 x %d messages published+consumed, %d Redis script calls, no service logic): %.2f s  -> ours is %.1fx the ceiling",
+        simulated, simulated, ms(ceilingTime) / 1000, ms(bulkTime) / ms(ceilingTime)))
 
 // MARK: - Rollout controller overhead per batch, beside one bus round trip to the dispatcher
 
@@ -176,20 +187,30 @@ print(String(format: "raw ceiling, same run (2 x %d messages published+consumed,
 // hosts already sent, so it only checks and answers), measured in the same run.
 let rolloutHosts = (0..<200).map { JSONValue.string("\(simPrefix)-\($0)") }
 let eventsQueue = "bench.events.\(UInt32.random(in: 0...UInt32.max))"
-try await connection.declare(Topology(
-    exchanges: [ExchangeDeclaration(name: BusNames.eventsExchange, kind: .topic)],
-    queues: [QueueDeclaration(name: eventsQueue, durable: false, exclusive: true)],
-    bindings: ["bulk.*.host", "rolling.*.batch", "rolling.*.finished"].map { BindingDeclaration(queue: eventsQueue, exchange: BusNames.eventsExchange, routingKey: $0) }))
+try await connection.declare(
+    Topology(
+        exchanges: [ExchangeDeclaration(name: BusNames.eventsExchange, kind: .topic)],
+        queues: [QueueDeclaration(name: eventsQueue, durable: false, exclusive: true)],
+        bindings: ["bulk.*.host", "rolling.*.batch", "rolling.*.finished"].map {
+            BindingDeclaration(queue: eventsQueue, exchange: BusNames.eventsExchange, routingKey: $0)
+        }))
 let eventStream = try await connection.consume(queue: eventsQueue, prefetch: 1000)
-let (rollStatus, rollout) = try await post("/api/v1/fleet/rolling", ["operation_type": "reboot", "selector": ["explicit_host_ids": .array(rolloutHosts)],
-                                                                     "batch_size": 10, "batch_delay_seconds": 0, "failure_threshold_pct": 100])
+let (rollStatus, rollout) = try await post(
+    "/api/v1/fleet/rolling",
+    [
+        "operation_type": "reboot", "selector": ["explicit_host_ids": .array(rolloutHosts)],
+        "batch_size": 10, "batch_delay_seconds": 0, "failure_threshold_pct": 100,
+    ])
 precondition(rollStatus == 201, "rolling create failed: \(rollStatus) \(rollout)")
 let rolloutID = rollout["id"]!.stringValue!, rolloutOp = rollout["bulk_operation_id"]!.stringValue!
 func stamp(_ e: JSONValue) -> Date? { e["at"]?.stringValue.flatMap { try? Date($0, strategy: .iso8601) } }
 /// Runs `body` for at most `limit`; an unfinished body is cancelled (its consumer ends) and its partial answer kept.
 func within<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async -> T) async -> T {
     let task = Task { await body() }
-    let timer = Task { try await Task.sleep(for: limit); task.cancel() }
+    let timer = Task {
+        try await Task.sleep(for: limit)
+        task.cancel()
+    }
     let value = await task.value
     timer.cancel()
     return value
@@ -232,9 +253,10 @@ print("  baseline: one bulk.dispatch round trip         \(percentiles(dispatchCa
 // dispatcher takes them: the floor under the last fire's lag.
 let scheduleCount = Int(env["BENCH_SCHEDULES"] ?? "") ?? 10_000
 let firedQueue = "bench.fired.\(UInt32.random(in: 0...UInt32.max))"
-try await connection.declare(Topology(
-    queues: [QueueDeclaration(name: firedQueue, durable: false, exclusive: true)],
-    bindings: [BindingDeclaration(queue: firedQueue, exchange: BusNames.eventsExchange, routingKey: "schedule.*.fired")]))
+try await connection.declare(
+    Topology(
+        queues: [QueueDeclaration(name: firedQueue, durable: false, exclusive: true)],
+        bindings: [BindingDeclaration(queue: firedQueue, exchange: BusNames.eventsExchange, routingKey: "schedule.*.fired")]))
 let firedStream = try await connection.consume(queue: firedQueue, prefetch: 2000)
 let scheduleBody: JSONValue = ["name": "bench", "operation_type": "reboot", "selector": ["explicit_host_ids": ["bench-0000001"]], "cron": "* * * * *"]
 func inParallel(_ n: Int, width: Int = 500, _ body: @escaping @Sendable (Int) async -> Void) async {
@@ -259,7 +281,8 @@ let lags = await within(.seconds(300)) { () -> [Double] in
     for await d in firedStream {
         d.ack()
         guard let e = JSONCoding.decode(d.body), let at = stamp(e), let fireAt = e["fire_at"]?.stringValue.flatMap({ try? Date($0, strategy: .iso8601) }),
-              fireAt == instant else { continue }
+            fireAt == instant
+        else { continue }
         lags.append(at.timeIntervalSince(fireAt) * 1000)
         if lags.count == scheduleCount { break }
     }
@@ -274,8 +297,10 @@ let direct = clock.now - directStart
 print("")
 print("scheduler (one replica), \(scheduleCount) schedules due in the same minute, fire instant -> operation created:")
 print("  fire lag (\(lags.count) fires)                       \(percentiles(lags))   " + String(format: "last %.2f s", (lags.max() ?? 0) / 1000))
-print(String(format: "  baseline: %d bulk.create straight on the bus   %.2f s (%.0f creates/s)", scheduleCount, ms(direct) / 1000,
-             Double(scheduleCount) / (ms(direct) / 1000)))
+print(
+    String(
+        format: "  baseline: %d bulk.create straight on the bus   %.2f s (%.0f creates/s)", scheduleCount, ms(direct) / 1000,
+        Double(scheduleCount) / (ms(direct) / 1000)))
 
 await connection.close()
 try await client.shutdown().get()

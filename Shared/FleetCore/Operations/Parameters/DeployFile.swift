@@ -23,7 +23,9 @@ public struct DeployFile: Sendable, Hashable {
         switch encoding {
         case .utf8: content = Array(text.utf8)
         case .base64:
-            if let data = Data(base64Encoded: text) { content = Array(data) } else {
+            if let data = Data(base64Encoded: text) {
+                content = Array(data)
+            } else {
                 content = []
                 r.errors.add(r.at("content"), .invalidValue, "content is not valid base64")
             }
@@ -31,7 +33,9 @@ public struct DeployFile: Sendable, Hashable {
         if content.count > Self.maxContentBytes { r.errors.add(r.at("content"), .tooLong, "content is larger than 10 MiB") }
         mode = nil
         if let m = r.string("mode") {
-            if m.count >= 3, m.count <= 4, m.allSatisfy({ ("0"..."7").contains($0) }), let v = Int(m, radix: 8) { mode = v } else {
+            if m.count >= 3, m.count <= 4, m.allSatisfy({ ("0"..."7").contains($0) }), let v = Int(m, radix: 8) {
+                mode = v
+            } else {
                 r.errors.add(r.at("mode"), .invalidValue, "mode is an octal string such as \"0644\"")
             }
         }

@@ -24,7 +24,8 @@ public struct DeploymentPlan: Sendable, Hashable {
         }
         commands = r.array("commands") { v, at, errors in
             guard let argv = v.arrayValue?.compactMap(\.stringValue), argv.count == v.arrayValue?.count,
-                  let program = argv.first, !program.isEmpty, !argv.contains(where: { $0.contains("\0") }) else {
+                let program = argv.first, !program.isEmpty, !argv.contains(where: { $0.contains("\0") })
+            else {
                 errors.add(at, .invalidValue, "a command is a non-empty argv array of strings (no shell), without NUL")
                 return nil
             }
@@ -39,16 +40,21 @@ public struct DeploymentPlan: Sendable, Hashable {
         packagesToRemove = Names.packages(&r, "packages_to_remove", required: false)
         manager = r.choice("manager", default: PackageManager.auto) ?? .auto
         if outer.raw("plan") != nil, r.errors.errors.isEmpty,
-           packages.isEmpty && files.isEmpty && commands.isEmpty && serviceActions.isEmpty && packagesToRemove.isEmpty {
+            packages.isEmpty && files.isEmpty && commands.isEmpty && serviceActions.isEmpty && packagesToRemove.isEmpty
+        {
             r.errors.add(outer.at("plan"), .invalidValue, "a plan needs at least one step")
         }
         outer.errors.add(ValidationError(r.errors.errors))
     }
 
     var json: JSONValue {
-        ["plan": ["packages": .array(packages.map { .string($0) }), "files": .array(files.map(\.json)),
-                  "commands": .array(commands.map { .array($0.map { .string($0) }) }),
-                  "service_actions": .array(serviceActions.map(\.json)),
-                  "packages_to_remove": .array(packagesToRemove.map { .string($0) }), "manager": .string(manager.rawValue)]]
+        [
+            "plan": [
+                "packages": .array(packages.map { .string($0) }), "files": .array(files.map(\.json)),
+                "commands": .array(commands.map { .array($0.map { .string($0) }) }),
+                "service_actions": .array(serviceActions.map(\.json)),
+                "packages_to_remove": .array(packagesToRemove.map { .string($0) }), "manager": .string(manager.rawValue),
+            ]
+        ]
     }
 }

@@ -62,7 +62,9 @@ public struct RunScript: Sendable, Hashable {
     }
 
     var json: JSONValue {
-        ["content": .string(content), "shell": .string(shell.rawValue), "timeout_seconds": .int(Int64(timeoutSeconds)),
-         "parameter_values": .object(parameterValues.mapValues { .string($0) })]
+        [
+            "content": .string(content), "shell": .string(shell.rawValue), "timeout_seconds": .int(Int64(timeoutSeconds)),
+            "parameter_values": .object(parameterValues.mapValues { .string($0) }),
+        ]
     }
 }
