@@ -135,10 +135,19 @@ actor InventoryCache {
     }
 
     /// Syncs, then resolves. `groups` is read only when the selector names groups.
-    func resolve(_ selector: HostSelector, groups: GroupTable?, explain: Bool) async throws -> Selection {
+    /// Compiles and evaluates on a snapshot of the index, outside the actor: one slow selector
+    /// (a big program, a costly pattern) no longer holds every other caller behind it, and
+    /// requests evaluate side by side. The snapshot shares the index's storage (copy on write).
+    nonisolated func resolve(_ selector: HostSelector, groups: GroupTable?, explain: Bool) async throws -> Selection {
+        let snapshot = try await syncedIndex()
+        let compiled = try CompiledSelector(selector) { id in groups?.effectiveMembers(of: id, in: snapshot) }
+        return snapshot.select(compiled, explain: explain)
+    }
+
+    /// The index, brought up to date first.
+    func syncedIndex() async throws -> InventoryIndex {
         try await sync()
-        let compiled = try CompiledSelector(selector) { id in groups?.effectiveMembers(of: id, in: self.index) }
-        return index.select(compiled, explain: explain)
+        return index
     }
 
     /// Of `ids`, those whose approval status is not `approved` (absent counts as pending).
