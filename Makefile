@@ -1,5 +1,5 @@
 # The one door to every test (`make test`) and every benchmark (`make bench`).
-.PHONY: run test test-under-load bench stack-start stack-stop stack-status build clean
+.PHONY: run test test-under-load lint format bench stack-start stack-stop stack-status build clean
 
 run:
 	scripts/run-stack.sh
@@ -13,6 +13,13 @@ test-under-load:
 
 bench:
 	scripts/bench.sh
+
+# swift-format (ships with the toolchain) with the repository's .swift-format; CI runs lint.
+lint:
+	swift format lint --strict --recursive --parallel Shared Services Tests
+
+format:
+	swift format format --in-place --recursive --parallel Shared Services Tests
 
 build:
 	swift build
