@@ -21,6 +21,9 @@ trap cleanup EXIT
 "$FLEET_ROOT/scripts/stack.sh" ensure-vhosts fleet-test fleet-test-iso1 fleet-test-iso2 fleet-test-iso3 fleet-test-iso4
 
 swift build --build-tests
+# What the services and the in-process gateway wait for another service (default 10 s): more, so
+# the burst of requests at the start of a run on a loaded 2-core debug build is slow, not a 504.
+export FLEET_REQUEST_TIMEOUT_MS=${FLEET_REQUEST_TIMEOUT_MS:-30000}
 export FLEET_BIN_DIR=$(swift build --show-bin-path)
 
 # Three phases, each parallel inside. The pure tests first (domain and contracts): they are CPU-bound (100,000-host

@@ -29,7 +29,7 @@ public struct IsolatedStack: Sendable {
         let redis = try await RedisClient.connect(url: redisURL)
         _ = try await redis.send("FLUSHDB")
         let connection = try await AMQPConnection.connect(url: amqp, name: vhost)
-        let bus = BusClient(rpc: try await RPCClient.start(on: connection), timeout: .seconds(15))
+        let bus = BusClient(rpc: try await RPCClient.start(on: connection), timeout: TestEnvironment.callTimeout)
         return IsolatedStack(amqpURL: amqp, redisURL: redisURL, redis: redis, connection: connection, bus: bus)
     }
 

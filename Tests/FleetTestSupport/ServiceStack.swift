@@ -42,7 +42,7 @@ public actor ServiceStack {
                 ])
         }
         let connection = try await AMQPConnection.connect(url: TestEnvironment.serviceAMQPURL, name: "service-tests")
-        let bus = BusClient(rpc: try await RPCClient.start(on: connection), timeout: .seconds(15))
+        let bus = BusClient(rpc: try await RPCClient.start(on: connection), timeout: TestEnvironment.callTimeout)
         for service in ServiceName.allCases {
             try await waitUntilReady(bus, service)
         }

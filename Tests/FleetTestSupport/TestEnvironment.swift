@@ -15,6 +15,11 @@ public enum TestEnvironment {
         ProcessInfo.processInfo.environment["FLEET_REDIS_URL"] ?? "redis://127.0.0.1:6379/0"
     }
 
+    /// How long a test's bus call waits for its answer. Above the services' own timeout for the
+    /// calls they make (`FLEET_REQUEST_TIMEOUT_MS`, 30 s under `scripts/test.sh`), so a loaded
+    /// machine slows a test down instead of failing it; a hung service still fails it.
+    public static let callTimeout: Duration = .seconds(45)
+
     /// The repository root, found from this file's path.
     public static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
