@@ -67,6 +67,7 @@ public struct BulkRecords: Sendable {
     /// trip: the counters are at least as new as the statuses, so hosts seen done never come with
     /// counts that miss one of them.
     public func terminalThenCounters(_ op: String, _ hosts: [String]) async throws -> (allTerminal: Bool, counters: ProgressCounters) {
+        guard !hosts.isEmpty else { return (true, try await counters(op)) }  // HMGET takes at least one field
         let replies = try await redis.pipelineChecked([
             RedisCommand(["HMGET", RedisKeys.bulkHosts(op)] + hosts),
             RedisCommand(["HGETALL", RedisKeys.bulkProgress(op)]),
