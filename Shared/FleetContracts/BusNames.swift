@@ -69,6 +69,8 @@ public enum Route {
     public static let hostsDelete = "hosts.delete"
     public static let hostsGet = "hosts.get"
     public static let hostsList = "hosts.list"
+    /// An agent's detected facts (`HostReport`), merged into its host's record.
+    public static let hostsReport = "hosts.report"
     public static let selectorResolve = "selector.resolve"
     public static let groupsUpsert = "groups.upsert"
     public static let groupsGet = "groups.get"

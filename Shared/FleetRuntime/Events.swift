@@ -4,16 +4,22 @@ import FleetCore
 import Foundation
 
 extension AMQPConnection {
-    /// Announces `body` on `fleet.events` under `route`, stamped with `"at"` (ISO-8601 UTC with
-    /// milliseconds: when it happened, not when a listener got it). Events are for listeners and
-    /// not persistent; losing one is harmless, since the owner's record in Redis holds the truth.
-    public func announce(_ route: String, _ body: JSONValue) async {
-        guard case .object(var o) = body else { return }
-        o["at"] = .string(Events.timestamp(Date()))
+    /// Announces `event` on `fleet.events` under `route`, stamped with `at` (when it happened, not
+    /// when a listener got it) and with its name and version. Events are for listeners and not
+    /// persistent; losing one is harmless, since the owner's record in Redis holds the truth.
+    public func announce<E: FleetEvent>(_ route: String, _ event: E, at date: Date) async {
+        var event = event
+        event.at = Events.timestamp(date)
         let message = OutgoingMessage(
-            exchange: BusNames.eventsExchange, routingKey: route, body: JSONCoding.encode(.object(o)),
-            properties: MessageProperties(contentType: "application/json", persistent: false))
+            event, exchange: BusNames.eventsExchange, routingKey: route, properties: MessageProperties(persistent: false))
         _ = try? await publish(message)
+    }
+}
+
+extension ServiceContext {
+    /// Announces `event` on `fleet.events`, stamped with this context's clock.
+    public func announce<E: FleetEvent>(_ route: String, _ event: E) async {
+        await publisher.announce(route, event, at: clock.now)
     }
 }
 

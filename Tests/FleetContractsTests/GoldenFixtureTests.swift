@@ -17,6 +17,13 @@ struct GoldenFixtureTests {
     }
 
     func check<M: FleetMessage>(_ value: M) throws {
+        let url = Self.fixtures.appendingPathComponent("\(M.messageName).v\(M.messageVersion).json")
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            // A new message: write what it encodes to as `.new`, for its author to read and rename.
+            try Data(value.encoded + [0x0A]).write(to: url.appendingPathExtension("new"))
+            Issue.record("\(M.messageName) has no golden fixture; wrote \(url.lastPathComponent).new")
+            return
+        }
         let golden = try Self.fixture(M.self)
         let decoded = try M.decode(golden)
         #expect(decoded == value, "\(M.messageName): the fixture decodes to the value built in code")

@@ -72,6 +72,7 @@ struct DryRunAgentTests {
         // The operator approves it.
         guard case .object(var approved) = registered else { return }
         approved["approval_status"] = "approved"
+        approved["fqdn"] = "set-by-the-operator"  // a detected fact: the agent's next report replaces it
         #expect(await s.bus.call(Route.hostsUpsert, .object(approved)).status == 200)
 
         let packages = await s.bus.call(
@@ -106,7 +107,10 @@ struct DryRunAgentTests {
         await agent.terminate()
         let again = try ServiceProcess("fleet-agent", arguments: ["--host-id", host, "--dry-run", "--state-dir", state])
         defer { again.stop() }
-        try await Task.sleep(for: .seconds(2))
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(30)) {
+                await s.bus.call(Route.hostsGet, ["id": .string(host)]).body?["fqdn"] == registered["fqdn"]
+            }, "the restarted agent reported its facts again")
         #expect(await s.bus.call(Route.hostsGet, ["id": .string(host)]).body?["approval_status"] == "approved")
     }
 

@@ -93,6 +93,9 @@ struct SelectorServiceTests {
             (Route.selectorResolve, ["criteria": [["field": "fqdn", "op": "matches", "value": "(unclosed"]]], "criteria[0].value"),
             (Route.hostsUpsert, ["hosts": [["id": "ok-1"], ["id": "bad id"]]], "hosts[1].id"),
             (Route.hostsUpsert, ["id": "h", "colour": "red"], "colour"),
+            (Route.selectorResolve, ["explicit_host_ids": ["a"], "explain": "yes"], "explain"),
+            (Route.hostsReport, ["id": "h", "cpu_cores": "four"], "cpu_cores"),
+            (Route.hostsReport, ["fqdn": "h.example"], "id"),
         ]
         for (route, body, field) in cases {
             let r = await s.bus.call(route, body)
@@ -101,6 +104,33 @@ struct SelectorServiceTests {
             #expect(r.errorFields.contains(field), "\(r.errorFields)")
         }
         #expect(await s.bus.call(Route.hostsGet, ["id": "ok-1"]).status == 404, "a rejected batch writes nothing")
+    }
+
+    /// An agent's report replaces the detected facts and nothing the operator set; a host not yet
+    /// known is created from it, pending approval.
+    @Test func aReportKeepsWhatTheOperatorSet() async throws {
+        let s = try await ServiceStack.shared.handle()
+        let known = unique("rep")
+        let operatorSet: JSONValue = [
+            "id": .string(known), "fqdn": "old.example", "platform": "Linux", "approval_status": "approved", "tags": ["db"],
+        ]
+        #expect(await s.bus.call(Route.hostsUpsert, operatorSet).status == 200)
+        var report = HostReport(id: known)
+        report.fqdn = "new.example"
+        report.cpuCores = 8
+        let merged = await s.bus.call(Route.hostsReport, report.json)
+        #expect(merged.status == 200, "\(merged)")
+        let stored = try #require(await s.bus.call(Route.hostsGet, ["id": .string(known)]).body)
+        #expect(stored["fqdn"] == "new.example")
+        #expect(stored["cpu_cores"] == 8)
+        #expect(stored["approval_status"] == "approved")
+        #expect(stored["tags"] == ["db"])
+        #expect(stored["platform"] == "Linux", "a fact the report leaves out stays")
+
+        let fresh = unique("rep-new")
+        #expect(await s.bus.call(Route.hostsReport, HostReport(id: fresh).json).status == 200)
+        let created = try #require(await s.bus.call(Route.hostsGet, ["id": .string(fresh)]).body)
+        #expect(created["approval_status"] == nil, "an agent does not approve itself")
     }
 
     @Test func emptySelectorSelectsNothing() async throws {

@@ -30,39 +30,33 @@ public struct HostAgent: Sendable {
     }
 
     /// Facts it can read without privileges.
-    func facts() -> JSONValue {
-        var o: [String: JSONValue] = [
-            "id": .string(hostID), "fqdn": .string(ProcessInfo.processInfo.hostName),
-            "cpu_cores": .int(Int64(ProcessInfo.processInfo.activeProcessorCount)),
-            "memory_total_mb": .int(Int64(ProcessInfo.processInfo.physicalMemory / 1_048_576)),
-            "agent_version": "0.5.0", "status": "up",
-        ]
+    func facts() -> HostReport {
+        var report = HostReport(id: hostID)
+        report.fqdn = ProcessInfo.processInfo.hostName
+        report.cpuCores = ProcessInfo.processInfo.activeProcessorCount
+        report.memoryTotalMB = Int(ProcessInfo.processInfo.physicalMemory / 1_048_576)
+        report.agentVersion = "0.5.0"
+        report.status = "up"
         #if os(Linux)
-            o["platform"] = "Linux"
+            report.platform = "Linux"
             if let release = try? String(contentsOfFile: "/etc/os-release", encoding: .utf8),
                 let line = release.split(separator: "\n").first(where: { $0.hasPrefix("PRETTY_NAME=") })
             {
-                o["platform_release"] = .string(line.dropFirst(12).trimmingCharacters(in: CharacterSet(charactersIn: "\"")))
+                report.platformRelease = line.dropFirst(12).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
             }
         #endif
         var uts = utsname()
         if uname(&uts) == 0 {
-            o["machine_architecture"] = .string(withUnsafeBytes(of: uts.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) })
+            report.machineArchitecture = withUnsafeBytes(of: uts.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         }
-        let shells = ["bash", "sh", "zsh", "ksh"].filter { FileManager.default.isExecutableFile(atPath: "/bin/\($0)") }
-        o["enabled_shells"] = .array(shells.map { .string($0) })
-        return .object(o)
+        report.enabledShells = ["bash", "sh", "zsh", "ksh"].filter { FileManager.default.isExecutableFile(atPath: "/bin/\($0)") }
+        return report
     }
 
-    /// Registers the host with the facts it detects (on every start, so they stay current).
+    /// Reports the host's facts (on every start, so they stay current); the selector service
+    /// merges them into the record, keeping what the operator set (approval, tags, custom fields).
     public func register(_ bus: BusClient) async throws {
-        let known = await bus.call(Route.hostsGet, ["id": .string(hostID)])
-        guard known.status == 200 || known.status == 404 else { throw BusReplyError(known) }
-        // The detected facts replace the stored ones; what the operator set (approval, tags,
-        // custom fields) stays.
-        var record = known.status == 200 ? known.body?.objectValue ?? [:] : [:]
-        for (key, value) in facts().objectValue ?? [:] { record[key] = value }
-        let reply = await bus.call(Route.hostsUpsert, .object(record))
+        let reply = await bus.call(Route.hostsReport, facts().json)
         guard reply.status == 200 else { throw BusReplyError(reply) }
     }
 

@@ -96,9 +96,8 @@ public struct SimulatedFleet: Sendable {
     /// Registers the hosts through the selector service.
     public func register(_ bus: BusClient) async throws {
         for start in stride(from: 0, to: settings.count, by: 2000) {
-            let batch = JSONValue.array((start..<min(start + 2000, settings.count)).map(host))
-            let reply = await bus.call(Route.hostsUpsert, ["hosts": batch])
-            guard reply.status == 200 else { throw BusReplyError(reply) }
+            let batch = HostsUpsert(hosts: (start..<min(start + 2000, settings.count)).map(host))
+            if case .failure(let failure) = await bus.call(Route.hostsUpsert, batch, replying: HostsUpserted.self) { throw BusReplyError(failure.reply) }
         }
     }
 

@@ -49,19 +49,14 @@ struct BulkEngine: Sendable {
         guard outcome.applied > 0 else { return }
         FleetMetrics.count("fleet_bulk_hosts_ended_total", [("status", to.rawValue), ("reason", reason?.rawValue ?? "none")], by: outcome.applied)
         for host in outcome.movedHosts {
-            await context.publisher.announce(
-                EventRoute.bulkHost(op),
-                [
-                    "op_id": .string(op), "host_id": .string(host), "status": .string(to.rawValue),
-                    "reason": reason.map { .string($0.rawValue) } ?? .null,
-                ])
+            await context.announce(EventRoute.bulkHost(op), BulkHostEnded(opID: op, hostID: host, status: to, reason: reason))
         }
         try await release(op: op, count: outcome.applied)
         if outcome.justFinished { await announceFinished(op: op, outcome.aggregate) }
     }
 
     func announceFinished(op: String, _ aggregate: AggregateStatus) async {
-        await context.publisher.announce(EventRoute.bulkFinished(op), ["op_id": .string(op), "status": .string(aggregate.rawValue)])
+        await context.announce(EventRoute.bulkFinished(op), BulkFinished(opID: op, status: aggregate))
     }
 
     /// `count` slots freed: dispatch as many hosts from the pending list (LPOP is atomic, so each

@@ -23,13 +23,13 @@ public struct BulkHandlers: Sendable {
     public var routes: [String: CommandHandler] {
         [
             Route.bulkCreate: { r in await create(r) },
-            Route.bulkGet: { r in await answer(context.logger) { try await record(r.requiredString()) } },
-            Route.bulkProgress: { r in await answer(context.logger) { try await progress(r.requiredString()) } },
-            Route.bulkHosts: { r in await answer(context.logger) { try await hosts(r) } },
-            Route.bulkList: { r in await answer(context.logger) { try await list(r) } },
-            Route.bulkCancel: { r in await answer(context.logger) { try await cancel(r) } },
-            Route.bulkClaim: { r in await answer(context.logger) { try await claim(r) } },
-            Route.bulkDispatch: { r in await answer(context.logger) { try await dispatchNamed(r) } },
+            Route.bulkGet: { r in await answer(context.logger) { try await record(r.requiredString()).json } },
+            Route.bulkProgress: { r in await answer(context.logger) { try await progress(r.requiredString()).json } },
+            Route.bulkHosts: { r in await answer(context.logger) { try await hosts(r).json } },
+            Route.bulkList: { r in await answer(context.logger) { try await list(r).json } },
+            Route.bulkCancel: { r in await answer(context.logger) { try await cancel(BulkCancel(json: r.body)).json } },
+            Route.bulkClaim: { r in await answer(context.logger) { try await claim(ClaimRequest(json: r.body)).json } },
+            Route.bulkDispatch: { r in await answer(context.logger) { try await dispatchNamed(BulkDispatch(json: r.body)).json } },
         ]
     }
 
@@ -54,7 +54,7 @@ public struct BulkHandlers: Sendable {
                 guard original == canonical else {
                     return .failure(409, "idempotency_conflict", "this Idempotency-Key was used with another body")
                 }
-                return await answer(context.logger) { try await record(existing) }
+                return await answer(context.logger) { try await record(existing).json }
             }
         }
         let reply = await persist(request, opID: opID, canonical: canonical)
@@ -65,22 +65,24 @@ public struct BulkHandlers: Sendable {
     }
 
     private func persist(_ request: BulkOperationRequest, opID: String, canonical: String) async -> BusReply {
-        let targets = await context.bus.call(Route.selectorResolve, selectorWithPartition(request.selectorJSON))
-        guard targets.status == 200, let body = targets.body else { return targets }
-        let hostIDs = body["host_ids"]?.arrayValue?.compactMap(\.stringValue) ?? []
-        let notApproved = body["not_approved_host_ids"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        let resolve = ResolveRequest(selector: request.selectorJSON, partitionByApproval: true)
+        let targets: ResolveReply
+        switch await context.bus.call(Route.selectorResolve, resolve, replying: ResolveReply.self) {
+        case .success(let reply): targets = reply
+        case .failure(let failure): return failure.reply
+        }
+        let hostIDs = targets.hostIDs
+        let notApproved = targets.notApprovedHostIDs ?? []
         if hostIDs.isEmpty && !request.allowEmpty {
             return .failure(422, "no_targets", "the selector resolved to no host (send \"allow_empty\": true to create it anyway)")
         }
         let reply = await answer(context.logger) {
             let created = context.clock.now
-            var record: [String: JSONValue] = [
-                "id": .string(opID), "operation_type": .string(request.type.rawValue), "parameters": request.parameters.json,
-                "selector": request.selectorJSON, "allow_empty": .bool(request.allowEmpty),
-                "delivery_timeout_seconds": .int(Int64(request.deliveryTimeoutSeconds)),
-                "created_at": .string(ISO8601DateFormatter().string(from: created)),
-            ]
-            record["concurrency"] = request.concurrency?.json ?? .null
+            let operation = BulkOperation(
+                id: opID, operationType: request.type.rawValue, parameters: request.parameters.json, selector: request.selectorJSON,
+                allowEmpty: request.allowEmpty, deliveryTimeoutSeconds: request.deliveryTimeoutSeconds, concurrency: request.concurrency?.json ?? .null,
+                createdAt: ISO8601DateFormatter().string(from: created), status: .queued,
+                progress: BulkProgress(ProgressCounters(total: hostIDs.count)))
             try await store.create(operation: opID, hostIDs: hostIDs)
             if hostIDs.isEmpty { await engine.announceFinished(op: opID, .succeeded) }
             if !notApproved.isEmpty {
@@ -90,60 +92,51 @@ public struct BulkHandlers: Sendable {
             let approved = Set(hostIDs).subtracting(notApproved).sorted()
             _ = try await context.redis.pipeline([
                 RedisCommand([
-                    "HSET", RedisKeys.bulkOperation(opID), "record", String(decoding: JSONCoding.encode(.object(record)), as: UTF8.self),
+                    "HSET", RedisKeys.bulkOperation(opID), "record", String(decoding: operation.encoded, as: UTF8.self),
                     "request", canonical, "timeout_seconds", String(request.parameters.timeoutSeconds),
                 ]),
                 RedisCommand(["ZADD", RedisKeys.bulkIndex, String(Int(created.timeIntervalSince1970 * 1000)), opID]),
             ])
             if request.dispatch { try await engine.start(op: opID, hosts: approved, request: request) }
-            return try await self.record(opID)
+            return try await self.record(opID).json
         }
         return reply.created
     }
 
-    private func selectorWithPartition(_ selector: JSONValue) -> JSONValue {
-        guard case .object(var o) = selector else { return selector }
-        o["partition_by_approval"] = true
-        return .object(o)
-    }
-
-    /// The operation as stored, with its aggregate status and progress.
-    func record(_ opID: String) async throws -> JSONValue {
+    /// The operation as stored, with its live aggregate status and progress.
+    func record(_ opID: String) async throws -> BulkOperation {
         guard let text = try await context.redis.send("HGET", RedisKeys.bulkOperation(opID), "record").string,
-            case .object(var o)? = JSONCoding.decode(Array(text.utf8))
+            case .object(var o)? = JSONCoding.decode(Array(text.utf8)),
+            let (counters, status) = try await store.progress(operation: opID)
         else {
             throw BusReplyError.notFound("no bulk operation '\(opID)'")
         }
-        guard let (_, status) = try await store.progress(operation: opID) else { throw BusReplyError.notFound("no bulk operation '\(opID)'") }
-        let p = try await progress(opID)
+        // Records written before the contract types lack these; the live values replace them anyway.
         o["status"] = .string(status.rawValue)
-        o["total"] = p["total"]
-        o["progress"] = p
-        return .object(o)
+        o["progress"] = BulkProgress(counters).json
+        o["total"] = .int(Int64(counters.total))
+        o["concurrency"] = o["concurrency"] ?? .null
+        return try BulkOperation(json: .object(o))
     }
 
     /// Exactly the seed's shape plus `skipped`: `{total, queued, running, succeeded, failed, skipped, percent_complete}`.
-    func progress(_ opID: String) async throws -> JSONValue {
+    func progress(_ opID: String) async throws -> BulkProgress {
         guard let (c, _) = try await store.progress(operation: opID) else { throw BusReplyError.notFound("no bulk operation '\(opID)'") }
-        return [
-            "total": .int(Int64(c.total)), "queued": .int(Int64(c.queued)), "running": .int(Int64(c.running)),
-            "succeeded": .int(Int64(c.succeeded)), "failed": .int(Int64(c.failed)), "skipped": .int(Int64(c.skipped)),
-            "percent_complete": .double(c.percentComplete),
-        ]
+        return BulkProgress(c)
     }
 
     /// Per-host statuses by host id, paged, optionally only one status.
     /// Walks the id-ordered index in chunks after the cursor, reading only those hosts' statuses,
     /// until the page is full: a page costs a few round trips, not the whole operation. With a
     /// status filter the last page can come back empty.
-    func hosts(_ r: BusRequest) async throws -> JSONValue {
+    func hosts(_ r: BusRequest) async throws -> BulkHostsPage {
         let opID = try r.requiredString()
         guard try await store.progress(operation: opID) != nil else { throw BusReplyError.notFound("no bulk operation '\(opID)'") }
         let wanted = r.string("status")
         let limit = try r.limit(default: 100, max: 1000)
         let chunk = max(limit, 500)
         try await ensureOrderIndex(opID)
-        var rows: [JSONValue] = []
+        var rows: [BulkHostsPage.Row] = []
         var position = r.string("cursor").map { "(" + $0 } ?? "-"
         var more = true
         while rows.count < limit && more {
@@ -157,15 +150,14 @@ public struct BulkHandlers: Sendable {
                 position = "(" + host
                 guard let entry else { continue }
                 if let wanted, entry.status.rawValue != wanted { continue }
-                rows.append(["host_id": .string(host), "status": .string(entry.status.rawValue), "reason": entry.reason.map { .string($0.rawValue) } ?? .null])
+                rows.append(BulkHostsPage.Row(hostID: host, status: entry.status, reason: entry.reason))
                 if rows.count == limit {
                     more = host != ids.last || more
                     break
                 }
             }
         }
-        let next = rows.count == limit && more ? rows.last?["host_id"] : nil
-        return ["hosts": .array(rows), "next_cursor": next ?? .null]
+        return BulkHostsPage(hosts: rows, nextCursor: rows.count == limit && more ? rows.last?.hostID : nil)
     }
 
     /// Operations created before the id-ordered index existed get it on first use.
@@ -176,25 +168,21 @@ public struct BulkHandlers: Sendable {
     }
 
     /// Newest first.
-    func list(_ r: BusRequest) async throws -> JSONValue {
+    func list(_ r: BusRequest) async throws -> BulkOperationList {
         let limit = try r.limit(default: 50, max: 500)
         let ids = try await context.redis.send("ZREVRANGE", RedisKeys.bulkIndex, "0", String(limit - 1)).array?.compactMap(\.string) ?? []
-        var operations: [JSONValue] = []
+        var operations: [BulkOperation] = []
         for opID in ids { if let o = try? await record(opID) { operations.append(o) } }
-        return ["operations": .array(operations)]
+        return BulkOperationList(operations: operations)
     }
 
     /// Queued hosts become skipped (`cancelled`, the aggregate `cancelled`); running ones finish. A
     /// finished operation is a 409. With `"reason": "halted"` (the rollout controller halting its
     /// operation) queued hosts are skipped `halted` and the aggregate follows the counts.
-    func cancel(_ r: BusRequest) async throws -> JSONValue {
-        let opID = try r.requiredString()
-        let reason: HostReason
-        switch r.string("reason") ?? "cancelled" {
-        case "cancelled": reason = .cancelled
-        case "halted": reason = .halted
-        default: throw ValidationError("reason", .invalidValue, "reason is cancelled or halted")
-        }
+    func cancel(_ request: BulkCancel) async throws -> BulkOperation {
+        let opID = request.id
+        guard !opID.isEmpty else { throw ValidationError("id", .required, "id is required") }
+        let reason = (request.reason ?? .cancelled).hostReason
         guard let (_, status) = try await store.progress(operation: opID) else { throw BusReplyError.notFound("no bulk operation '\(opID)'") }
         if status.isTerminal { throw ConflictError(code: "operation_finished", "the operation is already \(status.rawValue)") }
         _ = try await context.redis.send("DEL", RedisKeys.bulkPending(opID))  // nothing more goes out
@@ -206,8 +194,7 @@ public struct BulkHandlers: Sendable {
     /// An agent asks to start hosts: each queued one becomes running and is claimed; any other
     /// (cancelled, halted, running for another agent) is refused, and the agent drops its command
     /// unrun. With `agent_id`, repeating a claim is safe: hosts it already holds are granted again.
-    func claim(_ r: BusRequest) async throws -> JSONValue {
-        let request = try ClaimRequest(json: r.body)
+    func claim(_ request: ClaimRequest) async throws -> ClaimReply {
         let (op, hosts) = (request.opID, request.hostIDs)
         guard !op.isEmpty else { throw ValidationError("op_id", .required, "op_id is required") }
         guard !hosts.isEmpty else { throw ValidationError("host_ids", .required, "host_ids is a non-empty array") }
@@ -216,15 +203,15 @@ public struct BulkHandlers: Sendable {
         let timeout = Int(try await context.redis.send("HGET", RedisKeys.bulkOperation(op), "timeout_seconds").int ?? 300)
         try await Deadlines(redis: context.redis, clock: context.clock).expectResults(op: op, hosts: hosts, within: .seconds(timeout))
         let outcome = try await store.move(operation: op, hosts: hosts, to: .running, claimant: request.agentID)
-        return ClaimReply(claimed: outcome.movedHosts).json
+        return ClaimReply(claimed: outcome.movedHosts)
     }
 
     /// Sends the commands of the named hosts of an existing operation, those still queued and not
     /// yet sent (an operation created with `"dispatch": false`; the rollout controller sends its
     /// batches this way). Answers which hosts went out.
-    func dispatchNamed(_ r: BusRequest) async throws -> JSONValue {
-        let opID = try r.requiredString()
-        let named = r.body["host_ids"]?.arrayValue?.compactMap(\.stringValue) ?? []
+    func dispatchNamed(_ r: BulkDispatch) async throws -> BulkDispatched {
+        let (opID, named) = (r.id, r.hostIDs)
+        guard !opID.isEmpty else { throw ValidationError("id", .required, "id is required") }
         guard !named.isEmpty else { throw ValidationError("host_ids", .required, "host_ids is a non-empty array") }
         guard let text = try await context.redis.send("HGET", RedisKeys.bulkOperation(opID), "request").string,
             let json = JSONCoding.decode(Array(text.utf8)), let request = try? BulkOperationRequest(json: json)
@@ -238,7 +225,7 @@ public struct BulkHandlers: Sendable {
         let marks = try await context.redis.pipeline(queued.map { RedisCommand(["SADD", RedisKeys.bulkSent(opID), $0]) })
         let toSend = zip(queued, marks).filter { $0.1.int == 1 }.map(\.0)
         try await engine.dispatch(op: opID, hosts: toSend, request: request)
-        return ["dispatched": .array(toSend.map { .string($0) })]
+        return BulkDispatched(dispatched: toSend)
     }
 
 }

@@ -54,7 +54,7 @@ public struct GroupsHandlers: Sendable {
         case .string(let parent)?: groups = table.children(of: parent)
         default: throw ValidationError("parent_id", .invalidType, "parent_id must be a group id or \"root\"")
         }
-        return ["groups": .array(groups.map(\.json))]
+        return GroupList(groups: groups.map(\.json)).json
     }
 
     /// Deletes a group and moves its children to its parent, in one write.
@@ -64,17 +64,18 @@ public struct GroupsHandlers: Sendable {
             let children = try table.delete(id)
             return (children, [.delete(id)] + children.map { .set($0) })
         }
-        return ["id": .string(id), "deleted": true, "reparented": .array(moved.map { .string($0.id) })]
+        return Deleted(id: id, reparented: moved.map(\.id)).json
     }
 
     /// Effective membership against the live inventory, asked of the selector service.
     func hosts(_ r: BusRequest) async -> BusReply {
         guard let id = r.string("id"), !id.isEmpty else { return .validation(ValidationError("id", .required, "id is required")) }
-        let reply = await context.bus.call(Route.selectorResolve, ["groups": [.string(id)]])
-        if reply.status == 422, reply.error?.details.first?.code == .unknownGroup {
+        switch await context.bus.call(Route.selectorResolve, ResolveRequest(selector: ["groups": [.string(id)]]), replying: ResolveReply.self) {
+        case .success(let resolved): return .ok(resolved.json)
+        case .failure(let failure) where failure.reply.status == 422 && failure.reply.error?.details.first?.code == .unknownGroup:
             return .failure(404, "not_found", "no group '\(id)'")
+        case .failure(let failure): return failure.reply
         }
-        return reply
     }
 
 }

@@ -65,45 +65,35 @@ struct RolloutDriver: Sendable {
             switch effect {
             case .dispatch(let k):
                 let hosts = try await store.hosts(id, r.plan.range(ofBatch: k))
-                let reply = await context.bus.call(Route.bulkDispatch, ["id": .string(r.operationID), "host_ids": .array(hosts.map { .string($0) })])
-                guard reply.status == 200 else { throw BusReplyError(reply) }
+                let reply = await context.bus.call(
+                    Route.bulkDispatch, BulkDispatch(id: r.operationID, hostIDs: hosts), replying: BulkDispatched.self)
+                if case .failure(let failure) = reply { throw BusReplyError(failure.reply) }
                 try await update(id) { s in
                     guard s.batch == k, s.phase == .batch, !s.dispatched else { return nil }
                     s.dispatched = true
                     return s
                 }
             case .skipQueued(let reason):
-                let reply = await context.bus.call(Route.bulkCancel, ["id": .string(r.operationID), "reason": .string(reason.rawValue)])
-                guard reply.status == 200 || reply.status == 409 else { throw BusReplyError(reply) }  // 409: it had ended anyway
+                let cancel = BulkCancel(id: r.operationID, reason: reason == .cancelled ? .cancelled : .halted)
+                let reply = await context.bus.call(Route.bulkCancel, cancel, replying: BulkOperation.self)
+                if case .failure(let failure) = reply, failure.reply.status != 409 { throw BusReplyError(failure.reply) }  // 409: it had ended anyway
                 try await update(id) { s in
                     guard s.status.isTerminal, !s.closed else { return nil }
                     s.closed = true
                     return s
                 }
             case .batchStarted(let k):
-                await announce(
+                await context.announce(
                     EventRoute.rollingBatch(id),
-                    [
-                        "rolling_id": .string(id), "batch": .int(Int64(k + 1)),
-                        "total_batches": .int(Int64(r.plan.batches.count)),
-                        "hosts": .int(Int64(r.plan.batches[k])),
-                    ])
+                    RollingBatchStarted(rollingID: id, batch: k + 1, totalBatches: r.plan.batches.count, hosts: r.plan.batches[k]))
             case .finished(let status):
                 if let reason = state.haltedReason {
-                    await announce(
+                    let failed = try await bulkCounters(r.operationID).failed
+                    await context.announce(
                         EventRoute.rollingHalted(id),
-                        [
-                            "rolling_id": .string(id), "halted_reason": .string(reason),
-                            "failed": .int(Int64(try await bulkCounters(r.operationID).failed)),
-                            "failure_budget": .int(Int64(r.plan.failureBudget)),
-                        ])
+                        RollingHalted(rollingID: id, haltedReason: reason, failed: failed, failureBudget: r.plan.failureBudget))
                 }
-                await announce(
-                    EventRoute.rollingFinished(id),
-                    [
-                        "rolling_id": .string(id), "status": .string(status.rawValue),
-                        "halted_reason": state.haltedReason.map { .string($0) } ?? .null,
-                    ])
+                await context.announce(EventRoute.rollingFinished(id), RollingFinished(rollingID: id, status: status, haltedReason: state.haltedReason))
             }
         }
     }
@@ -145,8 +135,6 @@ struct RolloutDriver: Sendable {
             "next_batch_at": s.nextAtMs.map { "\($0)" } ?? "",
         ]
     }
-
-    func announce(_ route: String, _ body: JSONValue) async { await context.publisher.announce(route, body) }
 }
 
 /// At most one look per rollout at a time in this process; pokes during a look ask for one more.

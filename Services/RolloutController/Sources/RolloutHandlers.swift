@@ -25,12 +25,12 @@ public struct RolloutHandlers: Sendable {
     var routes: [String: CommandHandler] {
         [
             Route.rollingCreate: { r in await create(r) },
-            Route.rollingGet: { r in await answer(context.logger) { try await view(r.requiredString()) } },
-            Route.rollingProgress: { r in await answer(context.logger) { try await progress(r.requiredString()) } },
-            Route.rollingList: { r in await answer(context.logger) { try await list(r) } },
-            Route.rollingPause: { r in await answer(context.logger) { try await act(.pause, r.requiredString()) } },
-            Route.rollingResume: { r in await answer(context.logger) { try await act(.resume, r.requiredString()) } },
-            Route.rollingCancel: { r in await answer(context.logger) { try await act(.cancel, r.requiredString()) } },
+            Route.rollingGet: { r in await answer(context.logger) { try await view(r.requiredString()).json } },
+            Route.rollingProgress: { r in await answer(context.logger) { try await progress(r.requiredString()).json } },
+            Route.rollingList: { r in await answer(context.logger) { try await list(r).json } },
+            Route.rollingPause: { r in await answer(context.logger) { try await act(.pause, r.requiredString()).json } },
+            Route.rollingResume: { r in await answer(context.logger) { try await act(.resume, r.requiredString()).json } },
+            Route.rollingCancel: { r in await answer(context.logger) { try await act(.cancel, r.requiredString()).json } },
         ]
     }
 
@@ -40,17 +40,21 @@ public struct RolloutHandlers: Sendable {
     func create(_ r: BusRequest) async -> BusReply {
         let request: RolloutRequest
         do { request = try RolloutRequest(json: r.body) } catch { return .validation(error) }
-        guard case .object(let fields) = r.body else { return .badRequest("the body is a JSON object") }
         let canonical = String(decoding: JSONCoding.encode(r.body), as: UTF8.self)
-        var operation = fields.filter { BulkOperationRequest.keys.contains($0.key) }
-        operation["dispatch"] = false
-        let created = await context.bus.call(Route.bulkCreate, .object(operation), messageID: r.messageID.map { "rolling:" + $0 })
-        guard created.status == 200 || created.status == 201, let op = created.body?["id"]?.stringValue else { return created }
+        let operation: BulkOperation
+        switch await context.bus.call(
+            Route.bulkCreate, BulkCreate(request.operation, dispatch: false), replying: BulkOperation.self,
+            messageID: r.messageID.map { "rolling:" + $0 })
+        {
+        case .success(let created): operation = created
+        case .failure(let failure): return failure.reply
+        }
+        let op = operation.id
         if let existing = try? await store.rollout(forOperation: op), let stored = try? await store.load(existing) {
             guard stored.record["request"]?.stringValue == canonical else {
                 return .conflict(ConflictError(code: "idempotency_conflict", "this Idempotency-Key was used with another body"))
             }
-            return await answer(context.logger) { try await view(existing) }
+            return await answer(context.logger) { try await view(existing).json }
         }
         return await answer(context.logger) {
             let hosts = try await BulkRecords(context.redis).hostIDs(op)
@@ -59,7 +63,7 @@ public struct RolloutHandlers: Sendable {
             let now = context.clock.nowMs
             var record: [String: JSONValue] = [
                 "id": .string(id), "operation_type": .string(request.operation.type.rawValue),
-                "selector": request.operation.selectorJSON, "parameters": created.body?["parameters"] ?? .null,
+                "selector": request.operation.selectorJSON, "parameters": operation.parameters,
                 "batch_size": request.settings.batchSize.json, "batch_delay_seconds": .int(Int64(request.settings.batchDelaySeconds)),
                 "failure_threshold_pct": .double(request.settings.failureThresholdPct), "plan": plan.json,
                 "bulk_operation_id": .string(op), "created_at": .string(Self.iso(now)), "request": .string(canonical),
@@ -70,51 +74,45 @@ public struct RolloutHandlers: Sendable {
                 record: record, hosts: hosts, state: state,
                 progress: RolloutDriver.dashboard(state, plan: plan, counts: ProgressCounters(total: hosts.count)), nowMs: now)
             await driver.poke(id)  // the first batch goes out now
-            return try await view(id)
+            return try await view(id).json
         }.created
     }
 
     /// The rollout: what was asked, the plan, where it stands, and its progress.
-    func view(_ id: String) async throws -> JSONValue {
+    func view(_ id: String) async throws -> RollingDeployment {
         guard let r = try await store.load(id) else { throw BusReplyError.notFound("no rolling deployment '\(id)'") }
         var o = r.record
         o["request"] = nil
         o["status"] = .string(r.state.status.rawValue)
         o["halted_reason"] = r.state.haltedReason.map { .string($0) } ?? .null
-        o["progress"] = try await progress(r)
-        for key in ["current_batch", "total_batches", "failure_budget", "next_batch_at"] { o[key] = o["progress"]?[key] }
-        return .object(o)
+        o["progress"] = try await progress(r).json
+        return try RollingDeployment(json: .object(o))
     }
 
     /// Bulk progress plus `current_batch` (1-based; 0 before the first), `total_batches`,
     /// `failure_budget`, `failed_counted` and `next_batch_at` (null unless a delay is running).
-    func progress(_ id: String) async throws -> JSONValue {
+    func progress(_ id: String) async throws -> RollingProgress {
         guard let r = try await store.load(id) else { throw BusReplyError.notFound("no rolling deployment '\(id)'") }
         return try await progress(r)
     }
 
-    private func progress(_ r: StoredRollout) async throws -> JSONValue {
+    private func progress(_ r: StoredRollout) async throws -> RollingProgress {
         let c = try await driver.bulkCounters(r.operationID)
-        return [
-            "total": .int(Int64(c.total)), "queued": .int(Int64(c.queued)), "running": .int(Int64(c.running)),
-            "succeeded": .int(Int64(c.succeeded)), "failed": .int(Int64(c.failed)), "skipped": .int(Int64(c.skipped)),
-            "percent_complete": .double(c.percentComplete), "status": .string(r.state.status.rawValue),
-            "current_batch": .int(Int64(r.state.batch + 1)), "total_batches": .int(Int64(r.plan.batches.count)),
-            "failure_budget": .int(Int64(r.plan.failureBudget)), "failed_counted": .int(Int64(c.failed)),
-            "next_batch_at": r.state.nextAtMs.map { .string(Self.iso($0)) } ?? .null,
-        ]
+        return RollingProgress(
+            counters: BulkProgress(c), status: r.state.status, currentBatch: r.state.batch + 1, totalBatches: r.plan.batches.count,
+            failureBudget: r.plan.failureBudget, failedCounted: c.failed, nextBatchAt: r.state.nextAtMs.map(Self.iso))
     }
 
     /// Newest first.
-    func list(_ r: BusRequest) async throws -> JSONValue {
+    func list(_ r: BusRequest) async throws -> RollingDeploymentList {
         let limit = try r.limit(default: 50, max: 500)
-        var deployments: [JSONValue] = []
+        var deployments: [RollingDeployment] = []
         for id in try await store.list(limit: limit) { if let v = try? await view(id) { deployments.append(v) } }
-        return ["deployments": .array(deployments)]
+        return RollingDeploymentList(deployments: deployments)
     }
 
     /// Pause, resume or cancel: 409 `invalid_transition` unless docs/domain.md, "Rollouts" allows it.
-    func act(_ action: RolloutAction, _ id: String) async throws -> JSONValue {
+    func act(_ action: RolloutAction, _ id: String) async throws -> RollingDeployment {
         for _ in 0..<16 {
             guard let r = try await store.load(id) else { throw BusReplyError.notFound("no rolling deployment '\(id)'") }
             let now = context.clock.nowMs

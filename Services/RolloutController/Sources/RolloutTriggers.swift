@@ -20,7 +20,12 @@ public struct BulkEventsConsumer: Service {
     }
 
     func handle(_ delivery: Delivery) async {
-        guard let op = JSONCoding.decode(delivery.body)?["op_id"]?.stringValue else { return delivery.reject(requeue: false) }
+        let op: String
+        do {
+            op = delivery.routingKey.hasSuffix(".finished") ? try delivery.decode(BulkFinished.self).opID : try delivery.decode(BulkHostEnded.self).opID
+        } catch {
+            return delivery.reject(requeue: false)
+        }
         do {
             // Most bulk operations are not a rollout's.
             if let id = try await driver.store.rollout(forOperation: op) { await driver.poke(id) }

@@ -99,19 +99,14 @@ struct ScheduleFiring: Sendable {
             _ = try await context.redis.send("ZREM", RedisKeys.schedulesPending, member)
             return
         }
-        var body = request.operationJSON
-        let route: String
-        if let rolling = request.rollingJSON, case .object(let settings) = rolling {
-            for (k, v) in settings { body[k] = v }
-            route = Route.rollingCreate
-        } else {
-            route = Route.bulkCreate
-        }
-        let reply = await context.bus.call(route, .object(body), messageID: "schedule:\(id):\(fireMs)")
+        let created = await create(request, key: "schedule:\(id):\(fireMs)")
         // Unavailable, or the same create still in flight elsewhere (a replica retrying a run it
         // thought abandoned): the run stays pending and is retried later; the key makes it one operation.
-        if reply.status >= 500 || reply.error?.error == "idempotency_in_progress" { throw BusReplyError(reply) }
-        if reply.status == 200 || reply.status == 201, let op = reply.body?["id"]?.stringValue {
+        if case .failure(let failure) = created, failure.reply.status >= 500 || failure.reply.error?.error == "idempotency_in_progress" {
+            throw BusReplyError(failure.reply)
+        }
+        switch created {
+        case .success(let op):
             try await context.redis.pipelineChecked([
                 RedisCommand(["HSET", RedisKeys.schedulesByOperation, op, member]),
                 RedisCommand(["SADD", RedisKeys.schedulesOpen, op]),
@@ -121,23 +116,32 @@ struct ScheduleFiring: Sendable {
             // A replica retrying this run while it was being started gets the same operation (the
             // Idempotency-Key); only the one that moves the run out of pending announces the fire.
             if try await store.update(id, run, from: .pending) {
-                await context.publisher.announce(
-                    EventRoute.scheduleFired(id),
-                    [
-                        "schedule_id": .string(id), "fire_at": run.json["fire_at"] ?? .null,
-                        "trigger": run.json["trigger"] ?? .null, "operation_id": .string(op),
-                    ])
+                let fired = ScheduleFired(
+                    scheduleID: id, fireAt: run.json["fire_at"]?.stringValue ?? "", trigger: run.json["trigger"]?.stringValue ?? "", operationID: op)
+                await context.announce(EventRoute.scheduleFired(id), fired)
             }
             // It may have ended at creation (an empty or undeliverable selection).
             try await reconcile(op)
-        } else {
+        case .failure(let failure):
             // The selector resolved to nothing (`skipped`), or the definition no longer holds
             // (a deleted group, say): recorded, not retried.
+            let reply = failure.reply
             run.json["status"] = reply.error?.error == "no_targets" ? "skipped" : "failed"
             run.json["reason"] = .string(reply.error.map { "\($0.error): \($0.message)" } ?? "status \(reply.status)")
             try await store.update(id, run)
         }
         _ = try await context.redis.send("ZREM", RedisKeys.schedulesPending, member)
+    }
+
+    /// Creates the run's operation: a rolling deployment when the schedule has rollout settings,
+    /// else a bulk operation. Answers its id.
+    private func create(_ request: ScheduleRequest, key: String) async -> Result<String, BusReplyFailure> {
+        let operation = BulkCreate(request.operation)
+        if let settings = request.rolling {
+            let create = RollingCreate(operation: operation, settings: settings)
+            return await context.bus.call(Route.rollingCreate, create, replying: RollingDeployment.self, messageID: key).map(\.id)
+        }
+        return await context.bus.call(Route.bulkCreate, operation, replying: BulkOperation.self, messageID: key).map(\.id)
     }
 
     /// The latest earlier run of the schedule still going, checked against its operation's live

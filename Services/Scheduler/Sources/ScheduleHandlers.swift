@@ -76,7 +76,7 @@ public struct ScheduleHandlers: Sendable {
     func delete(_ id: String) async throws -> JSONValue {
         guard try await store.load(id) != nil else { throw BusReplyError.notFound("no schedule '\(id)'") }
         try await store.delete(id)
-        return ["id": .string(id), "deleted": true]
+        return Deleted(id: id).json
     }
 
     /// The definition plus `next_run` (always shown: for a disabled schedule, when it would fire),
@@ -101,12 +101,12 @@ public struct ScheduleHandlers: Sendable {
         let ids = try await context.redis.send("ZREVRANGE", RedisKeys.schedulesIndex, "0", String(limit - 1)).array?.compactMap(\.string) ?? []
         var schedules: [JSONValue] = []
         for id in ids { if let v = try? await view(id) { schedules.append(v) } }
-        return ["schedules": .array(schedules)]
+        return ScheduleList(schedules: schedules).json
     }
 
     func runs(_ id: String) async throws -> JSONValue {
         guard try await store.load(id) != nil else { throw BusReplyError.notFound("no schedule '\(id)'") }
-        return ["runs": .array(try await store.runs(id).map { .object($0.json) })]
+        return ScheduleRunList(runs: try await store.runs(id).map { .object($0.json) }).json
     }
 
 }

@@ -66,8 +66,12 @@ public struct FinishedEventsConsumer: Service {
     }
 
     func handle(_ delivery: Delivery) async {
-        let body = JSONCoding.decode(delivery.body)
-        guard let op = body?["op_id"]?.stringValue ?? body?["rolling_id"]?.stringValue else { return delivery.reject(requeue: false) }
+        let op: String
+        do {
+            op = delivery.routingKey.hasPrefix("rolling.") ? try delivery.decode(RollingFinished.self).rollingID : try delivery.decode(BulkFinished.self).opID
+        } catch {
+            return delivery.reject(requeue: false)
+        }
         do {
             try await firing.reconcile(op)
             delivery.ack()

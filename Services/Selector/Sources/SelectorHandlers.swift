@@ -26,7 +26,8 @@ public struct SelectorHandlers: Sendable {
             Route.hostsDelete: { r in await answer(context.logger) { try await delete(r) } },
             Route.hostsGet: { r in await answer(context.logger) { try await get(r) } },
             Route.hostsList: { r in await answer(context.logger) { try await list(r) } },
-            Route.selectorResolve: { r in await answer(context.logger) { try await resolve(r) } },
+            Route.hostsReport: { r in await answer(context.logger) { try await report(HostReport(json: r.body)) } },
+            Route.selectorResolve: { r in await answer(context.logger) { try await resolve(r).json } },
         ]
     }
 
@@ -43,20 +44,31 @@ public struct SelectorHandlers: Sendable {
             }
             if !errors.isEmpty { throw ValidationError(errors) }
             let created = try await store.upsert(hosts)
-            await announce(["upserted": .int(Int64(hosts.count))])
-            return ["upserted": .int(Int64(hosts.count)), "created": .int(Int64(created))]
+            await announce(HostsChanged(upserted: hosts.count))
+            return HostsUpserted(upserted: hosts.count, created: created).json
         }
         let host = try FleetHost(json: r.body)
         _ = try await store.upsert([host])
-        await announce(["upserted": .int(1), "host_ids": [.string(host.id)]])
+        await announce(HostsChanged(upserted: 1, hostIDs: [host.id]))
+        return host.json
+    }
+
+    /// An agent's detected facts replace those stored; what the operator set stays. A host not
+    /// yet known is created from them (and is `pending` until approved).
+    func report(_ report: HostReport) async throws -> JSONValue {
+        var record = try await store.get(report.id)?.json.objectValue ?? [:]
+        for (key, value) in report.json.objectValue ?? [:] { record[key] = value }
+        let host = try FleetHost(json: .object(record))
+        _ = try await store.upsert([host])
+        await announce(HostsChanged(upserted: 1, hostIDs: [host.id]))
         return host.json
     }
 
     func delete(_ r: BusRequest) async throws -> JSONValue {
         let id = try r.requiredString()
         guard try await store.delete(id) else { throw BusReplyError.notFound("no host '\(id)'") }
-        await announce(["deleted": .int(1), "host_ids": [.string(id)]])
-        return ["id": .string(id), "deleted": true]
+        await announce(HostsChanged(deleted: 1, hostIDs: [id]))
+        return Deleted(id: id).json
     }
 
     func get(_ r: BusRequest) async throws -> JSONValue {
@@ -74,28 +86,21 @@ public struct SelectorHandlers: Sendable {
             ids = try await resolveSelection(selector, explain: false).hostIDs
         }
         let (hosts, next) = try await cache.page(after: r.string("cursor"), limit: limit, among: ids)
-        return ["hosts": .array(hosts.map(\.json)), "next_cursor": next.map { .string($0) } ?? .null]
+        return HostsPage(hosts: hosts.map(\.json), nextCursor: next).json
     }
 
-    func resolve(_ r: BusRequest) async throws -> JSONValue {
-        let selector = try HostSelector(json: r.body, extraKeys: ["explain", "partition_by_approval"])
-        let explain = r.body["explain"]?.boolValue ?? false
-        let s = try await resolveSelection(selector, explain: explain)
-        var o: [String: JSONValue] = ["host_ids": .array(s.hostIDs.map { .string($0) }), "count": .int(Int64(s.count))]
-        if !s.unknownHostIDs.isEmpty { o["unknown_host_ids"] = .array(s.unknownHostIDs.map { .string($0) }) }
-        if r.body["partition_by_approval"]?.boolValue == true {
-            o["not_approved_host_ids"] = .array(await cache.notApproved(s.hostIDs).map { .string($0) })
-        }
+    func resolve(_ r: BusRequest) async throws -> ResolveReply {
+        let selector = try HostSelector(json: r.body, extraKeys: ResolveRequest.optionKeys)
+        let options = try ResolveRequest(json: r.body)
+        let s = try await resolveSelection(selector, explain: options.explain)
+        var reply = ResolveReply(hostIDs: s.hostIDs, unknownHostIDs: s.unknownHostIDs.isEmpty ? nil : s.unknownHostIDs)
+        if options.partitionByApproval { reply.notApprovedHostIDs = await cache.notApproved(s.hostIDs) }
         if let e = s.explanation {
-            o["explanation"] = [
-                "admitted": .array(
-                    e.admitted.map { a in
-                        ["host_id": .string(a.hostID), "admitted_by": .string(a.admittedBy), "clauses": .array(a.clauses.map { .string($0) })]
-                    }),
-                "rejected": .array(e.rejected.map { ["host_id": .string($0.hostID), "rejected_by": .string($0.rejectedBy)] }),
-            ]
+            reply.explanation = ResolveReply.Explanation(
+                admitted: e.admitted.map { ResolveReply.Admitted(hostID: $0.hostID, admittedBy: $0.admittedBy, clauses: $0.clauses) },
+                rejected: e.rejected.map { ResolveReply.Rejected(hostID: $0.hostID, rejectedBy: $0.rejectedBy) })
         }
-        return .object(o)
+        return reply
     }
 
     private func resolveSelection(_ selector: HostSelector, explain: Bool) async throws -> Selection {
@@ -104,10 +109,5 @@ public struct SelectorHandlers: Sendable {
     }
 
     /// `hosts.changed` on fleet.events, for listeners; losing one is harmless (the stream is the record).
-    private func announce(_ body: JSONValue) async {
-        let message = OutgoingMessage(
-            exchange: BusNames.eventsExchange, routingKey: EventRoute.hostsChanged,
-            body: JSONCoding.encode(body), properties: MessageProperties(contentType: "application/json", persistent: false))
-        _ = try? await context.publisher.publish(message)
-    }
+    private func announce(_ event: HostsChanged) async { await context.announce(EventRoute.hostsChanged, event) }
 }

@@ -28,6 +28,8 @@ public struct RolloutPlan: Sendable, Hashable, Codable {
         self.failureBudget = failureBudget
     }
 
+    enum CodingKeys: String, CodingKey { case total, batches, failureBudget = "failure_budget" }
+
     /// `{"total", "batches", "failure_budget"}`.
     public var json: JSONValue {
         ["total": .int(Int64(total)), "batches": .array(batches.map { .int(Int64($0)) }), "failure_budget": .int(Int64(failureBudget))]

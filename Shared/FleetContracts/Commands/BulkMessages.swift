@@ -1,0 +1,210 @@
+import FleetCore
+
+/// `bulk.create` as the rollout controller and the scheduler send it. The selector, the
+/// parameters and the concurrency stay JSON here: FleetCore's `BulkOperationRequest` validates
+/// them, naming each wrong field.
+public struct BulkCreate: FleetMessage {
+    public static let messageName = "bulk.create"
+
+    public var operationType: String
+    public var selector: JSONValue
+    public var parameters: JSONValue?
+    public var allowEmpty: Bool?
+    public var deliveryTimeoutSeconds: Int?
+    /// `n` or `"p%"`.
+    public var concurrency: JSONValue?
+    /// false: created with nothing sent (the rollout controller sends its batches with `bulk.dispatch`).
+    public var dispatch: Bool?
+
+    public init(
+        operationType: String, selector: JSONValue, parameters: JSONValue? = nil, allowEmpty: Bool? = nil,
+        deliveryTimeoutSeconds: Int? = nil, concurrency: JSONValue? = nil, dispatch: Bool? = nil
+    ) {
+        self.operationType = operationType
+        self.selector = selector
+        self.parameters = parameters
+        self.allowEmpty = allowEmpty
+        self.deliveryTimeoutSeconds = deliveryTimeoutSeconds
+        self.concurrency = concurrency
+        self.dispatch = dispatch
+    }
+
+    /// The fields of a validated request, in their canonical form.
+    public init(_ request: BulkOperationRequest, dispatch: Bool? = nil) {
+        self.init(
+            operationType: request.type.rawValue, selector: request.selectorJSON, parameters: request.parameters.json,
+            allowEmpty: request.allowEmpty ? true : nil, deliveryTimeoutSeconds: request.deliveryTimeoutSeconds,
+            concurrency: request.concurrency?.json, dispatch: dispatch)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case operationType = "operation_type", selector, parameters, allowEmpty = "allow_empty"
+        case deliveryTimeoutSeconds = "delivery_timeout_seconds", concurrency, dispatch
+    }
+}
+
+/// A bulk operation as `bulk.create`, `bulk.get` and `bulk.cancel` answer it.
+public struct BulkOperation: FleetMessage {
+    public static let messageName = "bulk.operation"
+
+    public var id: String
+    public var operationType: String
+    /// The canonical parameters (defaults filled in).
+    public var parameters: JSONValue
+    public var selector: JSONValue
+    public var allowEmpty: Bool
+    public var deliveryTimeoutSeconds: Int
+    /// `n`, `"p%"`, or null (no window).
+    public var concurrency: JSONValue
+    public var createdAt: String
+    public var status: AggregateStatus
+    public var total: Int
+    public var progress: BulkProgress
+
+    public init(
+        id: String, operationType: String, parameters: JSONValue, selector: JSONValue, allowEmpty: Bool, deliveryTimeoutSeconds: Int,
+        concurrency: JSONValue, createdAt: String, status: AggregateStatus, progress: BulkProgress
+    ) {
+        self.id = id
+        self.operationType = operationType
+        self.parameters = parameters
+        self.selector = selector
+        self.allowEmpty = allowEmpty
+        self.deliveryTimeoutSeconds = deliveryTimeoutSeconds
+        self.concurrency = concurrency
+        self.createdAt = createdAt
+        self.status = status
+        total = progress.total
+        self.progress = progress
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, operationType = "operation_type", parameters, selector, allowEmpty = "allow_empty"
+        case deliveryTimeoutSeconds = "delivery_timeout_seconds", concurrency, createdAt = "created_at", status, total, progress
+    }
+}
+
+/// `bulk.progress`: the seed's shape plus `skipped`.
+public struct BulkProgress: FleetMessage {
+    public static let messageName = "bulk.progress.reply"
+
+    public var total: Int
+    public var queued: Int
+    public var running: Int
+    public var succeeded: Int
+    public var failed: Int
+    public var skipped: Int
+    public var percentComplete: Double
+
+    public init(_ c: ProgressCounters) {
+        total = c.total
+        queued = c.queued
+        running = c.running
+        succeeded = c.succeeded
+        failed = c.failed
+        skipped = c.skipped
+        percentComplete = c.percentComplete
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case total, queued, running, succeeded, failed, skipped, percentComplete = "percent_complete"
+    }
+}
+
+/// `bulk.dispatch`: send the named hosts of an operation created with `"dispatch": false`.
+public struct BulkDispatch: FleetMessage {
+    public static let messageName = "bulk.dispatch"
+
+    public var id: String
+    public var hostIDs: [String]
+
+    public init(id: String, hostIDs: [String]) {
+        self.id = id
+        self.hostIDs = hostIDs
+    }
+
+    enum CodingKeys: String, CodingKey { case id, hostIDs = "host_ids" }
+}
+
+/// The reply of `bulk.dispatch`: the named hosts that were still queued and not yet sent.
+public struct BulkDispatched: FleetMessage {
+    public static let messageName = "bulk.dispatch.reply"
+
+    public var dispatched: [String]
+
+    public init(dispatched: [String]) { self.dispatched = dispatched }
+}
+
+/// `bulk.cancel`: queued hosts are skipped with `reason`.
+public struct BulkCancel: FleetMessage {
+    public static let messageName = "bulk.cancel"
+
+    public enum Reason: String, Codable, Sendable, Hashable {
+        /// An operator's cancel: the aggregate becomes `cancelled`.
+        case cancelled
+        /// The rollout controller halting its operation: the aggregate follows the counts.
+        case halted
+
+        public var hostReason: HostReason { self == .cancelled ? .cancelled : .halted }
+    }
+
+    public var id: String
+    public var reason: Reason?
+
+    public init(id: String, reason: Reason? = nil) {
+        self.id = id
+        self.reason = reason
+    }
+}
+
+/// The reply of `bulk.hosts`: one page of per-host statuses by host id.
+public struct BulkHostsPage: FleetMessage {
+    public static let messageName = "bulk.hosts.reply"
+
+    public struct Row: Codable, Sendable, Hashable {
+        public var hostID: String
+        public var status: HostStatus
+        public var reason: HostReason?
+
+        public init(hostID: String, status: HostStatus, reason: HostReason?) {
+            self.hostID = hostID
+            self.status = status
+            self.reason = reason
+        }
+
+        enum CodingKeys: String, CodingKey { case hostID = "host_id", status, reason }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(hostID, forKey: .hostID)
+            try c.encode(status, forKey: .status)
+            try c.encode(reason, forKey: .reason)  // null, not absent
+        }
+    }
+
+    public var hosts: [Row]
+    /// Pass back as `cursor` for the next page; null on the last.
+    public var nextCursor: String?
+
+    public init(hosts: [Row], nextCursor: String?) {
+        self.hosts = hosts
+        self.nextCursor = nextCursor
+    }
+
+    enum CodingKeys: String, CodingKey { case hosts, nextCursor = "next_cursor" }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(hosts, forKey: .hosts)
+        try c.encode(nextCursor, forKey: .nextCursor)
+    }
+}
+
+/// The reply of `bulk.list`: newest first.
+public struct BulkOperationList: FleetMessage {
+    public static let messageName = "bulk.list.reply"
+
+    public var operations: [BulkOperation]
+
+    public init(operations: [BulkOperation]) { self.operations = operations }
+}
