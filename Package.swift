@@ -13,10 +13,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
-        // Metrics: the API everywhere, the Prometheus backend in FleetRuntime (served on /metrics).
+        // Metrics: the API everywhere, the Prometheus backend in FleetObservability (served on /metrics).
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
-        // HTTP (the gateway, and every service's /metrics endpoint through FleetRuntime), token
+        // HTTP (the gateway, and every service's /metrics endpoint through FleetObservability), token
         // hashing (the gateway) and command lines (the gateway, the agent and fleetctl).
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
@@ -41,35 +41,64 @@ let package = Package(
             name: "FleetStore",
             dependencies: ["CHiredis", .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics")],
             path: "Shared/FleetStore"),
+        // The bus as services speak it: typed contract messages, calls, events, configuration.
+        // What an agent needs, and no more (no hiredis, no HTTP server).
         .target(
-            name: "FleetRuntime",
+            name: "FleetMessaging",
+            dependencies: ["FleetBus", "FleetContracts", "FleetCore", .product(name: "Logging", package: "swift-log")],
+            path: "Shared/FleetMessaging"),
+        // Metrics: the swift-metrics API bootstrapped with a Prometheus registry, served on /metrics.
+        .target(
+            name: "FleetObservability",
             dependencies: [
-                "FleetBus", "FleetStore", "FleetContracts", "FleetCore",
+                "FleetContracts",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/FleetObservability"),
+        // A service's process: context, command loop, consumers, typed repositories of Redis records.
+        .target(
+            name: "FleetRuntime",
+            dependencies: [
+                "FleetMessaging", "FleetObservability", "FleetBus", "FleetStore", "FleetContracts", "FleetCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Shared/FleetRuntime"),
-        .target(name: "SelectorService", dependencies: ["FleetRuntime"], path: "Services/Selector/Sources"),
-        .executableTarget(name: "fleet-selector", dependencies: ["SelectorService"], path: "Services/Selector/Main"),
+        .target(
+            name: "SelectorService", dependencies: ["FleetRuntime", "FleetMessaging", "FleetBus", "FleetContracts", "FleetCore", "FleetStore"],
+            path: "Services/Selector/Sources"),
+        .executableTarget(name: "fleet-selector", dependencies: ["SelectorService", "FleetRuntime", "FleetContracts"], path: "Services/Selector/Main"),
         .target(
             name: "BulkDispatcherService",
-            dependencies: ["FleetRuntime", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            dependencies: [
+                "FleetRuntime", "FleetMessaging", "FleetObservability", "FleetBus", "FleetContracts", "FleetCore", "FleetStore",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Services/BulkDispatcher/Sources"),
-        .executableTarget(name: "fleet-bulk-dispatcher", dependencies: ["BulkDispatcherService"], path: "Services/BulkDispatcher/Main"),
+        .executableTarget(
+            name: "fleet-bulk-dispatcher", dependencies: ["BulkDispatcherService", "FleetRuntime", "FleetContracts"], path: "Services/BulkDispatcher/Main"),
         .target(
             name: "RolloutControllerService",
-            dependencies: ["FleetRuntime", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            dependencies: [
+                "FleetRuntime", "FleetMessaging", "FleetBus", "FleetContracts", "FleetCore", "FleetStore",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Services/RolloutController/Sources"),
         .executableTarget(
-            name: "fleet-rollout-controller", dependencies: ["RolloutControllerService"], path: "Services/RolloutController/Main"),
+            name: "fleet-rollout-controller", dependencies: ["RolloutControllerService", "FleetRuntime", "FleetContracts"],
+            path: "Services/RolloutController/Main"),
         .target(
             name: "SchedulerService",
-            dependencies: ["FleetRuntime", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            dependencies: [
+                "FleetRuntime", "FleetMessaging", "FleetBus", "FleetContracts", "FleetCore", "FleetStore",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Services/Scheduler/Sources"),
-        .executableTarget(name: "fleet-scheduler", dependencies: ["SchedulerService"], path: "Services/Scheduler/Main"),
+        .executableTarget(name: "fleet-scheduler", dependencies: ["SchedulerService", "FleetRuntime", "FleetContracts"], path: "Services/Scheduler/Main"),
         .target(
             name: "FleetctlKit",
             // FleetCore only: the CLI speaks HTTP to the gateway and links neither hiredis nor rabbitmq-c.
@@ -77,28 +106,45 @@ let package = Package(
             path: "Services/Fleetctl/Sources"),
         .executableTarget(
             name: "fleetctl",
-            dependencies: ["FleetctlKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["FleetctlKit", "FleetCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Services/Fleetctl/Main"),
-        .target(name: "AgentService", dependencies: ["FleetRuntime"], path: "Services/Agent/Sources"),
+        .target(
+            // FleetMessaging, not FleetRuntime: an agent links neither hiredis nor an HTTP server.
+            name: "AgentService",
+            dependencies: ["FleetMessaging", "FleetBus", "FleetContracts", "FleetCore", .product(name: "Logging", package: "swift-log")],
+            path: "Services/Agent/Sources"),
         .executableTarget(
             name: "fleet-agent",
-            dependencies: ["AgentService", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "AgentService", "FleetMessaging", "FleetBus", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "Services/Agent/Main"),
-        .target(name: "GroupsService", dependencies: ["FleetRuntime"], path: "Services/Groups/Sources"),
-        .executableTarget(name: "fleet-groups", dependencies: ["GroupsService"], path: "Services/Groups/Main"),
+        .target(
+            name: "GroupsService", dependencies: ["FleetRuntime", "FleetMessaging", "FleetContracts", "FleetCore", "FleetStore"],
+            path: "Services/Groups/Sources"),
+        .executableTarget(name: "fleet-groups", dependencies: ["GroupsService", "FleetRuntime", "FleetContracts"], path: "Services/Groups/Main"),
         .target(
             name: "GatewayService",
             dependencies: [
-                "FleetRuntime", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Crypto", package: "swift-crypto"),
+                "FleetRuntime", "FleetMessaging", "FleetObservability", "FleetBus", "FleetContracts", "FleetCore", "FleetStore",
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Services/Gateway/Sources"),
         .executableTarget(
             name: "fleet-gateway",
-            dependencies: ["GatewayService", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "GatewayService", "FleetRuntime", "FleetMessaging", "FleetObservability", "FleetBus", "FleetStore",
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "Services/Gateway/Main"),
         .executableTarget(
             name: "fleet-gateway-bench",
-            dependencies: ["FleetRuntime", "FleetCore", "FleetStore", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            dependencies: [
+                "FleetMessaging", "FleetBus", "FleetContracts", "FleetCore", "FleetStore", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             path: "Tests/Benchmarks/GatewayBench"),
         .executableTarget(name: "fleet-core-bench", dependencies: ["FleetCore"], path: "Tests/Benchmarks/FleetCoreBench"),
         .executableTarget(
@@ -108,7 +154,7 @@ let package = Package(
             dependencies: ["FleetCore", .product(name: "PropertyBased", package: "swift-property-based")],
             path: "Tests/FleetCoreTests"),
         .target(
-            name: "FleetTestSupport", dependencies: ["FleetRuntime", "FleetContracts", "FleetBus", "FleetStore"],
+            name: "FleetTestSupport", dependencies: ["FleetRuntime", "FleetMessaging", "FleetContracts", "FleetCore", "FleetBus", "FleetStore"],
             path: "Tests/FleetTestSupport"),
         .testTarget(name: "FleetContractsTests", dependencies: ["FleetContracts", "FleetCore"], path: "Tests/FleetContractsTests",
                     exclude: ["Fixtures"]),
@@ -116,14 +162,17 @@ let package = Package(
         .testTarget(
             name: "ServiceTests",
             dependencies: [
-                "FleetRuntime", "FleetContracts", "FleetCore", "FleetBus", "FleetStore", "FleetTestSupport", "BulkDispatcherService",
+                "FleetRuntime", "FleetMessaging", "FleetContracts", "FleetCore", "FleetBus", "FleetStore", "FleetTestSupport", "BulkDispatcherService",
                 "SelectorService", "AgentService", "FleetctlKit", "SchedulerService",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             path: "Tests/ServiceTests"),
         .testTarget(
             name: "GatewayTests",
-            dependencies: ["GatewayService", "FleetTestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: [
+                "GatewayService", "FleetTestSupport", "FleetRuntime", "FleetMessaging", "FleetContracts", "FleetCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             path: "Tests/GatewayTests"),
         .testTarget(name: "FleetStoreTests", dependencies: ["FleetStore", "FleetTestSupport"], path: "Tests/FleetStoreTests"),
     ],

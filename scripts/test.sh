@@ -63,6 +63,9 @@ python3 "$FLEET_ROOT/scripts/check_openapi.py" docs/openapi.yaml "$FLEET_RECORD_
 python3 "$FLEET_ROOT/scripts/check_compose.py" "$FLEET_ROOT" || status=1
 # The CLI talks HTTP only: its binary must not drag in the C clients of the bus and the store.
 if ldd "$FLEET_BIN_DIR/fleetctl" | grep -E 'libhiredis|librabbitmq'; then log "fleetctl links a C client it does not need"; status=1; fi
+# An agent speaks the bus only: no Redis client, no HTTP server, no metrics registry in its binary.
+if ldd "$FLEET_BIN_DIR/fleet-agent" | grep -E 'libhiredis'; then log "fleet-agent links hiredis"; status=1; fi
+if nm "$FLEET_BIN_DIR/fleet-agent" | grep -E 'Hummingbird|Prometheus' >/dev/null; then log "fleet-agent links Hummingbird or Prometheus"; status=1; fi
 phase 10m --filter "$restart_suites" || status=1
 # The service processes' watchdogs end them when the test process exits; wait for that.
 for _ in $(seq 1 20); do pgrep -f "$FLEET_BIN_DIR/fleet-" >/dev/null || break; sleep 0.25; done

@@ -1,6 +1,7 @@
 import FleetBus
 import FleetContracts
 import FleetCore
+import FleetMessaging
 import FleetStore
 import Logging
 
@@ -62,16 +63,6 @@ public func answer(_ logger: Logger, _ body: () async throws -> JSONValue) async
     } catch {
         logger.error("unexpected error", metadata: ["error": "\(error)"])
         return .failure(500, "internal_error", "internal error")
-    }
-}
-
-/// A ready-made reply thrown from deep inside a handler (404 for a missing record, say).
-public struct BusReplyError: Error {
-    public let reply: BusReply
-    public init(_ reply: BusReply) { self.reply = reply }
-
-    public static func notFound(_ what: String) -> BusReplyError {
-        BusReplyError(.failure(404, "not_found", what))
     }
 }
 

@@ -1,6 +1,8 @@
 import FleetBus
 import FleetContracts
 import FleetCore
+import FleetMessaging
+import FleetObservability
 import FleetStore
 import Logging
 import ServiceLifecycle
@@ -84,7 +86,7 @@ public enum FleetServiceMain {
         let service = CommandService(
             name: name, handlers: handlers, consumer: consumer, replies: outbound,
             prefetch: config.prefetch, logger: logger)
-        let metrics = MetricsEndpoint(service: name, config: config, logger: logger)
+        let metrics = MetricsEndpoint(service: name, environment: config.environment, logger: logger)
         let group = ServiceGroup(services: [service, metrics] + assembly.background, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
         await consumer.close()

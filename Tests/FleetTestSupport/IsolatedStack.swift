@@ -1,4 +1,5 @@
 import FleetBus
+import FleetMessaging
 import FleetRuntime
 import FleetStore
 

@@ -1,4 +1,5 @@
 import FleetCore
+import FleetMessaging
 import FleetRuntime
 import FleetTestSupport
 import Foundation

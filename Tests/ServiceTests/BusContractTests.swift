@@ -1,6 +1,7 @@
 import FleetBus
 import FleetContracts
 import FleetCore
+import FleetMessaging
 import FleetRuntime
 import FleetTestSupport
 import Foundation

@@ -1,5 +1,6 @@
 import FleetContracts
 import FleetCore
+import FleetMessaging
 import FleetRuntime
 import FleetTestSupport
 import Testing

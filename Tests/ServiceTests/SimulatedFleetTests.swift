@@ -1,6 +1,7 @@
 import AgentService
 import FleetContracts
 import FleetCore
+import FleetMessaging
 import FleetRuntime
 import FleetTestSupport
 import Testing

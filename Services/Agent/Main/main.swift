@@ -1,7 +1,7 @@
 import AgentService
 import ArgumentParser
 import FleetBus
-import FleetRuntime
+import FleetMessaging
 import Foundation
 import Logging
 

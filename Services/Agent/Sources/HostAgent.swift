@@ -1,7 +1,7 @@
 import FleetBus
 import FleetContracts
 import FleetCore
-import FleetRuntime
+import FleetMessaging
 import Foundation
 import Logging
 
@@ -14,12 +14,15 @@ public struct HostAgent: Sendable {
     public let dryRun: Bool
     let logger: Logger
     let journal: Journal
+    /// Stamps `started_at` and `finished_at`.
+    let clock: WallClock
 
-    public init(hostID: String, dryRun: Bool, stateDirectory: String, logger: Logger) {
+    public init(hostID: String, dryRun: Bool, stateDirectory: String, logger: Logger, clock: WallClock = .system) {
         self.hostID = hostID
         self.dryRun = dryRun
         self.logger = logger
         journal = Journal(directory: stateDirectory)
+        self.clock = clock
     }
 
     public var queue: String { BusNames.agentQueue(hostID) }
@@ -114,7 +117,7 @@ public struct HostAgent: Sendable {
                 result.stdout = "dry run, nothing changed; would run:\n" + steps.map(Self.describe).joined(separator: "\n")
                 return result
             }
-            let started = Date()
+            let started = clock.now
             let outcome = await StepExecutor().run(steps, timeout: .seconds(command.timeoutSeconds))
             result.status = outcome.exitCode == 0 && !outcome.timedOut ? .succeeded : .failed
             if outcome.timedOut { result.reason = .timedOut } else if outcome.exitCode != 0 { result.reason = .exitCode }
@@ -124,7 +127,7 @@ public struct HostAgent: Sendable {
             result.truncated = outcome.truncated
             let iso = ISO8601DateFormatter()
             result.startedAt = iso.string(from: started)
-            result.finishedAt = iso.string(from: Date())
+            result.finishedAt = iso.string(from: clock.now)
             let entry = result.json
             let key = command.journalKey
             await OffPool.run("agent-journal") { [journal] in journal.record(key, entry) }  // fsync: off the pool

@@ -1,5 +1,5 @@
 import FleetContracts
-import FleetRuntime
+import FleetMessaging
 import Logging
 
 /// Registration waits for the control plane: an agent started before the selector (a host booting

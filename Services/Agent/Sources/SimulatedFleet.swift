@@ -1,7 +1,7 @@
 import FleetBus
 import FleetContracts
 import FleetCore
-import FleetRuntime
+import FleetMessaging
 import Logging
 
 /// One process playing many hosts, for the local stack, tests and benchmarks. It never touches

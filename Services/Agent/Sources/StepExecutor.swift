@@ -1,5 +1,5 @@
 import FleetCore
-import FleetRuntime
+import FleetMessaging
 import Foundation
 import Synchronization
 

@@ -1,6 +1,8 @@
 import FleetBus
 import FleetContracts
 import FleetCore
+import FleetMessaging
+import FleetObservability
 import FleetRuntime
 
 /// Publishes each host its command on `fleet.agent` (routing key = host id): persistent, confirmed,

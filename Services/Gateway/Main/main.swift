@@ -1,5 +1,7 @@
 import ArgumentParser
 import FleetBus
+import FleetMessaging
+import FleetObservability
 import FleetRuntime
 import FleetStore
 import GatewayService

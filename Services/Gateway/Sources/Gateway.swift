@@ -1,6 +1,8 @@
 import FleetBus
 import FleetContracts
 import FleetCore
+import FleetMessaging
+import FleetObservability
 import FleetRuntime
 import FleetStore
 import Hummingbird

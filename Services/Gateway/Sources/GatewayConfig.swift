@@ -1,3 +1,4 @@
+import FleetMessaging
 import FleetRuntime
 import Foundation
 

@@ -1,5 +1,7 @@
 import FleetContracts
 import FleetCore
+import FleetMessaging
+import FleetObservability
 import FleetRuntime
 import Hummingbird
 

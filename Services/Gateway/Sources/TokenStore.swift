@@ -1,6 +1,7 @@
 import Crypto
 import FleetContracts
 import FleetCore
+import FleetMessaging
 import FleetRuntime
 import FleetStore
 import Foundation
@@ -18,8 +19,12 @@ public enum Scope: String, CaseIterable, Sendable, Comparable {
 /// a copy of Redis grants nothing; tokens are 256 random bits, which makes a fast hash enough.
 public struct TokenStore: Sendable {
     let redis: RedisClient
+    let clock: WallClock
 
-    public init(redis: RedisClient) { self.redis = redis }
+    public init(redis: RedisClient, clock: WallClock = .system) {
+        self.redis = redis
+        self.clock = clock
+    }
 
     /// Creates a token and returns it: the only time it is ever shown.
     public func create(scope: Scope, name: String) async throws -> String {
@@ -32,7 +37,7 @@ public struct TokenStore: Sendable {
             .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
         let record: JSONValue = [
             "scope": .string(scope.rawValue), "name": .string(name),
-            "created_at": .string(ISO8601DateFormatter().string(from: Date())),
+            "created_at": .string(ISO8601DateFormatter().string(from: clock.now)),
         ]
         _ = try await redis.send("HSET", RedisKeys.tokens, Self.digest(token), String(decoding: JSONCoding.encode(record), as: UTF8.self))
         return token

@@ -1,5 +1,6 @@
 import FleetContracts
 import FleetCore
+import FleetMessaging
 import FleetRuntime
 
 /// The groups service's commands. It owns the group records; membership is resolved by the

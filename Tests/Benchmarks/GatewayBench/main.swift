@@ -5,7 +5,7 @@ import AsyncHTTPClient
 import FleetBus
 import FleetContracts
 import FleetCore
-import FleetRuntime
+import FleetMessaging
 import FleetStore
 import Foundation
 import NIOCore

@@ -60,10 +60,12 @@ public enum FleetMetrics {
 /// taken (a second replica on the same machine) is logged and the service runs on without it.
 public struct MetricsEndpoint: Service {
     let port: Int
+    let host: String
     let logger: Logger
 
-    public init(service: ServiceName, config: ServiceConfig, logger: Logger) {
-        port = config.environment["FLEET_METRICS_PORT"].flatMap(Int.init) ?? FleetMetrics.defaultPort(service)
+    public init(service: ServiceName, environment: [String: String], logger: Logger) {
+        port = environment["FLEET_METRICS_PORT"].flatMap(Int.init) ?? FleetMetrics.defaultPort(service)
+        host = environment["FLEET_METRICS_HOST"] ?? "127.0.0.1"
         self.logger = logger
         _ = FleetMetrics.registry
     }
@@ -74,7 +76,6 @@ public struct MetricsEndpoint: Service {
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: FleetMetrics.exposition())))
         }
-        let host = ProcessInfo.processInfo.environment["FLEET_METRICS_HOST"] ?? "127.0.0.1"
         let app = Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "fleet-metrics"), logger: logger)
         do {
             // `run`, not `runService`: the latter listens for SIGTERM itself and would stop before

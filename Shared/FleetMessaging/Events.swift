@@ -16,13 +16,6 @@ extension AMQPConnection {
     }
 }
 
-extension ServiceContext {
-    /// Announces `event` on `fleet.events`, stamped with this context's clock.
-    public func announce<E: FleetEvent>(_ route: String, _ event: E) async {
-        await publisher.announce(route, event, at: clock.now)
-    }
-}
-
 public enum Events {
     public static func timestamp(_ date: Date) -> String {
         date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))

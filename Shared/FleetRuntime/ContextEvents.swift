@@ -1,0 +1,9 @@
+import FleetContracts
+import FleetMessaging
+
+extension ServiceContext {
+    /// Announces `event` on `fleet.events`, stamped with this context's clock.
+    public func announce<E: FleetEvent>(_ route: String, _ event: E) async {
+        await publisher.announce(route, event, at: clock.now)
+    }
+}
