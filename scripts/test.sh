@@ -26,11 +26,14 @@ swift build --build-tests
 export FLEET_REQUEST_TIMEOUT_MS=${FLEET_REQUEST_TIMEOUT_MS:-30000}
 export FLEET_BIN_DIR=$(swift build --show-bin-path)
 
-# Three phases, each parallel inside. The pure tests first (domain and contracts): they are CPU-bound (100,000-host
+# Four phases, each parallel inside. The pure tests first (domain and contracts): they are CPU-bound (100,000-host
 # fixtures) and would hold both cooperative threads of a 2-core machine while timing tests wait.
-# Then everything that talks to the servers. Last, alone, the suites that stop and start the servers.
+# Then everything that talks to the servers. Then, alone, the suites that stop and start the servers;
+# last, alone too, the suites whose figures would be skewed by anything running beside them.
 pure_suites='FleetCoreTests|FleetContractsTests'
 restart_suites='BrokerRestartTests|RedisRestartTests'
+# Timing figures of its own: run with nothing beside it.
+alone_suites='HostileSelectorTests'
 status=0
 # Each phase is bounded: a test that hangs fails the run (listing the tests still running) instead
 # of holding CI until its own limit.
@@ -58,7 +61,7 @@ phase 10m --filter "$pure_suites" || status=1
 # The gateway tests record every response; scripts/check_openapi.py then checks them against the spec.
 export FLEET_RECORD_RESPONSES=$FLEET_RUN_DIR/gateway-responses.jsonl
 rm -f "$FLEET_RECORD_RESPONSES"
-phase 20m --skip "$pure_suites|$restart_suites" || status=1
+phase 20m --skip "$pure_suites|$restart_suites|$alone_suites" || status=1
 python3 "$FLEET_ROOT/scripts/check_openapi.py" docs/openapi.yaml "$FLEET_RECORD_RESPONSES" || status=1
 python3 "$FLEET_ROOT/scripts/check_compose.py" "$FLEET_ROOT" || status=1
 # The CLI talks HTTP only: its binary must not drag in the C clients of the bus and the store.
@@ -67,6 +70,7 @@ if ldd "$FLEET_BIN_DIR/fleetctl" | grep -E 'libhiredis|librabbitmq'; then log "f
 if ldd "$FLEET_BIN_DIR/fleet-agent" | grep -E 'libhiredis'; then log "fleet-agent links hiredis"; status=1; fi
 if nm "$FLEET_BIN_DIR/fleet-agent" | grep -E 'Hummingbird|Prometheus' >/dev/null; then log "fleet-agent links Hummingbird or Prometheus"; status=1; fi
 phase 10m --filter "$restart_suites" || status=1
+phase 5m --filter "$alone_suites" || status=1
 # The service processes' watchdogs end them when the test process exits; wait for that.
 for _ in $(seq 1 20); do pgrep -f "$FLEET_BIN_DIR/fleet-" >/dev/null || break; sleep 0.25; done
 exit $status

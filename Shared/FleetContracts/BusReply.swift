@@ -55,7 +55,6 @@ public struct BusReply: Sendable, Hashable {
         failure(e.kind == .notFound ? 404 : 409, e.code, e.message)
     }
 
-
     public var json: JSONValue {
         var o: [String: JSONValue] = ["status": .int(Int64(status))]
         if let body { o["body"] = body }

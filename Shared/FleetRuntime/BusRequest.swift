@@ -52,6 +52,8 @@ public func answer(_ logger: Logger, _ body: () async throws -> JSONValue) async
         return .conflict(e)
     } catch let e as BusReplyError {
         return e.reply
+    } catch is CancellationError {
+        return .failure(503, "unavailable", "the service is shutting down; retry")
     } catch let e as RedisError {
         logger.error("redis unavailable", metadata: ["error": "\(e)"])
         return .failure(503, "unavailable", "storage is unavailable; retry later")

@@ -72,6 +72,14 @@ struct SelectorPropertyTests {
             let fast = index.select(compiled)
             let scan = index.selectByFullScan(compiled)
             #expect(fast == scan)
+            // In slices of any size, as a budgeted caller runs it: the same answer.
+            var run = index.selection(compiled)
+            var slices = 0
+            while !run.isDone {
+                run.step(hosts: 1 + slices % 3)
+                slices += 1
+            }
+            #expect(run.result() == fast)
 
             // And the scan itself against first principles: a dictionary, no InventoryIndex at all.
             let inventory = Dictionary(hosts.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })

@@ -26,4 +26,13 @@ struct JSONCodingTests {
         #expect(JSONCoding.decode(Array("{not json".utf8)) == nil)
         #expect(JSONCoding.decode([]) == nil)
     }
+
+    /// A hostile body nested far deeper than any request needs is refused whole: neither the
+    /// parser nor the conversion recurses into it (which would overflow the stack).
+    @Test func deepNestingIsRefusedNotACrash() {
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        #expect(JSONCoding.decode(Array(deep.utf8)) == nil)
+        let objects = String(repeating: "{\"not\":", count: 100_000) + "1" + String(repeating: "}", count: 100_000)
+        #expect(JSONCoding.decode(Array(objects.utf8)) == nil)
+    }
 }

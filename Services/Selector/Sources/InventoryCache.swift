@@ -139,10 +139,32 @@ actor InventoryCache {
     /// Compiles and evaluates on a snapshot of the index, outside the actor: one slow selector
     /// (a big program, a costly pattern) no longer holds every other caller behind it, and
     /// requests evaluate side by side. The snapshot shares the index's storage (copy on write).
-    nonisolated func resolve(_ selector: HostSelector, groups: GroupTable?, explain: Bool) async throws -> Selection {
+    /// The evaluation runs in slices under `budget`, yielding between them; an expensive one
+    /// (by its estimated cost) first takes a place in `lane`, so a burst of hostile selectors
+    /// cannot take every thread from the cheap ones.
+    nonisolated func resolve(
+        _ selector: HostSelector, groups: GroupTable?, explain: Bool, budget: EvaluationBudget, lane: EvaluationLane
+    ) async throws -> Selection {
         let snapshot = try await syncedIndex()
         let compiled = try CompiledSelector(selector) { id in groups?.effectiveMembers(of: id, in: snapshot) }
-        return snapshot.select(compiled, explain: explain)
+        var run = snapshot.selection(compiled)
+        guard run.remainingCost > EvaluationLane.inlineCost else {
+            run.step(hosts: .max)
+            return run.result(explain: explain)
+        }
+        try await lane.enter(within: budget)
+        do {
+            while !run.isDone {
+                try budget.check()
+                run.step(units: EvaluationLane.slice)
+                await Task.yield()
+            }
+            await lane.leave()
+        } catch {
+            await lane.leave()
+            throw error
+        }
+        return run.result(explain: explain)
     }
 
     /// The index, brought up to date first.

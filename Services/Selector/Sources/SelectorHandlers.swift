@@ -10,6 +10,9 @@ public struct SelectorHandlers: Sendable {
     let store: InventoryStore
     let cache: InventoryCache
     let context: ServiceContext
+    /// How long one resolve may evaluate, in ms (`FLEET_SELECTOR_BUDGET_MS`, default 2000).
+    let budgetMs: Int
+    let lane = EvaluationLane(width: 1)
     static let defaultLimit = 100
     static let maxLimit = 1000
 
@@ -19,6 +22,7 @@ public struct SelectorHandlers: Sendable {
         if let n = context.config.environment["FLEET_HOST_CHANGES_MAXLEN"].flatMap(Int.init), n > 0 { store.maxStreamLength = n }
         self.store = store
         cache = InventoryCache(redis: context.redis, logger: context.logger)
+        budgetMs = context.config.environment["FLEET_SELECTOR_BUDGET_MS"].flatMap(Int.init).map { max(1, $0) } ?? 2_000
     }
 
     public var routes: [String: CommandHandler] {
@@ -106,7 +110,7 @@ public struct SelectorHandlers: Sendable {
 
     private func resolveSelection(_ selector: HostSelector, explain: Bool) async throws -> Selection {
         let groups = selector.groups == nil ? nil : try await GroupRecords.load(context.redis).table
-        return try await cache.resolve(selector, groups: groups, explain: explain)
+        return try await cache.resolve(selector, groups: groups, explain: explain, budget: EvaluationBudget(milliseconds: budgetMs), lane: lane)
     }
 
     /// `hosts.changed` on fleet.events, for listeners; losing one is harmless (the stream is the record).

@@ -11,8 +11,10 @@ struct RegexParser {
     }
 
     static func parse(_ pattern: String) throws(RegexError) -> RegexNode {
-        guard pattern.count <= maxPatternLength else {
-            throw RegexError(offset: maxPatternLength, message: "pattern is longer than \(maxPatternLength) characters")
+        // Unicode scalars, what the NFA steps over: grapheme clusters would count a class of
+        // 10,000 combining marks as a handful of characters.
+        guard pattern.unicodeScalars.count <= maxPatternLength else {
+            throw RegexError(offset: maxPatternLength, message: "pattern is longer than \(maxPatternLength) characters (Unicode scalars)")
         }
         var p = RegexParser(pattern)
         let node = try p.parseAlternation()

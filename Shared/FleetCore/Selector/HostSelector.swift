@@ -89,7 +89,7 @@ public struct HostSelector: Sendable, Hashable {
             if let a = v.arrayValue {
                 for (i, item) in a.enumerated() {
                     do throws(ValidationError) {
-                        criteria.append(try Criterion(json: item, path: path(path(base, "criteria"), i)))
+                        criteria.append(try Criterion(json: item, path: path(path(base, "criteria"), i), depth: 1))
                     } catch {
                         errors.add(error)
                     }
@@ -99,6 +99,7 @@ public struct HostSelector: Sendable, Hashable {
             }
         }
         try errors.throwIfAny()
+        try SelectorLimits.standard.violations(of: self, path: base).throwIfAny()
     }
 
     /// True when the criteria part selects nothing by itself (no criteria, shortcuts or all_hosts):
@@ -109,7 +110,11 @@ public struct HostSelector: Sendable, Hashable {
 }
 
 extension Criterion {
-    public init(json: JSONValue, path at: String) throws(ValidationError) {
+    /// `depth` is how deep this criterion nests (a top-level one is 1): past the limit it is
+    /// refused before its inside is read, so no nesting can exhaust the stack.
+    public init(json: JSONValue, path at: String, depth: Int = 1) throws(ValidationError) {
+        let maxDepth = SelectorLimits.standard.maxDepth
+        guard depth <= maxDepth else { throw ValidationError(at, .tooLarge, "criteria nest \(depth) deep here; at most \(maxDepth)") }
         guard let o = json.objectValue else {
             throw ValidationError(at, .invalidType, "a criterion must be an object, got \(json.typeName)")
         }
@@ -120,7 +125,7 @@ extension Criterion {
             }
             let inner = o[key]!
             if key == "not" {
-                self = .not(try Criterion(json: inner, path: path(at, "not")))
+                self = .not(try Criterion(json: inner, path: path(at, "not"), depth: depth + 1))
                 return
             }
             guard let items = inner.arrayValue, !items.isEmpty else {
@@ -129,7 +134,7 @@ extension Criterion {
             var errors = FieldErrors()
             var parsed: [Criterion] = []
             for (i, item) in items.enumerated() {
-                do throws(ValidationError) { parsed.append(try Criterion(json: item, path: path(path(at, key), i))) } catch {
+                do throws(ValidationError) { parsed.append(try Criterion(json: item, path: path(path(at, key), i), depth: depth + 1)) } catch {
                     errors.add(error)
                 }
             }

@@ -44,6 +44,11 @@ public struct CompiledSelector: Sendable {
             clauses.append(Clause(label: "groups", predicate: .memberOf(members)))
         }
         try errors.throwIfAny()
+        let steps = clauses.reduce(0) { $0 + $1.predicate.programSteps }
+        let budget = SelectorLimits.standard.maxProgramSteps
+        guard steps <= budget else {
+            throw ValidationError("criteria", .tooLarge, "the matches patterns expand to \(steps) NFA steps together; at most \(budget)")
+        }
         var seen = Set<String>()
         explicitIDs = selector.explicitHostIDs.filter { seen.insert($0).inserted }
         excludedIDs = Set(selector.excludeHostIDs)

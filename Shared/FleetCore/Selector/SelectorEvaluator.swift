@@ -30,38 +30,91 @@ public struct Explanation: Sendable, Equatable {
     public static let rejectedLimit = 100
 }
 
-extension InventoryIndex {
-    /// Resolves a compiled selector. Clauses answerable from the postings narrow the candidates
-    /// first; only the survivors are checked clause by clause.
-    public func select(_ selector: CompiledSelector, explain: Bool = false) -> Selection {
-        var ids: [String] = []
+/// A selection in progress over one index: the candidates the postings left, checked a slice at
+/// a time, so a caller can stop at a deadline or a cancellation between slices and let other work
+/// run (what `step(hosts:)` leaves is exactly what it has not looked at).
+public struct SelectionRun: Sendable {
+    let index: InventoryIndex
+    let selector: CompiledSelector
+    let candidates: [Int]
+    let remaining: [Predicate]
+    let unknown: [String]
+    let explicitKnown: Set<String>
+    private var position = 0
+    private var ids: [String] = []
+
+    init(index: InventoryIndex, selector: CompiledSelector) {
+        self.index = index
+        self.selector = selector
         var unknown: [String] = []
         var explicitKnown = Set<String>()
         for id in selector.explicitIDs {
-            if contains(id) { explicitKnown.insert(id) } else { unknown.append(id) }
+            if index.contains(id) { explicitKnown.insert(id) } else { unknown.append(id) }
         }
+        self.unknown = unknown
+        self.explicitKnown = explicitKnown
+        var ordinals: [Int] = []
+        var remaining: [Predicate] = []
         if selector.criteriaEnabled {
-            var candidates = liveOrdinals
-            var remaining: [Predicate] = []
+            var narrowed = index.liveOrdinals
             for clause in selector.clauses {
-                if let (bits, exact) = indexBits(clause.predicate) {
-                    candidates.formIntersection(bits)
+                if let (bits, exact) = index.indexBits(clause.predicate) {
+                    narrowed.formIntersection(bits)
                     if exact { continue }  // every candidate satisfies it: no need to check again
                 }
                 remaining.append(clause.predicate)
             }
             remaining.sort { $0.cost < $1.cost }
-            candidates.forEach { ordinal in
-                guard let r = records[ordinal] else { return }
-                if remaining.allSatisfy({ $0.holds(for: r) }) { ids.append(r.host.id) }
-            }
+            narrowed.forEach { ordinals.append($0) }
         }
+        candidates = ordinals
+        self.remaining = remaining
+    }
+
+    public var isDone: Bool { position >= candidates.count }
+
+    /// The rough cost of checking one host: a pattern costs its NFA steps for each of the 64
+    /// characters a typical value has.
+    public var costPerHost: Int { remaining.reduce(1) { $0 + $1.cost + $1.programSteps * 64 } }
+
+    /// What is left to check, in the units of `costPerHost`.
+    public var remainingCost: Int { (candidates.count - position) * costPerHost }
+
+    /// Checks about `units` worth of candidates (at least one).
+    public mutating func step(units: Int) { step(hosts: max(1, units / costPerHost)) }
+
+    /// Checks up to `hosts` more candidates.
+    public mutating func step(hosts: Int) {
+        let end = hosts >= candidates.count - position ? candidates.count : position + max(1, hosts)
+        for ordinal in candidates[position..<end] {
+            guard let r = index.records[ordinal] else { continue }
+            if remaining.allSatisfy({ $0.holds(for: r) }) { ids.append(r.host.id) }
+        }
+        position = end
+    }
+
+    /// The answer, once every candidate was checked.
+    public func result(explain: Bool = false) -> Selection {
+        var ids = ids
         for id in explicitKnown { ids.append(id) }
         var seen = Set<String>()
         ids = ids.filter { !selector.excludedIDs.contains($0) && seen.insert($0).inserted }.sorted()
         var result = Selection(hostIDs: ids, unknownHostIDs: unknown.sorted(), explanation: nil)
-        if explain { result.explanation = explanation(selector, selected: ids, explicitKnown: explicitKnown) }
+        if explain { result.explanation = index.explanation(selector, selected: ids, explicitKnown: explicitKnown) }
         return result
+    }
+}
+
+extension InventoryIndex {
+    /// Starts resolving a compiled selector. Clauses answerable from the postings narrow the
+    /// candidates first; only the survivors are checked clause by clause, cheapest first.
+    public func selection(_ selector: CompiledSelector) -> SelectionRun { SelectionRun(index: self, selector: selector) }
+
+    /// Resolves a compiled selector in one go.
+    public func select(_ selector: CompiledSelector, explain: Bool = false) -> Selection {
+        var run = selection(selector)
+        run.step(hosts: .max)
+        return run.result(explain: explain)
     }
 
     /// The reference evaluation: every host checked against every clause, no index. Slow on
@@ -78,7 +131,7 @@ extension InventoryIndex {
 
     /// The ordinals a predicate can hold for, from the postings alone, and whether that set is
     /// exact (the predicate holds for every one of them); nil when it needs a scan.
-    private func indexBits(_ p: Predicate) -> (Bitset, exact: Bool)? {
+    func indexBits(_ p: Predicate) -> (Bitset, exact: Bool)? {
         switch p {
         case .test(.field(let f), .equals(let v)) where f.isIndexed:
             return (bits(f, [v]), true)
@@ -129,7 +182,7 @@ extension InventoryIndex {
         return b
     }
 
-    private func explanation(_ selector: CompiledSelector, selected: [String], explicitKnown: Set<String>) -> Explanation {
+    func explanation(_ selector: CompiledSelector, selected: [String], explicitKnown: Set<String>) -> Explanation {
         let clauseLabels = selector.clauses.map(\.label)
         let admitted = selected.map { id in
             explicitKnown.contains(id)

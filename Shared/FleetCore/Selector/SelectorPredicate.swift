@@ -100,6 +100,19 @@ extension Predicate {
     }
 }
 
+extension Predicate {
+    /// The NFA steps of every `matches` inside, what checking one host can cost at most per
+    /// input character.
+    var programSteps: Int {
+        switch self {
+        case .test(_, .matches(let re)): re.program.count
+        case .test, .always, .memberOf: 0
+        case .not(let p): p.programSteps
+        case .any(let ps), .all(let ps): ps.reduce(0) { $0 + $1.programSteps }
+        }
+    }
+}
+
 extension ValueTest {
     var cost: Int {
         switch self {
