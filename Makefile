@@ -1,5 +1,5 @@
 # The one door to every test (`make test`) and every benchmark (`make bench`).
-.PHONY: run test test-under-load lint format bench stack-start stack-stop stack-status build clean
+.PHONY: run test test-under-load lint format bench redis-footprint stack-start stack-stop stack-status build clean
 
 run:
 	scripts/run-stack.sh
@@ -13,6 +13,10 @@ test-under-load:
 
 bench:
 	scripts/bench.sh
+
+# What Redis holds per host and per host of a finished operation (README, "Sizing Redis").
+redis-footprint:
+	scripts/redis-footprint.sh
 
 # swift-format (ships with the toolchain) with the repository's .swift-format; CI runs lint.
 lint:

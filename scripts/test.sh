@@ -17,8 +17,8 @@ cleanup() {
 }
 trap cleanup EXIT
 "$FLEET_ROOT/scripts/stack.sh" start
-# The service tests' vhost, and the four of IsolatedStack's slots (Tests/FleetTestSupport).
-"$FLEET_ROOT/scripts/stack.sh" ensure-vhosts fleet-test fleet-test-iso1 fleet-test-iso2 fleet-test-iso3 fleet-test-iso4
+# The service tests' vhost, and the five of IsolatedStack's slots (Tests/FleetTestSupport).
+"$FLEET_ROOT/scripts/stack.sh" ensure-vhosts fleet-test fleet-test-iso1 fleet-test-iso2 fleet-test-iso3 fleet-test-iso4 fleet-test-iso5
 
 swift build --build-tests
 # What the services and the in-process gateway wait for another service (default 10 s): more, so

@@ -1,3 +1,4 @@
+import FleetBus
 import Foundation
 import Logging
 
@@ -11,6 +12,9 @@ public struct ServiceConfig: Sendable {
     /// How long a call to another service waits for its reply.
     public var requestTimeout: Duration
     public var environment: [String: String]
+    /// How long a finished operation, rollout or schedule run is kept (`FLEET_RETENTION_SECONDS`,
+    /// default 30 days, as SSM keeps command history).
+    public var retentionSeconds: Int
 
     public init(environment env: [String: String] = ProcessInfo.processInfo.environment) {
         amqpURL = env["FLEET_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672/%2f"
@@ -18,6 +22,60 @@ public struct ServiceConfig: Sendable {
         logLevel = env["FLEET_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         prefetch = env["FLEET_PREFETCH"].flatMap(UInt16.init) ?? 32
         requestTimeout = .milliseconds(env["FLEET_REQUEST_TIMEOUT_MS"].flatMap(Int.init) ?? 10_000)
+        retentionSeconds = env["FLEET_RETENTION_SECONDS"].flatMap(Int.init) ?? 30 * 86_400
         environment = env
+    }
+}
+
+/// A setting that cannot be used: the process stops at start with the variable named, rather
+/// than running on a default nobody asked for.
+public struct ConfigError: Error, CustomStringConvertible, Sendable {
+    public let variable: String
+    public let message: String
+
+    public var description: String { "\(variable): \(message)" }
+}
+
+extension ServiceConfig {
+    /// Every integer setting of every process, and the values it accepts (README, "Settings").
+    public static let integerSettings: [String: ClosedRange<Int>] = [
+        "FLEET_PREFETCH": 1...65_535,
+        "FLEET_REQUEST_TIMEOUT_MS": 1...3_600_000,
+        "FLEET_METRICS_PORT": 0...65_535,
+        "FLEET_GATEWAY_PORT": 1...65_535,
+        "FLEET_GATEWAY_BODY_LIMIT": 1...(1 << 30),
+        "FLEET_RESULT_GRACE_MS": 0...3_600_000,
+        "FLEET_HOST_CHANGES_MAXLEN": 1...100_000_000,
+        "FLEET_SELECTOR_BUDGET_MS": 1...600_000,
+        "FLEET_RETENTION_SECONDS": 1...(10 * 365 * 86_400),
+    ]
+
+    /// Checks every `FLEET_*` setting present in `env`: integers in range, a known log level,
+    /// URLs of the right scheme.
+    public static func check(_ env: [String: String]) throws(ConfigError) {
+        for (name, range) in integerSettings.sorted(by: { $0.key < $1.key }) {
+            guard let text = env[name] else { continue }
+            guard let value = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
+                throw ConfigError(variable: name, message: "'\(text)' is not an integer from \(range.lowerBound) to \(range.upperBound)")
+            }
+        }
+        if let level = env["FLEET_LOG_LEVEL"], Logger.Level(rawValue: level) == nil {
+            let levels = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ConfigError(variable: "FLEET_LOG_LEVEL", message: "'\(level)' is not one of \(levels)")
+        }
+        if let url = env["FLEET_AMQP_URL"] {
+            do throws(AMQPError) { _ = try AMQPConfig(url: url) } catch { throw ConfigError(variable: "FLEET_AMQP_URL", message: error.message) }
+        }
+        if let url = env["FLEET_REDIS_URL"], URLComponents(string: url)?.scheme != "redis" {
+            throw ConfigError(variable: "FLEET_REDIS_URL", message: "'\(url)' is not a redis:// URL")
+        }
+    }
+
+    /// Checks the settings, or ends the process with the variable named and status 78 (EX_CONFIG).
+    public static func checkedOrExit(_ env: [String: String] = ProcessInfo.processInfo.environment, process: String) {
+        do throws(ConfigError) { try check(env) } catch {
+            FileHandle.standardError.write(Data("\(process): bad setting \(error)\n".utf8))
+            exit(78)
+        }
     }
 }

@@ -56,6 +56,7 @@ public enum FleetServiceMain {
         _ name: ServiceName, config: ServiceConfig = ServiceConfig(),
         assemble: (ServiceContext) async throws -> ServiceAssembly
     ) async throws {
+        ServiceConfig.checkedOrExit(config.environment, process: "fleet-\(name.rawValue)")
         unblockShutdownSignals()
         _ = FleetMetrics.registry  // before any metric is created
         let level = config.logLevel

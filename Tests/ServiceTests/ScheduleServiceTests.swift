@@ -106,6 +106,9 @@ struct ScheduleServiceTests {
             (["name": "a", "operation_type": "reboot", "selector": ["tags": ["x"]], "cron": "0 3 * * *", "timezone": "Nowhere/City"], "timezone"),
             (["operation_type": "reboot", "selector": ["tags": ["x"]], "cron": "0 3 * * *"], "name"),
             (["name": "a", "operation_type": "reboot", "cron": "0 3 * * *"], "selector"),
+            // One id grammar: a `|` would break the pending-run encoding `<id>|<fire ms>`.
+            (["id": "nightly|1", "name": "a", "operation_type": "reboot", "selector": ["tags": ["x"]], "cron": "0 3 * * *"], "id"),
+            (["id": 7, "name": "a", "operation_type": "reboot", "selector": ["tags": ["x"]], "cron": "0 3 * * *"], "id"),
         ]
         for (body, field) in cases {
             let r = await s.bus.call(Route.schedulesCreate, body)

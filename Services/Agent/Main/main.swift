@@ -45,6 +45,7 @@ struct FleetAgent: AsyncParsableCommand {
     }
 
     func run() async throws {
+        ServiceConfig.checkedOrExit(process: "fleet-agent")
         let config = ServiceConfig()
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)

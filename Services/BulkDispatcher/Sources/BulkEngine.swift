@@ -14,10 +14,12 @@ struct BulkEngine: Sendable {
     let context: ServiceContext
     let store: HostTransitionStore
     let agents: AgentDispatch
+    let retention: Retention
     var redis: RedisClient { context.redis }
 
     init(context: ServiceContext) {
         self.context = context
+        retention = Retention(context.config)
         store = HostTransitionStore(redis: context.redis)
         agents = AgentDispatch(publisher: context.publisher)
     }
@@ -54,10 +56,12 @@ struct BulkEngine: Sendable {
             await context.announce(EventRoute.bulkHost(op), BulkHostEnded(opID: op, hostID: host, status: to, reason: reason))
         }
         try await release(op: op, count: outcome.applied)
-        if outcome.justFinished { await announceFinished(op: op, outcome.aggregate) }
+        if outcome.justFinished { try await finished(op: op, outcome.aggregate) }
     }
 
-    func announceFinished(op: String, _ aggregate: AggregateStatus) async {
+    /// Exactly one move finishes an operation: it starts the retention and announces the finish.
+    func finished(op: String, _ aggregate: AggregateStatus) async throws {
+        try await expire(op)
         await context.announce(EventRoute.bulkFinished(op), BulkFinished(opID: op, status: aggregate))
     }
 

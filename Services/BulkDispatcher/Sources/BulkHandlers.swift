@@ -18,7 +18,7 @@ public struct BulkHandlers: Sendable {
         let engine = BulkEngine(context: context)
         return ServiceAssembly(
             routes: BulkHandlers(engine: engine).routes,
-            background: [ResultsConsumer(engine: engine), DeadlineSweeper(engine: engine)])
+            background: [ResultsConsumer(engine: engine), DeadlineSweeper(engine: engine), BulkRetentionSweeper(engine: engine)])
     }
 
     public var routes: [String: CommandHandler] {
@@ -85,7 +85,7 @@ public struct BulkHandlers: Sendable {
                 createdAt: ISO8601DateFormatter().string(from: created), status: .queued,
                 progress: BulkProgress(ProgressCounters(total: hostIDs.count)))
             try await store.create(operation: opID, hostIDs: hostIDs)
-            if hostIDs.isEmpty { await engine.announceFinished(op: opID, .succeeded) }
+            if hostIDs.isEmpty { try await engine.finished(op: opID, .succeeded) }
             if !notApproved.isEmpty {
                 let outcome = try await store.move(operation: opID, hosts: notApproved, to: .skipped, reason: .notApproved)
                 try await engine.hostsEnded(op: opID, to: .skipped, reason: .notApproved, outcome)
@@ -99,7 +99,11 @@ public struct BulkHandlers: Sendable {
                 RedisCommand(["ZADD", RedisKeys.bulkIndex, String(Int(created.timeIntervalSince1970 * 1000)), opID]),
             ])
             if request.dispatch { try await engine.start(op: opID, hosts: approved, request: request) }
-            return try await self.record(opID).json
+            let stored = try await self.record(opID)
+            // Finished at creation (empty, all skipped or undeliverable): the record written just
+            // now must expire too.
+            if stored.status.isTerminal { try await engine.expire(opID) }
+            return stored.json
         }
         return reply.created
     }

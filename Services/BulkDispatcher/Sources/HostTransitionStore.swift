@@ -153,7 +153,9 @@ struct HostTransitionStore: Sendable {
         elseif s == total then status = 'succeeded'
         elseif s == 0 then status = 'failed'
         else status = 'partial' end
-        redis.call('HSET', KEYS[2], 'status', status)
+        -- An operation past its retention is gone: a late move (a deadline, a stale result) must not
+        -- bring back a bare progress hash.
+        if p[1] then redis.call('HSET', KEYS[2], 'status', status) end
         local finished = 0
         if wasOpen and applied > 0 and q + r == 0 then finished = 1 end
         return {applied, status, finished, moved}

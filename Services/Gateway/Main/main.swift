@@ -4,6 +4,7 @@ import FleetMessaging
 import FleetObservability
 import FleetRuntime
 import FleetStore
+import Foundation
 import GatewayService
 import Hummingbird
 import Logging
@@ -21,8 +22,13 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Serve the HTTP API (settings from FLEET_* environment variables).")
 
     func run() async throws {
+        ServiceConfig.checkedOrExit(process: "fleet-gateway")
         _ = FleetMetrics.registry  // before any metric is created
         let config = GatewayConfig()
+        if let unknown = config.unknownDisabledFeatures.first {
+            FileHandle.standardError.write(Data("fleet-gateway: bad setting FLEET_FEATURES_DISABLED: unknown feature '\(unknown)'\n".utf8))
+            throw ExitCode(78)
+        }
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)
             h.logLevel = config.service.logLevel

@@ -19,6 +19,8 @@ public struct GatewayConfig: Sendable {
         bodyLimit = env["FLEET_GATEWAY_BODY_LIMIT"].flatMap(Int.init) ?? 8 << 20
         features = FeatureSet(disabled: env["FLEET_FEATURES_DISABLED"] ?? "")
     }
+
+    public var unknownDisabledFeatures: [String] { features.unknown }
 }
 
 /// The feature codes (docs/openapi.yaml (errors and shapes)): all enabled unless listed in FLEET_FEATURES_DISABLED.
@@ -29,9 +31,13 @@ public struct FeatureSet: Sendable, Hashable {
     ]
     public private(set) var enabled: Set<String>
 
+    /// Codes named in FLEET_FEATURES_DISABLED that are no feature (a typo would leave the feature on).
+    public let unknown: [String]
+
     public init(disabled: String) {
-        let off = Set(disabled.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        let off = Set(disabled.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         enabled = Set(Self.all).subtracting(off)
+        unknown = off.subtracting(Self.all).sorted()
     }
 
     public func isEnabled(_ code: String) -> Bool { enabled.contains(code) }

@@ -16,6 +16,7 @@ struct RolloutDriver: Sendable {
     let context: ServiceContext
     let store: RolloutStore
     let coalescer: Coalescer
+    let retention: Retention
     /// How often a rollout with a batch in flight is looked at without an event (events are not
     /// persistent; a broker restart can lose one).
     static let recheckMs: Int64 = 5_000
@@ -24,6 +25,7 @@ struct RolloutDriver: Sendable {
         self.context = context
         store = RolloutStore(redis: context.redis)
         self.coalescer = coalescer
+        retention = Retention(context.config)
     }
 
     /// Looks at the rollout; at most one look per rollout runs at a time in this process, and
@@ -94,6 +96,7 @@ struct RolloutDriver: Sendable {
                         EventRoute.rollingHalted(id),
                         RollingHalted(rollingID: id, haltedReason: reason, failed: failed, failureBudget: r.plan.failureBudget))
                 }
+                try await expire(id)
                 await context.announce(EventRoute.rollingFinished(id), RollingFinished(rollingID: id, status: status, haltedReason: state.haltedReason))
             }
         }

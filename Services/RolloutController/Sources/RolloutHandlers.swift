@@ -20,7 +20,8 @@ public struct RolloutHandlers: Sendable {
     @Sendable public static func assemble(_ context: ServiceContext) -> ServiceAssembly {
         let driver = RolloutDriver(context: context, coalescer: Coalescer())
         let handlers = RolloutHandlers(driver: driver)
-        return ServiceAssembly(routes: handlers.routes, background: [BulkEventsConsumer(driver: driver), RolloutTimers(driver: driver)])
+        return ServiceAssembly(
+            routes: handlers.routes, background: [BulkEventsConsumer(driver: driver), RolloutTimers(driver: driver), RolloutRetentionSweeper(driver: driver)])
     }
 
     var routes: [String: CommandHandler] {

@@ -18,7 +18,9 @@ struct ScheduleFiring: Sendable {
 
     init(context: ServiceContext) {
         self.context = context
-        store = ScheduleStore(redis: context.redis)
+        var store = ScheduleStore(redis: context.redis)
+        store.retentionMs = Int64(context.config.retentionSeconds) * 1000
+        self.store = store
     }
 
     static func date(_ ms: Int64) -> Date { Date(timeIntervalSince1970: Double(ms) / 1000) }
@@ -173,7 +175,10 @@ struct ScheduleFiring: Sendable {
         guard let status, let final = ScheduleRun.Status(rawValue: status), final != .pending, final != .running else { return }
         run.json["status"] = .string(status)
         try await store.update(id, run)
-        _ = try await context.redis.send("SREM", RedisKeys.schedulesOpen, op)
+        // Final: nothing will ask for this operation's run again.
+        try await context.redis.pipelineChecked([
+            RedisCommand(["SREM", RedisKeys.schedulesOpen, op]), RedisCommand(["HDEL", RedisKeys.schedulesByOperation, op]),
+        ])
     }
 
     /// The aggregate status of a bulk operation or a rollout, from the records their owners publish.

@@ -49,8 +49,7 @@ public struct ScheduleHandlers: Sendable {
 
     func create(_ body: JSONValue) async throws -> JSONValue {
         let request = try ScheduleRequest(json: body)
-        let id = body["id"]?.stringValue ?? newID(prefix: "sch-")
-        guard !id.isEmpty, id.count <= 200 else { throw ValidationError("id", .invalidValue, "id is a non-empty string of at most 200 characters") }
+        let id = try RecordID.optional(body["id"], field: "id") ?? newID(prefix: "sch-")
         if try await store.load(id) != nil { throw ConflictError(code: "exists", "schedule '\(id)' exists; update it with schedules.update") }
         let now = context.clock.nowMs
         let next = ScheduleTiming.firstRun(request.schedule, now: ScheduleFiring.date(now)).map(ScheduleFiring.ms)

@@ -31,6 +31,8 @@ struct ScheduleStore: Sendable {
     let redis: RedisClient
     /// Runs kept per schedule.
     static let history = 100
+    /// Runs this much older than the one being written are past their retention, and go.
+    var retentionMs: Int64 = 30 * 86_400_000
 
     func create(id: String, definition: JSONValue, nextRunMs: Int64?, enabled: Bool, nowMs: Int64) async throws {
         let now = Events.timestamp(Date(timeIntervalSince1970: Double(nowMs) / 1000))
@@ -116,7 +118,7 @@ struct ScheduleStore: Sendable {
             Self.updateScript, keys: [RedisKeys.scheduleRecord(id), RedisKeys.scheduleRuns(id)],
             arguments: [
                 String(run.fireMs), Self.text(.object(run.json)), run.json["status"]?.stringValue ?? "",
-                run.operationID ?? "", String(Self.history), from?.rawValue ?? "",
+                run.operationID ?? "", String(Self.history), from?.rawValue ?? "", String(run.fireMs - retentionMs),
             ])
         return reply.int == 1
     }
@@ -140,7 +142,7 @@ struct ScheduleStore: Sendable {
         """)
 
     /// KEYS: record, runs. ARGV: fire ms, run JSON, status, operation id, history size, required
-    /// current status ('' = any open one).
+    /// current status ('' = any open one), the fire ms before which runs are past their retention.
     static let updateScript = RedisScript(
         """
         local current = redis.call('HGET', KEYS[2], ARGV[1])
@@ -157,6 +159,10 @@ struct ScheduleStore: Sendable {
           local keys = redis.call('HKEYS', KEYS[2])
           table.sort(keys, function(a, b) return tonumber(a) < tonumber(b) end)
           for i = 1, n - tonumber(ARGV[5]) do redis.call('HDEL', KEYS[2], keys[i]) end
+        end
+        local cutoff = tonumber(ARGV[7])
+        for _, k in ipairs(redis.call('HKEYS', KEYS[2])) do
+          if tonumber(k) < cutoff then redis.call('HDEL', KEYS[2], k) end
         end
         return 1
         """)

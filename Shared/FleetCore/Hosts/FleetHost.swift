@@ -47,13 +47,8 @@ public struct FleetHost: Sendable, Hashable {
         self.facts = facts
     }
 
-    /// A host id: 1-128 characters of `[A-Za-z0-9._:-]`.
-    public static func isValidID(_ s: String) -> Bool {
-        !s.isEmpty && s.utf8.count <= 128
-            && s.utf8.allSatisfy { c in
-                (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2E || c == 0x5F || c == 0x3A || c == 0x2D
-            }
-    }
+    /// A host id: the one id grammar (`RecordID`).
+    public static func isValidID(_ s: String) -> Bool { RecordID.isValid(s) }
 
     private static func value(_ json: JSONValue, for field: HostField, _ at: String, _ errors: inout FieldErrors) -> FieldValue? {
         switch field.kind {

@@ -1,0 +1,41 @@
+import FleetContracts
+import FleetCore
+import FleetMessaging
+import FleetRuntime
+import FleetStore
+import ServiceLifecycle
+
+/// A finished operation's keys expire after the retention; this sweep trims `fleet:bulk:index`
+/// of operations that have expired, and sets the expiry of a finished one whose finish a crash
+/// interrupted before it did.
+public struct BulkRetentionSweeper: Service {
+    let engine: BulkEngine
+    var context: ServiceContext { engine.context }
+
+    public func run() async throws {
+        await everyTick(engine.retention.sweepInterval) { _ in
+            do { try await sweep() } catch { context.logger.warning("retention sweep failed", metadata: ["error": "\(error)"]) }
+        }
+    }
+
+    func sweep() async throws {
+        let redis = context.redis
+        let left = try await engine.retention.trim(index: RedisKeys.bulkIndex, record: RedisKeys.bulkOperation, on: redis, nowMs: context.clock.nowMs)
+        for op in left where try await engine.retention.lacksExpiry(RedisKeys.bulkOperation(op), on: redis) {
+            if let status = try await BulkRecords(redis).aggregate(op), status.isTerminal { try await engine.expire(op) }
+        }
+    }
+}
+
+extension BulkEngine {
+    /// Every key of one operation.
+    static func keys(_ op: String) -> [String] {
+        [
+            RedisKeys.bulkOperation(op), RedisKeys.bulkHosts(op), RedisKeys.bulkOrder(op), RedisKeys.bulkResults(op),
+            RedisKeys.bulkProgress(op), RedisKeys.bulkClaims(op), RedisKeys.bulkSent(op), RedisKeys.bulkPending(op),
+        ]
+    }
+
+    /// The operation has finished: its records are kept for the retention, then expire.
+    func expire(_ op: String) async throws { try await retention.expire(Self.keys(op), on: context.redis) }
+}
