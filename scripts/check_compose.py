@@ -41,6 +41,15 @@ check(set(config.get("volumes", {})) >= {"rabbitmq-data", "redis-data"}, "named 
 check(any(v.endswith(":/var/lib/rabbitmq") or "/var/lib/rabbitmq" in str(v) for v in rabbit.get("volumes", [])), "rabbitmq data not on a volume")
 check(any("/data" in str(v) for v in redis.get("volumes", [])), "redis data not on a volume")
 
+# The dead-letter cap: the same policy as scripts/stack.sh applies.
+import re
+stack = open(f"{root}/scripts/stack.sh").read()
+policy = re.search(r"DEAD_LETTER_POLICY='([^']+)'", stack).group(1)
+job = services.get("rabbitmq-policies", {}).get("command", [])
+# `config` prints the file's `$$` (a literal `$`) as it stands.
+check(job[-1:] == [policy] and "fleet-dead-cap" in job and any(a.replace("$$", "$") == "^fleet\\.dead$" for a in job),
+      f"rabbitmq-policies: does not set {policy} on fleet.dead: {job}")
+
 if failures:
     print("compose: " + "\n  ".join(["FAILED"] + failures))
     sys.exit(1)

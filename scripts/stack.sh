@@ -45,7 +45,7 @@ CONF
   log "starting rabbitmq on 127.0.0.1:$FLEET_AMQP_PORT"
   nohup "$RMQ_BIN/rabbitmq-server" > "$RMQ_DIR/server.out" 2>&1 &
   for _ in $(seq 1 120); do
-    if rabbit_running; then log "rabbitmq ready"; return; fi
+    if rabbit_running; then log "rabbitmq ready"; ensure_vhosts /; return; fi
     sleep 0.5
   done
   log "rabbitmq did not become ready; see $RMQ_DIR/server.out and $RABBITMQ_LOG_BASE"
@@ -82,21 +82,35 @@ stop_redis() {
 }
 
 # Vhosts of their own for the service tests, so a running dev stack never consumes their commands.
-# One `import_definitions` call for all of them: each rabbitmqctl call boots an Erlang VM.
+# One `import_definitions` call for all of them: each rabbitmqctl call boots an Erlang VM. Each
+# vhost gets the dead-letter cap (DEAD_LETTER_POLICY, the same in compose/docker-compose.yml).
 ensure_vhosts() {
   rabbit_env
-  local defs=$RMQ_DIR/test-vhosts.json vhosts="" perms="" v
+  local defs=$RMQ_DIR/test-vhosts.json vhosts="" perms="" policies="" v
   for v in "$@"; do
     vhosts+="${vhosts:+,}{\"name\":\"$v\"}"
     perms+="${perms:+,}{\"user\":\"guest\",\"vhost\":\"$v\",\"configure\":\".*\",\"write\":\".*\",\"read\":\".*\"}"
+    policies+="${policies:+,}{\"vhost\":\"$v\",\"name\":\"fleet-dead-cap\",\"pattern\":\"^fleet\\\\.dead$\",\"apply-to\":\"queues\",\"priority\":0,\"definition\":$DEAD_LETTER_POLICY}"
   done
-  printf '{"vhosts":[%s],"permissions":[%s]}\n' "$vhosts" "$perms" > "$defs"
+  printf '{"vhosts":[%s],"permissions":[%s],"policies":[%s]}\n' "$vhosts" "$perms" "$policies" > "$defs"
   "$RMQ_BIN/rabbitmqctl" -q import_definitions "$defs" >/dev/null
+}
+
+# `fleet.dead` keeps at most the newest 100,000 dead letters: a flood of poison cannot fill the broker.
+DEAD_LETTER_POLICY='{"max-length":100000,"overflow":"drop-head"}'
+
+# The policy in force on a vhost's fleet.dead, and its definition (for the tests).
+dead_letter_policy() {
+  rabbit_env
+  local name
+  name=$("$RMQ_BIN/rabbitmqctl" -q list_queues -p "$1" --no-table-headers name policy | awk '$1 == "fleet.dead" {print $2}')
+  echo "$name $("$RMQ_BIN/rabbitmqctl" -q list_policies -p "$1" --no-table-headers | awk -v n="$name" '$2 == n {print $5}')"
 }
 
 case "${1:-}" in
   start) start_redis; start_rabbit ;;
   ensure-vhosts) shift; ensure_vhosts "${@:?vhost names}" ;;
+  dead-letter-policy) dead_letter_policy "${2:?vhost}" ;;
   stop) stop_rabbit; stop_redis ;;
   start-rabbitmq) start_rabbit ;;
   stop-rabbitmq) stop_rabbit ;;
@@ -105,5 +119,5 @@ case "${1:-}" in
   status)
     if rabbit_running; then echo "rabbitmq: running on 127.0.0.1:$FLEET_AMQP_PORT"; else echo "rabbitmq: stopped"; fi
     if redis_running; then echo "redis: running on 127.0.0.1:$FLEET_REDIS_PORT"; else echo "redis: stopped"; fi ;;
-  *) echo "usage: $0 start|stop|status|ensure-vhosts NAME...|start-rabbitmq|stop-rabbitmq|start-redis|stop-redis" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|ensure-vhosts NAME...|dead-letter-policy VHOST|start-rabbitmq|stop-rabbitmq|start-redis|stop-redis" >&2; exit 2 ;;
 esac

@@ -63,6 +63,9 @@ export FLEET_RECORD_RESPONSES=$FLEET_RUN_DIR/gateway-responses.jsonl
 rm -f "$FLEET_RECORD_RESPONSES"
 phase 20m --skip "$pure_suites|$restart_suites|$alone_suites" || status=1
 python3 "$FLEET_ROOT/scripts/check_openapi.py" docs/openapi.yaml "$FLEET_RECORD_RESPONSES" || status=1
+# fleet.dead (declared by the services just tested) is capped, as on every vhost the scripts make.
+dead=$("$FLEET_ROOT/scripts/stack.sh" dead-letter-policy fleet-test)
+[[ $dead == 'fleet-dead-cap {"max-length":100000,"overflow":"drop-head"}' ]] || { log "fleet.dead is not capped: '$dead'"; status=1; }
 python3 "$FLEET_ROOT/scripts/check_compose.py" "$FLEET_ROOT" || status=1
 # The CLI talks HTTP only: its binary must not drag in the C clients of the bus and the store.
 if ldd "$FLEET_BIN_DIR/fleetctl" | grep -E 'libhiredis|librabbitmq'; then log "fleetctl links a C client it does not need"; status=1; fi
