@@ -76,7 +76,7 @@ let package = Package(
             name: "BulkDispatcherService",
             dependencies: [
                 "FleetRuntime", "FleetMessaging", "FleetObservability", "FleetBus", "FleetContracts", "FleetCore", "FleetStore",
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Services/BulkDispatcher/Sources"),
         .executableTarget(
@@ -111,7 +111,10 @@ let package = Package(
         .target(
             // FleetMessaging, not FleetRuntime: an agent links neither hiredis nor an HTTP server.
             name: "AgentService",
-            dependencies: ["FleetMessaging", "FleetBus", "FleetContracts", "FleetCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "FleetMessaging", "FleetBus", "FleetContracts", "FleetCore", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             path: "Services/Agent/Sources"),
         .executableTarget(
             name: "fleet-agent",

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: FleetBus and FleetStore throughput beside baselines measured in the same run
 # (Python pika for RabbitMQ, redis-benchmark for Redis; median of BENCH_RUNS runs, default 3),
-# then FleetCore: selector resolve vs a full scan, regex vs NSRegularExpression (median of 7).
+# then FleetCore: selector resolve vs a full scan, regex vs NSRegularExpression (median of 7), the
+# whole stack through the gateway, and last the dispatcher's memory for a large deploy_file.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$FLEET_ROOT"
 "$FLEET_ROOT/scripts/install-deps.sh"
@@ -52,3 +53,4 @@ done
 echo
 BENCH_TOKEN=$("$bin/fleet-gateway" create-token --scope admin --name bench) BENCH_GATEWAY_URL=http://127.0.0.1:18080 \
   "$bin/fleet-gateway-bench"
+echo; "$FLEET_ROOT/scripts/bench-dispatch-memory.sh"

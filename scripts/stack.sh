@@ -111,6 +111,7 @@ case "${1:-}" in
   start) start_redis; start_rabbit ;;
   ensure-vhosts) shift; ensure_vhosts "${@:?vhost names}" ;;
   dead-letter-policy) dead_letter_policy "${2:?vhost}" ;;
+  check-alarms) rabbit_env; "$RMQ_BIN/rabbitmq-diagnostics" -q check_local_alarms ;;
   stop) stop_rabbit; stop_redis ;;
   start-rabbitmq) start_rabbit ;;
   stop-rabbitmq) stop_rabbit ;;
@@ -119,5 +120,5 @@ case "${1:-}" in
   status)
     if rabbit_running; then echo "rabbitmq: running on 127.0.0.1:$FLEET_AMQP_PORT"; else echo "rabbitmq: stopped"; fi
     if redis_running; then echo "redis: running on 127.0.0.1:$FLEET_REDIS_PORT"; else echo "redis: stopped"; fi ;;
-  *) echo "usage: $0 start|stop|status|ensure-vhosts NAME...|dead-letter-policy VHOST|start-rabbitmq|stop-rabbitmq|start-redis|stop-redis" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|ensure-vhosts NAME...|dead-letter-policy VHOST|check-alarms|start-rabbitmq|stop-rabbitmq|start-redis|stop-redis" >&2; exit 2 ;;
 esac

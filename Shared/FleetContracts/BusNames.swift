@@ -77,6 +77,8 @@ public enum Route {
     public static let groupsList = "groups.list"
     public static let groupsDelete = "groups.delete"
     public static let groupsHosts = "groups.hosts"
+    /// A chunk of an operation's stored parameters (`ParametersChunkRequest`), for agents.
+    public static let bulkParameters = "bulk.parameters"
     public static let bulkCreate = "bulk.create"
     public static let bulkGet = "bulk.get"
     public static let bulkList = "bulk.list"

@@ -29,6 +29,8 @@ public enum RedisKeys {
     public static func bulkPending(_ op: String) -> String { "fleet:bulk:{\(op)}:pending" }
     /// Hash: `cancelled` (0/1) and the operation record. Owner: bulk-dispatcher.
     public static func bulkOperation(_ op: String) -> String { "fleet:bulk:{\(op)}:op" }
+    /// String: the operation's parameters as JSON, when too large to travel in each command.
+    public static func bulkParameters(_ op: String) -> String { "fleet:bulk:{\(op)}:parameters" }
 
     /// Sorted set: `<op>|<host>|run` (result due) and `<op>|<host>|delivery` (claim due), scored by the
     /// due time (ms). Owner: bulk-dispatcher; its sweeper fails what is overdue.

@@ -68,6 +68,16 @@ struct CommandAndEventFixtureTests {
                 createdAt: "2026-12-01T10:00:00.000Z", progress: progress))
     }
 
+    @Test func parametersByReference() throws {
+        try golden.check(ParametersChunkRequest(opID: "op-2ao62yafcj4ed", offset: 1_048_576, length: 1_048_576))
+        try golden.check(ParametersChunk(offset: 0, data: "eyJjb250ZW50Ijoi", size: 13_981_100))
+        let command = AgentCommand(
+            opID: "op-2ao62yafcj4ed", hostID: "web-1", operationType: .deployFile, parameters: [:],
+            parametersRef: ParametersRef(sha256: String(repeating: "ab", count: 32), size: 13_981_100), timeoutSeconds: 300)
+        #expect(try AgentCommand.decode(command.encoded) == command)
+        #expect(String(decoding: command.encoded, as: UTF8.self).contains(#""parameters_ref":{"sha256":"#))
+    }
+
     @Test func events() throws {
         func stamped<E: FleetEvent>(_ e: E) -> E {
             var e = e

@@ -60,6 +60,39 @@ struct DryRunAgentTests {
         #expect(mode == 0o600)
     }
 
+    /// A file too large to travel in every host's command (over 64 KiB of parameters) is stored
+    /// once; the command carries its SHA-256 and size, and the agent fetches it in 1 MiB chunks.
+    @Test func aLargeFileIsFetchedByReferenceAndWrittenExactly() async throws {
+        let s = try await ServiceStack.shared.handle()
+        let (host, agent, _) = try await realAgent(s)
+        defer { agent.stop() }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(unique("large"))
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let target = dir.appendingPathComponent("blob.bin").path
+        var generator = SystemRandomNumberGenerator()
+        let content = (0..<(2_500_000)).map { _ in UInt8.random(in: 0...255, using: &generator) }  // three chunks once base64'd
+        let parameters: JSONValue = ["path": .string(target), "content": .string(Data(content).base64EncodedString()), "encoding": "base64"]
+        let r = await s.bus.call(
+            Route.bulkCreate, ["operation_type": "deploy_file", "selector": ["explicit_host_ids": [.string(host)]], "parameters": parameters])
+        let op = try #require(r.body?["id"]?.stringValue, "\(r)")
+        let stored = try await s.redis.send("STRLEN", RedisKeys.bulkParameters(op)).int ?? 0
+        #expect(stored > 3_300_000, "the parameters are stored once: \(stored) bytes")
+        let shown = try #require(r.body)
+        #expect(shown["parameters_ref"]?["size"] == .int(stored), "\(String(describing: shown["parameters_ref"]))")
+        #expect(shown["parameters"]?["content"] == nil && shown["parameters"]?["path"] == .string(target), "the record leaves the content out")
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(60)) {
+                await s.bus.call(Route.bulkGet, ["id": .string(op)]).body?["status"] == "succeeded"
+            })
+        #expect(FileManager.default.contents(atPath: target).map(Array.init) == content, "written byte for byte")
+
+        // Chunks are bounded, and a chunk of what is not stored is a 404.
+        let tooLong = await s.bus.call(Route.bulkParameters, ParametersChunkRequest(opID: op, offset: 0, length: 2 << 20).json)
+        #expect(tooLong.status == 422 && tooLong.errorFields == ["length"])
+        let none = await s.bus.call(Route.bulkParameters, ParametersChunkRequest(opID: "op-none", offset: 0, length: 10).json)
+        #expect(none.status == 404)
+    }
+
     @Test func reportsTheArgvItWouldRunAndKeepsTheOperatorsApproval() async throws {
         let s = try await ServiceStack.shared.handle()
         let host = unique("dry")

@@ -86,7 +86,7 @@ public struct HostAgent: Sendable {
         let claim = await bus.call(Route.bulkClaim, ClaimRequest(opID: command.opID, hostIDs: [hostID], agentID: hostID), replying: ClaimReply.self)
         guard case .success(let granted) = claim else { return delivery.nack(requeue: true) }
         guard !granted.claimed.isEmpty else { return delivery.ack() }
-        let result = await run(command)
+        let result = await run(command, bus: bus)
         do {
             try await connection.publish(OutgoingMessage(result, exchange: BusNames.resultsExchange, routingKey: BusNames.resultKey))
             delivery.ack()
@@ -96,10 +96,11 @@ public struct HostAgent: Sendable {
     }
 
     /// Runs a claimed command (or reports what it would run, or what the journal says it ran).
-    func run(_ command: AgentCommand) async -> AgentResult {
+    func run(_ command: AgentCommand, bus: BusClient) async -> AgentResult {
         var result = AgentResult(opID: command.opID, hostID: hostID, status: .failed)
         do {
-            let parameters = try OperationParameters(type: command.operationType, json: command.parameters)
+            let json = try await ParameterFetch(bus: bus).parameters(of: command)
+            let parameters = try OperationParameters(type: command.operationType, json: json)
             #if os(Linux)
                 let platform = AgentPlatform.linux
             #else

@@ -15,19 +15,21 @@ struct BulkEngine: Sendable {
     let store: HostTransitionStore
     let agents: AgentDispatch
     let retention: Retention
+    let requests: OperationRequests
     var redis: RedisClient { context.redis }
 
     init(context: ServiceContext) {
         self.context = context
         retention = Retention(context.config)
+        requests = OperationRequests(redis: context.redis)
         store = HostTransitionStore(redis: context.redis)
         agents = AgentDispatch(publisher: context.publisher)
     }
 
     /// Starts an operation: all hosts at once, or with a `concurrency` window the first N, the rest
     /// waiting in the pending list for a slot.
-    func start(op: String, hosts: [String], request: BulkOperationRequest) async throws {
-        guard let window = request.concurrency?.resolve(total: hosts.count), window < hosts.count else {
+    func start(op: String, hosts: [String], request: DispatchableRequest) async throws {
+        guard let window = request.request.concurrency?.resolve(total: hosts.count), window < hosts.count else {
             return try await dispatch(op: op, hosts: hosts, request: request)
         }
         let waiting = Array(hosts[window...])
@@ -37,9 +39,10 @@ struct BulkEngine: Sendable {
 
     /// Sends the hosts' commands, with a claim deadline each; hosts whose command no queue takes
     /// fail `undeliverable` (and free their slots at once).
-    func dispatch(op: String, hosts: [String], request: BulkOperationRequest) async throws {
+    func dispatch(op: String, hosts: [String], request: DispatchableRequest) async throws {
         guard !hosts.isEmpty else { return }
-        try await Deadlines(redis: redis, clock: context.clock).expectClaims(op: op, hosts: hosts, within: .seconds(request.deliveryTimeoutSeconds))
+        let within = Duration.seconds(request.request.deliveryTimeoutSeconds)
+        try await Deadlines(redis: redis, clock: context.clock).expectClaims(op: op, hosts: hosts, within: within)
         let unroutable = await agents.publish(op: op, hosts: hosts, request: request)
         if !unroutable.isEmpty {
             let outcome = try await store.move(operation: op, hosts: unroutable, to: .failed, reason: .undeliverable)
@@ -70,9 +73,7 @@ struct BulkEngine: Sendable {
     private func release(op: String, count: Int) async throws {
         let popped = try await redis.send(RedisCommand(["LPOP", RedisKeys.bulkPending(op), String(count)])).array?.compactMap(\.string) ?? []
         guard !popped.isEmpty else { return }
-        guard let text = try await redis.send("HGET", RedisKeys.bulkOperation(op), "request").string,
-            let json = JSONCoding.decode(Array(text.utf8)), let request = try? BulkOperationRequest(json: json)
-        else { return }
+        guard let request = try await requests.request(op) else { return }
         try await dispatch(op: op, hosts: popped, request: request)
     }
 }

@@ -31,6 +31,7 @@ public struct BulkHandlers: Sendable {
             Route.bulkCancel: { r in await answer(context.logger) { try await cancel(BulkCancel(json: r.body)).json } },
             Route.bulkClaim: { r in await answer(context.logger) { try await claim(ClaimRequest(json: r.body)).json } },
             Route.bulkDispatch: { r in await answer(context.logger) { try await dispatchNamed(BulkDispatch(json: r.body)).json } },
+            Route.bulkParameters: { r in await answer(context.logger) { try await parameters(ParametersChunkRequest(json: r.body)).json } },
         ]
     }
 
@@ -79,11 +80,22 @@ public struct BulkHandlers: Sendable {
         }
         let reply = await answer(context.logger) {
             let created = context.clock.now
-            let operation = BulkOperation(
-                id: opID, operationType: request.type.rawValue, parameters: request.parameters.json, selector: request.selectorJSON,
+            // Parameters too large for every command are stored once, before any command names them.
+            let parametersJSON = request.parameters.json
+            let (parameterBytes, ref) = DispatchableRequest.reference(parametersJSON)
+            var operation = BulkOperation(
+                id: opID, operationType: request.type.rawValue, parameters: DispatchableRequest.shown(parametersJSON, ref), selector: request.selectorJSON,
                 allowEmpty: request.allowEmpty, deliveryTimeoutSeconds: request.deliveryTimeoutSeconds, concurrency: request.concurrency?.json ?? .null,
                 createdAt: ISO8601DateFormatter().string(from: created), status: .queued,
                 progress: BulkProgress(ProgressCounters(total: hostIDs.count)))
+            operation.parametersRef = ref
+            let dispatchable = DispatchableRequest(request: request, parametersRef: ref)
+            if ref != nil {
+                try await context.redis.pipelineChecked([
+                    RedisCommand(["SET", RedisKeys.bulkParameters(opID), String(decoding: parameterBytes, as: UTF8.self)])
+                ])
+            }
+            await engine.requests.remember(opID, dispatchable)
             try await store.create(operation: opID, hostIDs: hostIDs)
             if hostIDs.isEmpty { try await engine.finished(op: opID, .succeeded) }
             if !notApproved.isEmpty {
@@ -98,7 +110,7 @@ public struct BulkHandlers: Sendable {
                 ]),
                 RedisCommand(["ZADD", RedisKeys.bulkIndex, String(Int(created.timeIntervalSince1970 * 1000)), opID]),
             ])
-            if request.dispatch { try await engine.start(op: opID, hosts: approved, request: request) }
+            if request.dispatch { try await engine.start(op: opID, hosts: approved, request: dispatchable) }
             let stored = try await self.record(opID)
             // Finished at creation (empty, all skipped or undeliverable): the record written just
             // now must expire too.
@@ -218,11 +230,7 @@ public struct BulkHandlers: Sendable {
         let (opID, named) = (r.id, r.hostIDs)
         guard !opID.isEmpty else { throw ValidationError("id", .required, "id is required") }
         guard !named.isEmpty else { throw ValidationError("host_ids", .required, "host_ids is a non-empty array") }
-        guard let text = try await context.redis.send("HGET", RedisKeys.bulkOperation(opID), "request").string,
-            let json = JSONCoding.decode(Array(text.utf8)), let request = try? BulkOperationRequest(json: json)
-        else {
-            throw BusReplyError.notFound("no bulk operation '\(opID)'")
-        }
+        guard let request = try await engine.requests.request(opID) else { throw BusReplyError.notFound("no bulk operation '\(opID)'") }
         // Only hosts still queued, each marked sent atomically (SADD answers 1 once), so no host
         // goes out twice however many callers name it: two pipelined round trips per batch.
         let current = try await context.redis.send(RedisCommand(["HMGET", RedisKeys.bulkHosts(opID)] + named)).array ?? []
@@ -233,4 +241,21 @@ public struct BulkHandlers: Sendable {
         return BulkDispatched(dispatched: toSend)
     }
 
+    /// A chunk of an operation's stored parameters, for an agent whose command carries a
+    /// `parameters_ref`: at most 1 MiB a reply, so serving a 10 MiB file to thousands of agents
+    /// holds a few MiB at a time.
+    func parameters(_ r: ParametersChunkRequest) async throws -> ParametersChunk {
+        guard (1...ParametersChunkRequest.maxLength).contains(r.length) else {
+            throw ValidationError("length", .invalidValue, "length is from 1 to \(ParametersChunkRequest.maxLength)")
+        }
+        guard r.offset >= 0 else { throw ValidationError("offset", .invalidValue, "offset is 0 or more") }
+        let key = RedisKeys.bulkParameters(r.opID)
+        let replies = try await context.redis.pipeline([
+            RedisCommand(["STRLEN", key]), RedisCommand(["GETRANGE", key, String(r.offset), String(r.offset + r.length - 1)]),
+        ])
+        let size = replies[0].int ?? 0
+        guard size > 0 else { throw BusReplyError.notFound("operation '\(r.opID)' has no stored parameters") }
+        let bytes: [UInt8] = if case .bulk(let b) = replies[1] { b } else { [] }
+        return ParametersChunk(offset: r.offset, data: Data(bytes).base64EncodedString(), size: Int(size))
+    }
 }

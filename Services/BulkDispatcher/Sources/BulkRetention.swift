@@ -33,6 +33,7 @@ extension BulkEngine {
         [
             RedisKeys.bulkOperation(op), RedisKeys.bulkHosts(op), RedisKeys.bulkOrder(op), RedisKeys.bulkResults(op),
             RedisKeys.bulkProgress(op), RedisKeys.bulkClaims(op), RedisKeys.bulkSent(op), RedisKeys.bulkPending(op),
+            RedisKeys.bulkParameters(op),
         ]
     }
 

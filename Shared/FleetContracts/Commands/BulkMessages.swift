@@ -60,6 +60,9 @@ public struct BulkOperation: FleetMessage {
     public var status: AggregateStatus
     public var total: Int
     public var progress: BulkProgress
+    /// Set when the parameters are stored once for the agents to fetch; `parameters` then leaves
+    /// out their values over 4 KiB.
+    public var parametersRef: ParametersRef?
 
     public init(
         id: String, operationType: String, parameters: JSONValue, selector: JSONValue, allowEmpty: Bool, deliveryTimeoutSeconds: Int,
@@ -81,6 +84,7 @@ public struct BulkOperation: FleetMessage {
     enum CodingKeys: String, CodingKey {
         case id, operationType = "operation_type", parameters, selector, allowEmpty = "allow_empty"
         case deliveryTimeoutSeconds = "delivery_timeout_seconds", concurrency, createdAt = "created_at", status, total, progress
+        case parametersRef = "parameters_ref"
     }
 }
 
