@@ -46,6 +46,9 @@ struct BulkServiceTests {
         #expect(await s.bus.call(Route.bulkGet, ["id": .string(id)]).body?["status"] == "running")
         let skipped = await s.bus.call(Route.bulkHosts, ["id": .string(id), "status": "skipped"])
         #expect(skipped.body?["hosts"] == [["host_id": .string("\(tag)-3"), "status": "skipped", "reason": "not_approved"]])
+        // An unknown status is refused, not answered with an empty page.
+        let unknown = await s.bus.call(Route.bulkHosts, ["id": .string(id), "status": "done"])
+        #expect(unknown.status == 422 && unknown.errorFields == ["status"], "\(unknown)")
         // Dashboards read the same counters straight from Redis.
         let fromRedis = try await s.redis.send("HGET", RedisKeys.bulkProgress(id), "queued").int
         #expect(fromRedis == 3)

@@ -149,7 +149,7 @@ public struct BulkHandlers: Sendable {
     func hosts(_ r: BusRequest) async throws -> BulkHostsPage {
         let opID = try r.requiredString()
         guard try await store.progress(operation: opID) != nil else { throw BusReplyError.notFound("no bulk operation '\(opID)'") }
-        let wanted = r.string("status")
+        let wanted = try Self.statusFilter(r.body["status"])
         let limit = try r.limit(default: 100, max: 1000)
         let chunk = max(limit, 500)
         try await ensureOrderIndex(opID)
@@ -166,7 +166,7 @@ public struct BulkHandlers: Sendable {
             for (host, entry) in zip(ids, entries) {
                 position = "(" + host
                 guard let entry else { continue }
-                if let wanted, entry.status.rawValue != wanted { continue }
+                if let wanted, entry.status != wanted { continue }
                 rows.append(BulkHostsPage.Row(hostID: host, status: entry.status, reason: entry.reason))
                 if rows.count == limit {
                     more = host != ids.last || more
@@ -175,6 +175,17 @@ public struct BulkHandlers: Sendable {
             }
         }
         return BulkHostsPage(hosts: rows, nextCursor: rows.count == limit && more ? rows.last?.hostID : nil)
+    }
+
+    /// The `status` filter of `bulk.hosts`: absent, or a host status (an unknown one is a 422, not
+    /// an empty page).
+    static func statusFilter(_ value: JSONValue?) throws(ValidationError) -> HostStatus? {
+        guard let value, value != .null else { return nil }
+        guard let s = value.stringValue, let status = HostStatus(rawValue: s) else {
+            let all = HostStatus.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ValidationError("status", .invalidValue, "status is one of \(all)")
+        }
+        return status
     }
 
     /// Operations created before the id-ordered index existed get it on first use.
