@@ -21,10 +21,21 @@ public struct Retention: Sendable {
         try await redis.pipelineChecked(keys.map { RedisCommand(["EXPIRE", $0, String(seconds)]) })
     }
 
-    /// Removes from `index` (scored by creation, in ms) the entries older than the retention
-    /// whose `record` key is gone, at most `limit` a call; answers the old entries whose record is
-    /// still there (finished ones whose expiry a crash left unset, or ones still running).
-    public func trim(index: String, record: (String) -> String, on redis: RedisClient, nowMs: Int64, limit: Int = 500) async throws -> [String] {
+    /// One sweep of an owner's index (scored by creation, in ms): the entries older than the
+    /// retention whose `record` key has expired go, and an old record that is `finished` but has no
+    /// expiry (a crash came between its finish and its `expire`) gets one.
+    public func sweep(
+        index: String, record: (String) -> String, on redis: RedisClient, nowMs: Int64,
+        finished: (String) async throws -> Bool, expire: (String) async throws -> Void
+    ) async throws {
+        for id in try await trim(index: index, record: record, on: redis, nowMs: nowMs) where try await redis.send("TTL", record(id)).int == -1 {
+            if try await finished(id) { try await expire(id) }
+        }
+    }
+
+    /// Removes from `index` the entries older than the retention whose `record` key is gone, at
+    /// most `limit` a call; answers the old entries whose record is still there.
+    private func trim(index: String, record: (String) -> String, on redis: RedisClient, nowMs: Int64, limit: Int = 500) async throws -> [String] {
         let cutoff = nowMs - Int64(seconds) * 1000
         let old =
             try await redis.send(RedisCommand(["ZRANGEBYSCORE", index, "-inf", "(\(cutoff)", "LIMIT", "0", String(limit)])).array?.compactMap(\.string) ?? []
@@ -33,10 +44,5 @@ public struct Retention: Sendable {
         let gone = zip(old, exists).filter { $0.1.int == 0 }.map(\.0)
         if !gone.isEmpty { _ = try await redis.send(RedisCommand(["ZREM", index] + gone)) }
         return zip(old, exists).filter { $0.1.int == 1 }.map(\.0)
-    }
-
-    /// Of `keys`, whether the first has no expiry set (TTL -1).
-    public func lacksExpiry(_ key: String, on redis: RedisClient) async throws -> Bool {
-        try await redis.send("TTL", key).int == -1
     }
 }

@@ -14,10 +14,9 @@ struct AgentDispatch: Sendable {
 
     /// The command an agent receives: the parameters inline, or where to fetch them.
     static func command(op: String, host: String, request: DispatchableRequest) -> AgentCommand {
-        let parameters = request.request.parameters
-        return AgentCommand(
-            opID: op, hostID: host, operationType: parameters.type, parameters: request.parametersRef == nil ? parameters.json : [:],
-            parametersRef: request.parametersRef, timeoutSeconds: parameters.timeoutSeconds)
+        AgentCommand(
+            opID: op, hostID: host, operationType: request.operationType, parameters: request.commandParameters,
+            parametersRef: request.parametersRef, timeoutSeconds: request.timeoutSeconds)
     }
 
     /// How many commands one confirmed batch carries: with parameters of up to 64 KiB inline,
@@ -26,7 +25,7 @@ struct AgentDispatch: Sendable {
 
     /// Publishes the hosts' commands in confirmed batches of `window`; returns the hosts no queue took.
     func publish(op: String, hosts: [String], request: DispatchableRequest) async -> [String] {
-        let ttl = request.request.deliveryTimeoutSeconds * 1000
+        let ttl = request.deliveryTimeoutSeconds * 1000
         var unroutable: [String] = []
         for start in stride(from: 0, to: hosts.count, by: Self.window) {
             let slice = Array(hosts[start..<min(start + Self.window, hosts.count)])

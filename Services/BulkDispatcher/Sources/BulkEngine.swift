@@ -29,7 +29,7 @@ struct BulkEngine: Sendable {
     /// Starts an operation: all hosts at once, or with a `concurrency` window the first N, the rest
     /// waiting in the pending list for a slot.
     func start(op: String, hosts: [String], request: DispatchableRequest) async throws {
-        guard let window = request.request.concurrency?.resolve(total: hosts.count), window < hosts.count else {
+        guard let window = request.concurrency?.resolve(total: hosts.count), window < hosts.count else {
             return try await dispatch(op: op, hosts: hosts, request: request)
         }
         let waiting = Array(hosts[window...])
@@ -41,7 +41,7 @@ struct BulkEngine: Sendable {
     /// fail `undeliverable` (and free their slots at once).
     func dispatch(op: String, hosts: [String], request: DispatchableRequest) async throws {
         guard !hosts.isEmpty else { return }
-        let within = Duration.seconds(request.request.deliveryTimeoutSeconds)
+        let within = Duration.seconds(request.deliveryTimeoutSeconds)
         try await Deadlines(redis: redis, clock: context.clock).expectClaims(op: op, hosts: hosts, within: within)
         let unroutable = await agents.publish(op: op, hosts: hosts, request: request)
         if !unroutable.isEmpty {

@@ -81,18 +81,16 @@ public struct BulkHandlers: Sendable {
         let reply = await answer(context.logger) {
             let created = context.clock.now
             // Parameters too large for every command are stored once, before any command names them.
-            let parametersJSON = request.parameters.json
-            let (parameterBytes, ref) = DispatchableRequest.reference(parametersJSON)
+            let (dispatchable, storedParameters, shownParameters) = DispatchableRequest.prepare(request)
             var operation = BulkOperation(
-                id: opID, operationType: request.type.rawValue, parameters: DispatchableRequest.shown(parametersJSON, ref), selector: request.selectorJSON,
+                id: opID, operationType: request.type.rawValue, parameters: shownParameters, selector: request.selectorJSON,
                 allowEmpty: request.allowEmpty, deliveryTimeoutSeconds: request.deliveryTimeoutSeconds, concurrency: request.concurrency?.json ?? .null,
                 createdAt: ISO8601DateFormatter().string(from: created), status: .queued,
                 progress: BulkProgress(ProgressCounters(total: hostIDs.count)))
-            operation.parametersRef = ref
-            let dispatchable = DispatchableRequest(request: request, parametersRef: ref)
-            if ref != nil {
+            operation.parametersRef = dispatchable.parametersRef
+            if let storedParameters {
                 try await context.redis.pipelineChecked([
-                    RedisCommand(["SET", RedisKeys.bulkParameters(opID), String(decoding: parameterBytes, as: UTF8.self)])
+                    RedisCommand(["SET", RedisKeys.bulkParameters(opID), String(decoding: storedParameters, as: UTF8.self)])
                 ])
             }
             await engine.requests.remember(opID, dispatchable)
@@ -123,17 +121,26 @@ public struct BulkHandlers: Sendable {
     /// The operation as stored, with its live aggregate status and progress.
     func record(_ opID: String) async throws -> BulkOperation {
         guard let text = try await context.redis.send("HGET", RedisKeys.bulkOperation(opID), "record").string,
-            case .object(var o)? = JSONCoding.decode(Array(text.utf8)),
             let (counters, status) = try await store.progress(operation: opID)
         else {
             throw BusReplyError.notFound("no bulk operation '\(opID)'")
         }
-        // Records written before the contract types lack these; the live values replace them anyway.
-        o["status"] = .string(status.rawValue)
-        o["progress"] = BulkProgress(counters).json
-        o["total"] = .int(Int64(counters.total))
-        o["concurrency"] = o["concurrency"] ?? .null
-        return try BulkOperation(json: .object(o))
+        var operation: BulkOperation
+        if let typed = try? BulkOperation.decode(Array(text.utf8)) {
+            operation = typed
+        } else {
+            // Written before the contract types: without status, total and progress (set below).
+            guard case .object(var o)? = JSONCoding.decode(Array(text.utf8)) else { throw BusReplyError.notFound("no bulk operation '\(opID)'") }
+            o["status"] = .string(status.rawValue)
+            o["progress"] = BulkProgress(counters).json
+            o["total"] = .int(Int64(counters.total))
+            o["concurrency"] = o["concurrency"] ?? .null
+            operation = try BulkOperation(json: .object(o))
+        }
+        operation.status = status
+        operation.progress = BulkProgress(counters)
+        operation.total = counters.total
+        return operation
     }
 
     /// Exactly the seed's shape plus `skipped`: `{total, queued, running, succeeded, failed, skipped, percent_complete}`.

@@ -20,10 +20,9 @@ public struct BulkRetentionSweeper: Service {
 
     func sweep() async throws {
         let redis = context.redis
-        let left = try await engine.retention.trim(index: RedisKeys.bulkIndex, record: RedisKeys.bulkOperation, on: redis, nowMs: context.clock.nowMs)
-        for op in left where try await engine.retention.lacksExpiry(RedisKeys.bulkOperation(op), on: redis) {
-            if let status = try await BulkRecords(redis).aggregate(op), status.isTerminal { try await engine.expire(op) }
-        }
+        try await engine.retention.sweep(
+            index: RedisKeys.bulkIndex, record: RedisKeys.bulkOperation, on: redis, nowMs: context.clock.nowMs,
+            finished: { try await BulkRecords(redis).aggregate($0)?.isTerminal == true }, expire: engine.expire)
     }
 }
 

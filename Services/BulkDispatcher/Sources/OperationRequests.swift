@@ -4,9 +4,16 @@ import FleetCore
 import FleetStore
 import Foundation
 
-/// An operation's request as the engine dispatches it, and where its parameters travel.
+/// What the engine needs to send an operation's hosts their commands, and nothing more: the
+/// parameters inline (built once, not once per host), or only their reference when they are
+/// stored once, so a cached 10 MiB `deploy_file` holds no copy of the file.
 struct DispatchableRequest: Sendable {
-    let request: BulkOperationRequest
+    let operationType: OperationType
+    let timeoutSeconds: Int
+    let deliveryTimeoutSeconds: Int
+    let concurrency: BatchSize?
+    /// The parameters as every command carries them: inline, or `{}` beside `parametersRef`.
+    let commandParameters: JSONValue
     /// Set when the parameters are stored once (`fleet:bulk:{op}:parameters`) instead of in
     /// every host's command.
     let parametersRef: ParametersRef?
@@ -15,19 +22,25 @@ struct DispatchableRequest: Sendable {
     /// fetched by each agent in chunks.
     static let inlineLimit = 64 << 10
 
-    /// The parameters' bytes, and their reference when they are too large to inline.
-    static func reference(_ parameters: JSONValue) -> ([UInt8], ParametersRef?) {
+    /// A validated request, prepared once: what to dispatch, the bytes to store when the
+    /// parameters go by reference, and the parameters as the operation's record shows them
+    /// (whole when inline; by reference without the values over 4 KiB, which `parameters_ref` names).
+    static func prepare(_ request: BulkOperationRequest) -> (DispatchableRequest, stored: [UInt8]?, shown: JSONValue) {
+        let parameters = request.parameters.json
         let bytes = JSONCoding.encode(parameters)
-        guard bytes.count > inlineLimit else { return (bytes, nil) }
-        let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
-        return (bytes, ParametersRef(sha256: digest, size: bytes.count))
-    }
-
-    /// The parameters as an operation's record shows them: whole when inline; stored by
-    /// reference, without the values over 4 KiB (a file's content), which `parameters_ref` names.
-    static func shown(_ parameters: JSONValue, _ ref: ParametersRef?) -> JSONValue {
-        guard ref != nil, case .object(let o) = parameters else { return parameters }
-        return .object(o.filter { if case .string(let s) = $0.value { s.utf8.count <= 4096 } else { true } })
+        var ref: ParametersRef?
+        var shown = parameters
+        if bytes.count > inlineLimit {
+            ref = ParametersRef(sha256: SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined(), size: bytes.count)
+            if case .object(let o) = parameters {
+                shown = .object(o.filter { if case .string(let s) = $0.value { s.utf8.count <= 4096 } else { true } })
+            }
+        }
+        let dispatchable = DispatchableRequest(
+            operationType: request.type, timeoutSeconds: request.parameters.timeoutSeconds,
+            deliveryTimeoutSeconds: request.deliveryTimeoutSeconds, concurrency: request.concurrency,
+            commandParameters: ref == nil ? parameters : [:], parametersRef: ref)
+        return (dispatchable, ref == nil ? nil : bytes, shown)
     }
 }
 
@@ -55,8 +68,7 @@ actor OperationRequests {
         guard let text = try await redis.send("HGET", RedisKeys.bulkOperation(op), "request").string,
             let json = JSONCoding.decode(Array(text.utf8)), let request = try? BulkOperationRequest(json: json)
         else { return nil }
-        let ref = DispatchableRequest.reference(request.parameters.json).1
-        let parsed = DispatchableRequest(request: request, parametersRef: ref)
+        let parsed = DispatchableRequest.prepare(request).0
         remember(op, parsed)
         return parsed
     }

@@ -21,10 +21,9 @@ public struct RolloutRetentionSweeper: Service {
 
     func sweep() async throws {
         let redis = context.redis
-        let left = try await driver.retention.trim(index: RedisKeys.rollingIndex, record: RedisKeys.rollingRecord, on: redis, nowMs: context.clock.nowMs)
-        for id in left where try await driver.retention.lacksExpiry(RedisKeys.rollingRecord(id), on: redis) {
-            if let r = try await driver.store.load(id), r.state.status.isTerminal { try await driver.expire(id) }
-        }
+        try await driver.retention.sweep(
+            index: RedisKeys.rollingIndex, record: RedisKeys.rollingRecord, on: redis, nowMs: context.clock.nowMs,
+            finished: { try await driver.store.load($0)?.state.status.isTerminal == true }, expire: driver.expire)
         // By-operation entries of expired rollouts, a page per sweep.
         let page = try await redis.send("HSCAN", RedisKeys.rollingByOperation, await cursor.value, "COUNT", "500").array ?? []
         await cursor.set(page.first?.string ?? "0")

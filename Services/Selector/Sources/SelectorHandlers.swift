@@ -96,7 +96,7 @@ public struct SelectorHandlers: Sendable {
 
     func resolve(_ r: BusRequest) async throws -> ResolveReply {
         let selector = try HostSelector(json: r.body, extraKeys: ResolveRequest.optionKeys)
-        let options = try ResolveRequest(json: r.body)
+        let options = try ResolveRequest(body: r.body)
         let s = try await resolveSelection(selector, explain: options.explain)
         var reply = ResolveReply(hostIDs: s.hostIDs, unknownHostIDs: s.unknownHostIDs.isEmpty ? nil : s.unknownHostIDs)
         if options.partitionByApproval { reply.notApprovedHostIDs = await cache.notApproved(s.hostIDs) }

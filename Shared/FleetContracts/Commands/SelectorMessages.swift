@@ -26,6 +26,20 @@ public struct ResolveRequest: FleetMessage {
         self.init(selector: json.objectValue ?? [:], explain: explain, partitionByApproval: partitionByApproval)
     }
 
+    /// Reads a request body already parsed (the selector service's own input): the options are
+    /// checked in place, without encoding and decoding the whole selector again.
+    public init(body: JSONValue) throws(ValidationError) {
+        let o = body.objectValue ?? [:]
+        func flag(_ key: String) throws(ValidationError) -> Bool {
+            guard let v = o[key], v != .null else { return false }
+            guard let b = v.boolValue else { throw ValidationError(key, .invalidType, "\(key) must be a boolean, got \(v.typeName)") }
+            return b
+        }
+        self.init(
+            selector: o.filter { !Self.optionKeys.contains($0.key) }, explain: try flag("explain"),
+            partitionByApproval: try flag("partition_by_approval"))
+    }
+
     struct Key: CodingKey {
         var stringValue: String
         var intValue: Int? { nil }

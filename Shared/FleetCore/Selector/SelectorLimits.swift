@@ -32,7 +32,7 @@ public struct SelectorLimits: Sendable, Hashable {
         }
         let criteria = path(base, "criteria")
         var tally = Tally()
-        for (i, c) in selector.criteria.enumerated() { walk(c, at: path(criteria, i), depth: 1, &tally, &errors) }
+        for (i, c) in selector.criteria.enumerated() { walk(c, at: path(criteria, i), &tally, &errors) }
         if tally.criteria > maxCriteria {
             errors.add(criteria, .tooLarge, "the criteria hold \(tally.criteria) conditions and combinators; at most \(maxCriteria)")
         }
@@ -47,18 +47,15 @@ public struct SelectorLimits: Sendable, Hashable {
         var scalars = 0
     }
 
-    private func walk(_ c: Criterion, at: String, depth: Int, _ tally: inout Tally, _ errors: inout FieldErrors) {
+    private func walk(_ c: Criterion, at: String, _ tally: inout Tally, _ errors: inout FieldErrors) {
         tally.criteria += 1
-        if depth > maxDepth {
-            errors.add(at, .tooLarge, "criteria nest \(depth) deep here; at most \(maxDepth)")
-            return
-        }
+        // Depth needs no check here: `Criterion(json:path:depth:)` refuses it while parsing.
         switch c {
         case .any(let items), .all(let items):
             let key = if case .any = c { "any" } else { "all" }
-            for (i, item) in items.enumerated() { walk(item, at: path(path(at, key), i), depth: depth + 1, &tally, &errors) }
+            for (i, item) in items.enumerated() { walk(item, at: path(path(at, key), i), &tally, &errors) }
         case .not(let inner):
-            walk(inner, at: path(at, "not"), depth: depth + 1, &tally, &errors)
+            walk(inner, at: path(at, "not"), &tally, &errors)
         case .condition(_, _, let value):
             if case .array(let items) = value, items.count > maxListEntries {
                 errors.add(path(at, "value"), .tooLarge, "value has \(items.count) entries; at most \(maxListEntries)")
