@@ -1,5 +1,5 @@
 # The one door to every test (`make test`) and every benchmark (`make bench`).
-.PHONY: run test test-under-load lint format bench redis-footprint stack-start stack-stop stack-status build clean
+.PHONY: run test test-under-load chaos api-fuzz lint format bench redis-footprint stack-start stack-stop stack-status build clean
 
 run:
 	scripts/run-stack.sh
@@ -10,6 +10,14 @@ test:
 # make test with both cores loaded by stress-ng (not part of CI: it is the check that make test holds there)
 test-under-load:
 	scripts/test-under-load.sh
+
+# The long checks, on demand (not in CI): schemathesis with 100 examples per operation.
+chaos:
+	scripts/chaos.sh
+
+# schemathesis against a stack of its own (make test runs it with 10 examples per operation).
+api-fuzz:
+	scripts/api-fuzz.sh
 
 bench:
 	scripts/bench.sh

@@ -63,6 +63,8 @@ export FLEET_RECORD_RESPONSES=$FLEET_RUN_DIR/gateway-responses.jsonl
 rm -f "$FLEET_RECORD_RESPONSES"
 phase 20m --skip "$pure_suites|$restart_suites|$alone_suites" || status=1
 python3 "$FLEET_ROOT/scripts/check_openapi.py" docs/openapi.yaml "$FLEET_RECORD_RESPONSES" || status=1
+# schemathesis against a stack of its own: 10 examples per operation, fuzzing and stateful phases (`make chaos` runs more).
+"$FLEET_ROOT/scripts/api-fuzz.sh" 10 || status=1
 # fleet.dead (declared by the services just tested) is capped, as on every vhost the scripts make.
 dead=$("$FLEET_ROOT/scripts/stack.sh" dead-letter-policy fleet-test)
 [[ $dead == 'fleet-dead-cap {"max-length":100000,"overflow":"drop-head"}' ]] || { log "fleet.dead is not capped: '$dead'"; status=1; }

@@ -31,6 +31,12 @@ public struct BusRequest: Sendable {
         }
         return Int(i)
     }
+
+    /// The page `cursor`: absent, or the last id of the page before (a record id; anything else is
+    /// a 422 naming `cursor`).
+    public func cursor() throws(ValidationError) -> String? {
+        try RecordID.optional(body["cursor"], field: "cursor")
+    }
 }
 
 /// A new record id: `prefix` and 64 random bits in base 36 (`op-2ao62yafcj4ed`).

@@ -102,6 +102,20 @@ struct GatewayHTTPTests {
             #expect(mismatch.errorFields == ["id"])
             let empty = try await c.call(.post, "\(api)/select", token: token, json: [:])
             #expect(empty.json == ["host_ids": [], "count": 0])
+            // A route with a body refuses none at all (it is not read as {}).
+            let noBody = try await c.call(.post, "\(api)/select", token: token)
+            #expect(noBody.status == 400)
+            #expect(noBody.errorCode == "bad_request")
+            // A path that exists, with a method it does not have: 405, not 404.
+            let method = try await c.call(.patch, "\(api)/hosts/one", token: token, json: [:])
+            #expect(method.status == 405)
+            #expect(method.errorCode == "method_not_allowed")
+            #expect(try await c.call(.delete, "\(api)/bulk", token: token).status == 405)
+            #expect(try await c.call(.patch, "\(api)/no-such-route", token: token).status == 404)
+            // A cursor is a host id.
+            let cursor = try await c.call(.get, "\(api)/hosts?cursor=a%7Cb", token: token)
+            #expect(cursor.status == 422)
+            #expect(cursor.errorFields == ["cursor"])
         }
     }
 

@@ -161,7 +161,7 @@ public struct BulkHandlers: Sendable {
         let chunk = max(limit, 500)
         try await ensureOrderIndex(opID)
         var rows: [BulkHostsPage.Row] = []
-        var position = r.string("cursor").map { "(" + $0 } ?? "-"
+        var position = try r.cursor().map { "(" + $0 } ?? "-"
         var more = true
         while rows.count < limit && more {
             let ids =

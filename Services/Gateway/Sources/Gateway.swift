@@ -87,7 +87,11 @@ public struct Gateway: Sendable {
             route(router, .put, "\(base)/:id", .operate, "fleet_scheduled_operations") { r, c in
                 guard case .object(var o) = try await body(r) else { throw Refusal.badRequest("the body is a JSON object") }
                 if let typeRefused = typeRefusal(.object(o)) { return typeRefused }
-                o["id"] = try id(c)
+                let path = try id(c)
+                if let given = o["id"], given != .null, given != path {
+                    return JSONResponse.from(.validation(ValidationError("id", .invalidValue, "the body's id differs from the path's")))
+                }
+                o["id"] = path
                 return await forward(Route.schedulesUpdate, .object(o))
             }
             route(router, .delete, "\(base)/:id", .operate, "fleet_scheduled_operations") { _, c in try await forward(Route.schedulesDelete, ["id": id(c)]) }
@@ -108,6 +112,7 @@ public struct Gateway: Sendable {
             host["id"] = path
             return await forward(Route.hostsUpsert, .object(host), r)
         }
+        router.add(middleware: MethodNotAllowedMiddleware(table: RouteTable(router.routes)))
         return router
     }
 
@@ -155,7 +160,8 @@ public struct Gateway: Sendable {
     private func body(_ request: Request) async throws -> JSONValue {
         var r = request
         let buffer = try await r.collectBody(upTo: config.bodyLimit)
-        if buffer.readableBytes == 0 { return .object([:]) }
+        // Every route with a body documents it as required: an empty one is refused, not read as `{}`.
+        if buffer.readableBytes == 0 { throw Refusal.badRequest("the request needs a JSON body") }
         guard let json = JSONCoding.decode(Array(buffer.readableBytesView)) else { throw Refusal.badRequest("the body is not valid JSON") }
         return json
     }

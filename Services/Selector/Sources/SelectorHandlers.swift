@@ -90,7 +90,7 @@ public struct SelectorHandlers: Sendable {
             let selector = try HostSelector(json: selectorJSON, path: "selector")
             ids = try await resolveSelection(selector, explain: false).hostIDs
         }
-        let (hosts, next) = try await cache.page(after: r.string("cursor"), limit: limit, among: ids)
+        let (hosts, next) = try await cache.page(after: r.cursor(), limit: limit, among: ids)
         return HostsPage(hosts: hosts.map(\.json), nextCursor: next).json
     }
 

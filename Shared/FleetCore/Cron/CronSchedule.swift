@@ -12,11 +12,15 @@ public struct CronSchedule: Sendable, Hashable {
     /// How far ahead a search goes: past any Feb 29 that also needs a given weekday.
     static let searchDays = 366 * 8 + 7
 
+    /// The names `timezone` takes: this Foundation's tz database, and UTC. Nothing else (not `GMT+2`,
+    /// not `utc`), so docs/openapi.yaml can list them exactly (`TimeZoneNameTests` compares).
+    public static let timeZoneNames: Set<String> = Set(TimeZone.knownTimeZoneIdentifiers).union(["UTC"])
+
     public init(cron: String, timeZone identifier: String = "UTC", path base: String = "") throws(ValidationError) {
         var errors = FieldErrors()
         var expr: CronExpression?
         do throws(ValidationError) { expr = try CronExpression(cron, path: path(base, "cron")) } catch { errors.add(error) }
-        let tz = TimeZone(identifier: identifier)
+        let tz = Self.timeZoneNames.contains(identifier) ? TimeZone(identifier: identifier) : nil
         if tz == nil { errors.add(path(base, "timezone"), .invalidValue, "unknown IANA time zone '\(identifier)'") }
         try errors.throwIfAny()
         expression = expr!

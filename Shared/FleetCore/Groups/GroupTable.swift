@@ -29,7 +29,7 @@ public struct GroupTable: Sendable {
     public func checkUpsert(_ group: HostGroup) throws {
         if let parent = group.parentID {
             guard groups[parent] != nil else {
-                throw ValidationError("parent_id", .invalidValue, "parent group '\(parent)' does not exist")
+                throw ValidationError("parent_id", .unknownGroup, "parent group '\(parent)' does not exist")
             }
             if parent == group.id || descendants(of: group.id).contains(parent) {
                 throw ConflictError(code: "group_cycle", "making '\(parent)' the parent of '\(group.id)' would form a cycle")

@@ -39,8 +39,9 @@ public struct HostGroup: Sendable, Hashable {
         id = optionalString("id") ?? defaultID
         if !FleetHost.isValidID(id) { errors.add("id", .invalidValue, "id must be 1-128 characters of [A-Za-z0-9._:-]") }
         name = optionalString("name") ?? ""
-        let trimmed = name.trimmingCharacters(in: .whitespaces)
-        if trimmed.isEmpty || name.count > 200 {
+        // Blank means only spaces, tabs and line breaks; the length counts Unicode scalars: both as docs/openapi.yaml says.
+        let blank = name.unicodeScalars.allSatisfy { " \t\r\n".unicodeScalars.contains($0) }
+        if blank || name.unicodeScalars.count > 200 {
             errors.add("name", o["name"] == nil ? .required : .invalidValue, "name is required: 1-200 characters, not only spaces")
         }
         description = optionalString("description")
@@ -73,6 +74,8 @@ public struct HostGroup: Sendable, Hashable {
                 errors.add("criteria", .invalidType, "criteria must be an array, got \(v.typeName)")
             }
         }
+        // A group's criteria join every selector that names it: the same caps as a selector's own.
+        errors.add(ValidationError(SelectorLimits.standard.violations(of: HostSelector(criteria: criteria)).errors))
         try errors.throwIfAny()
     }
 }

@@ -19,13 +19,26 @@ public enum BatchSize: Sendable, Hashable {
             self = .count(Int(i))
             return
         }
-        if let s = json.stringValue, s.hasSuffix("%"), let p = Double(s.dropLast().trimmingCharacters(in: .whitespaces)), p > 0, p <= 100 {
+        if let s = json.stringValue, let p = Self.percentage(s) {
             self = .percent(p)
             return
         }
         throw ValidationError(
             at, json.stringValue == nil ? .invalidType : .invalidValue,
             "a batch size is an integer >= 1 or a percentage such as \"10%\" (0 < p <= 100)")
+    }
+
+    /// `s` as a percentage in (0, 100]: digits (no sign, exponent or leading zero), an optional
+    /// fraction, then `%`; the grammar docs/openapi.yaml states as a pattern.
+    static func percentage(_ s: String) -> Double? {
+        guard s.hasSuffix("%") else { return nil }
+        let number = s.dropLast()
+        let parts = number.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        let digits = { (t: Substring) in !t.isEmpty && t.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
+        guard digits(parts[0]), parts[0].count <= 3, parts[0] == "0" || parts[0].first != "0" else { return nil }
+        if parts.count == 2 { guard digits(parts[1]) else { return nil } }
+        guard let p = Double(number), p > 0, p <= 100 else { return nil }
+        return p
     }
 
     public var json: JSONValue {

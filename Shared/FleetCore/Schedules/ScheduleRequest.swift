@@ -23,16 +23,21 @@ public struct ScheduleRequest: Sendable, Hashable {
 
     public init(json: JSONValue) throws(ValidationError) {
         var r = ObjectReader(json, path: "", allowed: Self.keys)
-        let name = r.string("name", required: true, maxBytes: 200)
-        let cron = r.string("cron", required: true, maxBytes: 200)
-        let timezone = r.string("timezone", maxBytes: 100) ?? "UTC"
+        let name = r.string("name", required: true, maxLength: 200)
+        let cron = r.string("cron", required: true, maxLength: 200)
+        let timezone = r.string("timezone", maxLength: 100) ?? "UTC"
         enabled = r.bool("enabled", default: true)
         misfirePolicy = r.choice("misfire_policy", default: MisfirePolicy.fireOnce) ?? .fireOnce
         overlapPolicy = r.choice("overlap_policy", default: OverlapPolicy.forbid) ?? .forbid
         var fields: [String: JSONValue] = [:]
         if case .object(let o) = json { fields = o.filter { Self.operationKeys.contains($0.key) } }
         var operation: BulkOperationRequest?
-        do throws(ValidationError) { operation = try BulkOperationRequest(json: .object(fields)) } catch { r.errors.add(error) }
+        do throws(ValidationError) {
+            let request = try BulkOperationRequest(json: .object(fields))
+            // Type-checked now (a string op on a boolean field, a bad pattern), not at the first fire.
+            for (i, c) in request.selector.criteria.enumerated() { _ = try CompiledSelector.compile(c, at: path(path("selector", "criteria"), i)) }
+            operation = request
+        } catch { r.errors.add(error) }
         var schedule: CronSchedule?
         if let cron {
             do throws(ValidationError) { schedule = try CronSchedule(cron: cron, timeZone: timezone) } catch { r.errors.add(error) }

@@ -90,8 +90,10 @@ public struct CompiledSelector: Sendable {
     }
 
     private static func fieldRef(_ name: String, at: String) throws(ValidationError) -> FieldRef {
-        if name.hasPrefix("facts.") {
-            let key = String(name.dropFirst(6))
+        // By scalars: `hasPrefix` compares characters, and "facts." followed by a combining mark is not
+        // a String prefix of it, though the spec's pattern `^facts\.` (and any client) says it is.
+        if name.unicodeScalars.starts(with: "facts.".unicodeScalars) {
+            let key = String(String.UnicodeScalarView(name.unicodeScalars.dropFirst(6)))
             guard !key.isEmpty else { throw ValidationError(at, .invalidValue, "facts.<key> needs a key") }
             return .fact(key)
         }

@@ -46,7 +46,11 @@ extension JSONValue {
                 let d = n.doubleValue
                 self = d.rounded() == d && abs(d) < 9.0e15 ? .int(Int64(d)) : .double(d)
             } else {
-                self = .int(n.int64Value)
+                // Integers as large as 9e15 are exact; past that (or past Int64, which int64Value
+                // would wrap) they are doubles, as the double branch makes them, so intValue
+                // refuses them alike whichever way they were spelled.
+                let d = n.doubleValue
+                self = abs(d) < 9.0e15 ? .int(n.int64Value) : .double(d)
             }
         case let a as [Any]:
             var items: [JSONValue] = []

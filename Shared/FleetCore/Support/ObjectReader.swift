@@ -30,7 +30,9 @@ struct ObjectReader {
         return v
     }
 
-    mutating func string(_ key: String, required: Bool = false, maxBytes: Int = 4096) -> String? {
+    /// `maxLength` counts Unicode scalars, as JSON Schema's `maxLength` counts characters (docs/openapi.yaml
+    /// states the same number); `maxBytes` bounds large content by its UTF-8 size.
+    mutating func string(_ key: String, required: Bool = false, maxLength: Int = 4096, maxBytes: Int? = nil) -> String? {
         guard let v = present(key) else {
             if required { errors.add(at(key), .required, "\(key) is required") }
             return nil
@@ -39,8 +41,13 @@ struct ObjectReader {
             errors.add(at(key), .invalidType, "\(key) must be a string, got \(v.typeName)")
             return nil
         }
-        guard s.utf8.count <= maxBytes else {
-            errors.add(at(key), .tooLong, "\(key) is longer than \(maxBytes) bytes")
+        if let maxBytes {
+            guard s.utf8.count <= maxBytes else {
+                errors.add(at(key), .tooLong, "\(key) is longer than \(maxBytes) bytes")
+                return nil
+            }
+        } else if s.unicodeScalars.count > maxLength {
+            errors.add(at(key), .tooLong, "\(key) is longer than \(maxLength) characters")
             return nil
         }
         return s

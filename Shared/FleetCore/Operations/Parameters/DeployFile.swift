@@ -33,7 +33,7 @@ public struct DeployFile: Sendable, Hashable {
         if content.count > Self.maxContentBytes { r.errors.add(r.at("content"), .tooLong, "content is larger than 10 MiB") }
         mode = nil
         if let m = r.string("mode") {
-            if m.count >= 3, m.count <= 4, m.allSatisfy({ ("0"..."7").contains($0) }), let v = Int(m, radix: 8) {
+            if (3...4).contains(m.unicodeScalars.count), m.unicodeScalars.allSatisfy({ ("0"..."7").contains($0) }), let v = Int(m, radix: 8) {
                 mode = v
             } else {
                 r.errors.add(r.at("mode"), .invalidValue, "mode is an octal string such as \"0644\"")
@@ -45,24 +45,31 @@ public struct DeployFile: Sendable, Hashable {
     }
 
     /// Why a path is refused, or nil: absolute, normalised (no `.`/`..` components, no doubled or
-    /// trailing separators), no NUL, at most 4096 bytes. POSIX (`/etc/x`) or Windows (`C:\x`).
+    /// trailing separators), no NUL. POSIX (`/etc/x`) or Windows (`C:\x`). Read by Unicode scalars,
+    /// as the spec's pattern reads it: "/" followed by a combining mark is still a separator.
     static func pathProblem(_ p: String) -> String? {
-        if p.contains("\0") { return "path must not contain NUL" }
-        if p.utf8.count > 4096 { return "path is longer than 4096 bytes" }
-        let windows = p.count >= 3 && p.first!.isLetter && p.dropFirst().hasPrefix(":\\")
-        guard p.hasPrefix("/") || windows else { return "path must be absolute (/etc/app.conf or C:\\app\\app.conf)" }
-        let separator: Character = windows ? "\\" : "/"
-        let rest = windows ? p.dropFirst(3) : p.dropFirst()
+        let scalars = Array(p.unicodeScalars)
+        if scalars.contains("\0") { return "path must not contain NUL" }
+        let windows = scalars.count >= 3 && scalars[0].isASCII && scalars[0].properties.isAlphabetic && scalars[1] == ":" && scalars[2] == "\\"
+        guard scalars.first == "/" || windows else { return "path must be absolute (/etc/app.conf or C:\\app\\app.conf)" }
+        let separator: Unicode.Scalar = windows ? "\\" : "/"
+        let rest = scalars.dropFirst(windows ? 3 : 1)
         let parts = rest.split(separator: separator, omittingEmptySubsequences: false)
         if rest.isEmpty || parts.contains(where: \.isEmpty) { return "path must be normalised: no empty, doubled or trailing separators" }
-        if parts.contains(where: { $0 == "." || $0 == ".." }) { return "path must be normalised: no '.' or '..' components" }
+        if parts.contains(where: { $0.elementsEqual(["."]) || $0.elementsEqual([".", "."]) }) {
+            return "path must be normalised: no '.' or '..' components"
+        }
         return nil
     }
 
     var json: JSONValue {
         var o: [String: JSONValue] = ["path": .string(path), "encoding": .string(encoding.rawValue), "backup": .bool(backup)]
         o["content"] = encoding == .base64 ? .string(Data(content).base64EncodedString()) : .string(String(decoding: content, as: UTF8.self))
-        if let mode { o["mode"] = .string("0" + String(mode, radix: 8)) }
+        if let mode {
+            // Four octal digits, the form the reader takes back: "0" + "0" for mode 0 was not.
+            let octal = String(mode, radix: 8)
+            o["mode"] = .string(String(repeating: "0", count: max(0, 4 - octal.count)) + octal)
+        }
         if let ownerUID { o["owner_uid"] = .int(Int64(ownerUID)) }
         if let ownerGID { o["owner_gid"] = .int(Int64(ownerGID)) }
         return .object(o)

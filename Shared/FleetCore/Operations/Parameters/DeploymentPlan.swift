@@ -24,7 +24,7 @@ public struct DeploymentPlan: Sendable, Hashable {
         }
         commands = r.array("commands") { v, at, errors in
             guard let argv = v.arrayValue?.compactMap(\.stringValue), argv.count == v.arrayValue?.count,
-                let program = argv.first, !program.isEmpty, !argv.contains(where: { $0.contains("\0") })
+                let program = argv.first, !program.isEmpty, !argv.contains(where: { $0.unicodeScalars.contains("\0") })
             else {
                 errors.add(at, .invalidValue, "a command is a non-empty argv array of strings (no shell), without NUL")
                 return nil
