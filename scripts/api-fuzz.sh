@@ -6,16 +6,17 @@
 # FLEET_FUZZ_PHASES picks the phases: `make test` runs fuzzing and stateful (about a minute); `make chaos`
 # adds coverage, which walks every boundary of every schema and takes over ten minutes on 2 cores.
 # It starts RabbitMQ and Redis if they are not running, expects built services in FLEET_BIN_DIR (default the
-# debug build), and fails when schemathesis finds any failure.
+# debug build), and fails when schemathesis finds any failure. FLEET_FUZZ_VHOST, FLEET_FUZZ_REDIS_DB,
+# FLEET_FUZZ_PORT and FLEET_FUZZ_WORK (logs) let two runs share a machine.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$FLEET_ROOT"
 examples=${1:-10}
 shift || true
 FLEET_BIN_DIR=${FLEET_BIN_DIR:-$(swift build --show-bin-path)}
-vhost=fleet-fuzz
+vhost=${FLEET_FUZZ_VHOST:-fleet-fuzz}
 port=${FLEET_FUZZ_PORT:-18093}
-redis_db=14
-work=$FLEET_RUN_DIR/api-fuzz
+redis_db=${FLEET_FUZZ_REDIS_DB:-14}
+work=${FLEET_FUZZ_WORK:-$FLEET_RUN_DIR/api-fuzz}
 mkdir -p "$work"
 
 # schemathesis from PyPI, pinned, in a virtualenv of its own (its dependencies stay off the system Python).

@@ -33,7 +33,7 @@ export FLEET_BIN_DIR=$(swift build --show-bin-path)
 pure_suites='FleetCoreTests|FleetContractsTests'
 restart_suites='BrokerRestartTests|RedisRestartTests'
 # Timing figures of its own: run with nothing beside it.
-alone_suites='HostileSelectorTests'
+alone_suites='HostileSelectorTests|AgentOutputMemoryTests'
 status=0
 # Each phase is bounded: a test that hangs fails the run (listing the tests still running) instead
 # of holding CI until its own limit.

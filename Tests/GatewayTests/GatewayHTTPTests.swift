@@ -29,7 +29,7 @@ struct GatewayHTTPTests {
                     ["id": .string("\(zone)-special"), "platform": "Windows"],
                 ]
             ]
-            #expect(try await c.call(.post, "\(api)/hosts", token: h.tokens[.operate], json: hosts).status == 200)
+            #expect(try await c.call(.post, "\(api)/hosts", token: h.tokens[.admin], json: hosts).status == 200)
             let r = try await c.call(
                 .post, "\(api)/select", token: h.tokens[.read],
                 json: [
@@ -112,6 +112,12 @@ struct GatewayHTTPTests {
             #expect(method.errorCode == "method_not_allowed")
             #expect(try await c.call(.delete, "\(api)/bulk", token: token).status == 405)
             #expect(try await c.call(.patch, "\(api)/no-such-route", token: token).status == 404)
+            // A path's id is percent-decoded: web%3A1 is the host web:1.
+            let colon = unique("colon") + ":1"
+            #expect(
+                try await c.call(.put, "\(api)/hosts/\(colon.replacingOccurrences(of: ":", with: "%3A"))", token: token, json: ["platform": "Linux"]).status
+                    == 200)
+            #expect(try await c.call(.get, "\(api)/hosts/\(colon)", token: token).json["id"] == .string(colon))
             // A cursor is a host id.
             let cursor = try await c.call(.get, "\(api)/hosts?cursor=a%7Cb", token: token)
             #expect(cursor.status == 422)
@@ -130,6 +136,18 @@ struct GatewayHTTPTests {
             #expect(forbidden.errorCode == "forbidden")
             #expect(try await c.call(.post, "\(api)/groups", token: h.tokens[.operate], json: ["name": .string(unique("g"))]).status == 201)
             #expect(try await c.call(.get, "/health", token: nil).status == 200)
+            // Registering a host is operate; approving it (whether it runs anything) is admin.
+            let host = unique("approve")
+            #expect(try await c.call(.put, "\(api)/hosts/\(host)", token: h.tokens[.operate], json: ["platform": "Linux"]).status == 200)
+            for body: JSONValue in [["id": .string(host), "approval_status": "approved"], ["hosts": [["id": .string(host), "approval_status": "approved"]]]] {
+                let approve = try await c.call(.post, "\(api)/hosts", token: h.tokens[.operate], json: body)
+                #expect(approve.status == 403)
+                #expect(approve.errorCode == "forbidden")
+            }
+            #expect(try await c.call(.put, "\(api)/hosts/\(host)", token: h.tokens[.operate], json: ["approval_status": "approved"]).status == 403)
+            #expect(try await c.call(.get, "\(api)/hosts/\(host)", token: h.tokens[.read]).json["approval_status"] == nil)
+            #expect(try await c.call(.put, "\(api)/hosts/\(host)", token: h.tokens[.admin], json: ["approval_status": "approved"]).status == 200)
+            #expect(try await c.call(.get, "\(api)/hosts/\(host)", token: h.tokens[.read]).json["approval_status"] == "approved")
         }
     }
 
@@ -205,7 +223,7 @@ struct GatewayHTTPTests {
         try await h.withClient { c in
             let op = h.tokens[.operate]
             _ = try await c.call(
-                .post, "\(api)/hosts", token: op,
+                .post, "\(api)/hosts", token: h.tokens[.admin],
                 json: [
                     "hosts": [
                         ["id": .string("\(t)-1"), "tags": [.string(t)], "approval_status": "approved"],
@@ -239,7 +257,7 @@ struct GatewayHTTPTests {
         try await h.withClient { c in
             let op = h.tokens[.operate]
             _ = try await c.call(
-                .post, "\(api)/hosts", token: op,
+                .post, "\(api)/hosts", token: h.tokens[.admin],
                 json: [
                     "hosts": .array(
                         (0..<3).map {

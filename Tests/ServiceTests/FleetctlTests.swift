@@ -23,8 +23,14 @@ struct FleetctlTests {
             let token = try await CommandRun.run("fleet-gateway", ["create-token", "--scope", "admin", "--name", "fleetctl-test"])
                 .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             let url = "http://127.0.0.1:\(port)"
+            // The token from a file (never from the command line): the readiness probe uses --token-file.
+            let tokenFile = FileManager.default.temporaryDirectory.appendingPathComponent("fleetctl-token-\(port)").path
+            FileManager.default.createFile(atPath: tokenFile, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
             let up = await TestEnvironment.eventually(timeout: .seconds(30)) {
-                (try? await CommandRun.run("fleetctl", ["hosts", "list", "--limit", "1", "--url", url, "--token", token]).status) == 0
+                (try? await CommandRun.run(
+                    "fleetctl", ["hosts", "list", "--limit", "1", "--url", url, "--token-file", tokenFile], environment: ["FLEET_TOKEN": ""]
+                )
+                .status) == 0
             }
             guard up else { throw StackScriptError(action: "the test gateway did not come up", status: -1) }
             started = (process, url, token)

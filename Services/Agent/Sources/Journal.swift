@@ -3,42 +3,97 @@ import FleetMessaging
 import Foundation
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// What this agent already ran, keyed by operation, host and attempt, with the result it reported.
 /// A redelivered command (the broker is at-least-once) gets the recorded result again instead of
-/// running twice. One JSON line per entry, appended before the result is published.
+/// running twice. One JSON line per entry (`key`, `result`, `at`), appended before the result is
+/// published, in a file only the agent's user can read (0600: results hold command output).
+///
+/// Compacted at start and every `compactEvery` records: an entry older than `retention` (a day)
+/// goes, since the dispatcher stops redelivering a command long before that (its delivery timeout
+/// is at most a day), so the file holds about a day of work, not the agent's whole life.
 final class Journal: Sendable {
+    static let retention: TimeInterval = 86_400
+    static let compactEvery = 1_000
     private let path: String
-    private let entries: Mutex<[String: JSONValue]>
+    private let state: Mutex<State>
 
-    init(directory: String) {
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    private struct Entry {
+        var result: JSONValue
+        var at: TimeInterval
+    }
+
+    private struct State {
+        var entries: [String: Entry]
+        var sinceCompaction = 0
+    }
+
+    init(directory: String, now: Date = Date()) {
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         path = (directory as NSString).appendingPathComponent("journal.jsonl")
-        var loaded: [String: JSONValue] = [:]
+        var loaded: [String: Entry] = [:]
         if let text = try? String(contentsOfFile: path, encoding: .utf8) {
             for line in text.split(separator: "\n") {
-                if let e = JSONCoding.decode(Array(line.utf8)), let key = e["key"]?.stringValue, let result = e["result"] { loaded[key] = result }
+                guard let e = JSONCoding.decode(Array(line.utf8)), let key = e["key"]?.stringValue, let result = e["result"] else { continue }
+                // An entry of an older agent has no time: it counts from this start.
+                loaded[key] = Entry(result: result, at: e["at"]?.doubleValue ?? now.timeIntervalSince1970)
             }
         }
-        entries = Mutex(loaded)
+        var state = State(entries: loaded)
+        Self.compact(&state, path: path, now: now)
+        self.state = Mutex(state)
     }
 
-    func result(for key: String) -> JSONValue? { entries.withLock { $0[key] } }
+    func result(for key: String) -> JSONValue? { state.withLock { $0.entries[key]?.result } }
 
-    func record(_ key: String, _ result: JSONValue) {
-        let line = JSONCoding.encode(["key": .string(key), "result": result]) + [10]
-        entries.withLock { e in
-            e[key] = result
-            if let handle = FileHandle(forWritingAtPath: path)
-                ?? {
-                    _ = FileManager.default.createFile(atPath: path, contents: nil)
-                    return FileHandle(forWritingAtPath: path)
-                }()
-            {
-                handle.seekToEndOfFile()
-                handle.write(Data(line))
-                try? handle.synchronize()
-                try? handle.close()
-            }
+    func record(_ key: String, _ result: JSONValue, now: Date = Date()) {
+        let at = now.timeIntervalSince1970
+        let line = JSONCoding.encode(["key": .string(key), "result": result, "at": .double(at)]) + [10]
+        state.withLock { s in
+            s.entries[key] = Entry(result: result, at: at)
+            Self.append(line, to: path)
+            s.sinceCompaction += 1
+            if s.sinceCompaction >= Self.compactEvery { Self.compact(&s, path: path, now: now) }
         }
     }
+
+    private static func append(_ line: [UInt8], to path: String) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return }
+        _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        _ = fsync(fd)
+        close(fd)
+    }
+
+    /// Drops entries past the retention and rewrites the file through a temporary one and a
+    /// rename, so a crash leaves the old file or the new one, never half of either.
+    private static func compact(_ s: inout State, path: String, now: Date) {
+        let cutoff = now.timeIntervalSince1970 - retention
+        s.entries = s.entries.filter { $0.value.at >= cutoff }
+        s.sinceCompaction = 0
+        let temp = path + ".compacting"
+        unlink(temp)
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return }
+        var ok = true
+        for (key, e) in s.entries.sorted(by: { $0.value.at < $1.value.at }) {
+            let line = JSONCoding.encode(["key": .string(key), "result": e.result, "at": .double(e.at)]) + [10]
+            ok = ok && line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == line.count
+        }
+        ok = ok && fsync(fd) == 0
+        close(fd)
+        if ok { rename(temp, path) } else { unlink(temp) }
+    }
+
+    /// The file's permission bits (for tests and the threat model's claim).
+    var fileMode: mode_t? {
+        var st = stat()
+        return stat(path, &st) == 0 ? st.st_mode & 0o777 : nil
+    }
+
+    /// How many entries the file holds now.
+    var storedEntries: Int { ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").count }
 }

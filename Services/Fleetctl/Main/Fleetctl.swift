@@ -8,19 +8,30 @@ struct Fleetctl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fleetctl",
         abstract: "Fleet Engine from the command line, over the gateway's HTTP API.",
-        discussion: "URL and token from --url/--token or FLEET_URL/FLEET_TOKEN. Exit status: 0 ok; 1 error; 2 an operation ended failed, partial or cancelled.",
+        discussion:
+            "URL from --url or FLEET_URL; the token from FLEET_TOKEN or --token-file (never the command line, which every user of the host can read). Exit status: 0 ok; 1 error; 2 an operation ended failed, partial or cancelled.",
         subcommands: [Hosts.self, Select.self, Groups.self, Bulk.self, Rolling.self, Schedules.self])
 }
 
 /// Options every command takes.
 struct Global: ParsableArguments {
     @Option(help: "Gateway URL (default: FLEET_URL, else http://127.0.0.1:8080).") var url: String?
-    @Option(help: "API token (default: FLEET_TOKEN).") var token: String?
+    @Option(help: "A file holding the API token (default: the FLEET_TOKEN variable).") var tokenFile: String?
     @Flag(help: "Print the gateway's JSON instead of tables.") var json = false
 
     var client: GatewayClient {
         let env = ProcessInfo.processInfo.environment
-        return GatewayClient(baseURL: url ?? env["FLEET_URL"] ?? "http://127.0.0.1:8080", token: token ?? env["FLEET_TOKEN"])
+        return GatewayClient(baseURL: url ?? env["FLEET_URL"] ?? "http://127.0.0.1:8080", token: fileToken ?? env["FLEET_TOKEN"])
+    }
+
+    /// The token in `--token-file`, without surrounding whitespace (a trailing newline, say).
+    private var fileToken: String? {
+        guard let tokenFile else { return nil }
+        guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
+            FileHandle.standardError.write(Data("error: cannot read the token file \(tokenFile)\n".utf8))
+            return nil
+        }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// One call, its answer shown (the list under `key` as a table of `columns`), errors reported.

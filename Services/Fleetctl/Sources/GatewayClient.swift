@@ -17,7 +17,7 @@ public struct GatewayClient: Sendable {
             for d in body["details"]?.arrayValue ?? [] {
                 lines.append("  \(d["field"]?.stringValue ?? "?"): \(d["message"]?.stringValue ?? "")")
             }
-            if status == 401 { lines.append("  (pass --token or set FLEET_TOKEN)") }
+            if status == 401 { lines.append("  (set FLEET_TOKEN or pass --token-file)") }
             return lines.joined(separator: "\n")
         }
     }

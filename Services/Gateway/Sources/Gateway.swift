@@ -5,6 +5,7 @@ import FleetMessaging
 import FleetObservability
 import FleetRuntime
 import FleetStore
+import Foundation
 import Hummingbird
 
 /// The HTTP face of the engine: every route checks its feature and the caller's token, then
@@ -100,7 +101,11 @@ public struct Gateway: Sendable {
         }
 
         route(router, .get, "hosts", .read, nil) { r, _ in await forward(Route.hostsList, query(r, ["cursor"])) }
-        route(router, .post, "hosts", .operate, nil) { r, _ in try await forward(Route.hostsUpsert, body(r), r) }
+        route(router, .post, "hosts", .operate, nil) { r, _ in
+            let hosts = try await body(r)
+            if let refusal = await approvalRefusal(r, hosts["hosts"]?.arrayValue ?? [hosts]) { return refusal }
+            return await forward(Route.hostsUpsert, hosts, r)
+        }
         route(router, .get, "hosts/:id", .read, nil) { _, c in try await forward(Route.hostsGet, ["id": id(c)]) }
         route(router, .delete, "hosts/:id", .operate, nil) { _, c in try await forward(Route.hostsDelete, ["id": id(c)]) }
         route(router, .put, "hosts/:id", .operate, nil) { r, c in
@@ -110,6 +115,7 @@ public struct Gateway: Sendable {
                 return JSONResponse.from(.validation(ValidationError("id", .invalidValue, "the body's id differs from the path's")))
             }
             host["id"] = path
+            if let refusal = await approvalRefusal(r, [.object(host)]) { return refusal }
             return await forward(Route.hostsUpsert, .object(host), r)
         }
         router.add(middleware: MethodNotAllowedMiddleware(table: RouteTable(router.routes)))
@@ -150,6 +156,13 @@ public struct Gateway: Sendable {
             return JSONResponse.error(403, "forbidden", "this needs the \(scope.rawValue) scope; the token has \(granted.rawValue)")
         }
         return nil
+    }
+
+    /// Approving (or rejecting, or revoking) a host decides whether it runs anything: that needs
+    /// `admin`, not the `operate` scope that registers hosts. nil when no host sets an approval.
+    private func approvalRefusal(_ request: Request, _ hosts: [JSONValue]) async -> Response? {
+        guard hosts.contains(where: { $0["approval_status"].map { $0 != .null } ?? false }) else { return nil }
+        return await authorize(request, .admin)
     }
 
     private func forward(_ route: String, _ body: JSONValue, _ request: Request? = nil) async -> Response {
@@ -193,8 +206,11 @@ public struct Gateway: Sendable {
         return JSONResponse.error(402, "feature_not_enabled", "the \(feature) feature is not enabled", feature: feature)
     }
 
+    /// The path's `{id}`, percent-decoded: the router hands it over as sent, so `web%3A1` (how a
+    /// client may spell the id `web:1`) would otherwise name another host.
     private func id(_ context: Context) throws -> JSONValue {
-        guard let id = context.parameters.get("id") else { throw Refusal.badRequest("missing id") }
+        guard let raw = context.parameters.get("id") else { throw Refusal.badRequest("missing id") }
+        guard let id = raw.removingPercentEncoding else { throw Refusal.badRequest("the id in the path is not valid percent-encoding") }
         return .string(id)
     }
 
