@@ -21,6 +21,12 @@ struct APIGrammarTests {
         _ = try CronSchedule(cron: "@daily", timeZone: "Europe/Paris")
     }
 
+    /// docs/openapi.yaml states the release the executables report.
+    @Test func theSpecStatesTheRelease() throws {
+        let spec = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appending(path: "../../docs/openapi.yaml")
+        #expect(try String(contentsOf: spec, encoding: .utf8).contains("\n  version: \(FleetVersion.current)\n"))
+    }
+
     /// `^(100(\.0+)?|[1-9][0-9]?(\.[0-9]+)?|0\.[0-9]*[1-9][0-9]*)%$`, and in (0, 100].
     @Test(arguments: [
         ("10%", 10.0), ("100%", 100), ("100.0%", 100), ("0.5%", 0.5), ("33.25%", 33.25), ("1%", 1), ("0.01%", 0.01),

@@ -3,10 +3,11 @@ import FleetCore
 import FleetMessaging
 import FleetRuntime
 import FleetTestSupport
-import GatewayService
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
+@testable import GatewayService
 
 private let api = Gateway.prefix
 
@@ -109,6 +110,7 @@ struct GatewayHTTPTests {
             // A path that exists, with a method it does not have: 405, not 404.
             let method = try await c.call(.patch, "\(api)/hosts/one", token: token, json: [:])
             #expect(method.status == 405)
+            #expect(method.headers[.allow] == "DELETE, GET, PUT")
             #expect(method.errorCode == "method_not_allowed")
             #expect(try await c.call(.delete, "\(api)/bulk", token: token).status == 405)
             #expect(try await c.call(.patch, "\(api)/no-such-route", token: token).status == 404)
@@ -128,7 +130,9 @@ struct GatewayHTTPTests {
     @Test func authenticationAndScopes() async throws {
         let h = try await GatewayHarness.make()
         try await h.withClient { c in
-            #expect(try await c.call(.get, "\(api)/hosts", token: nil).status == 401)
+            let anonymous = try await c.call(.get, "\(api)/hosts", token: nil)
+            #expect(anonymous.status == 401)
+            #expect(anonymous.headers[.wwwAuthenticate] == "Bearer realm=\"fleet\"")
             #expect(try await c.call(.get, "\(api)/hosts", token: "fe_not-a-token").status == 401)
             #expect(try await c.call(.get, "\(api)/hosts", token: h.tokens[.read]).status == 200)
             let forbidden = try await c.call(.post, "\(api)/groups", token: h.tokens[.read], json: ["name": .string(unique("g"))])
@@ -149,6 +153,13 @@ struct GatewayHTTPTests {
             #expect(try await c.call(.put, "\(api)/hosts/\(host)", token: h.tokens[.admin], json: ["approval_status": "approved"]).status == 200)
             #expect(try await c.call(.get, "\(api)/hosts/\(host)", token: h.tokens[.read]).json["approval_status"] == "approved")
         }
+    }
+
+    /// Every 503 (the broker or Redis unavailable, a service not ready) says when to come back.
+    @Test func unavailableAnswersCarryRetryAfter() {
+        let response = JSONResponse.error(503, "unavailable", "Redis is unavailable")
+        #expect(response.headers[.retryAfter] == String(JSONResponse.retryAfterSeconds))
+        #expect(JSONResponse.error(422, "validation_failed", "x").headers[.retryAfter] == nil)
     }
 
     @Test func disabledFeatureAnswers402() async throws {
@@ -235,6 +246,7 @@ struct GatewayHTTPTests {
             let created = try await c.call(.post, "\(api)/bulk", token: op, json: body)
             #expect(created.status == 201)
             let id = try #require(created.json["id"]?.stringValue)
+            #expect(created.headers[.location] == "\(api)/bulk/\(id)")
             // No agent serves these hosts: the approved one fails undeliverable, the other is skipped.
             let progress = try await c.call(.get, "\(api)/bulk/\(id)/progress", token: op)
             #expect(progress.json == ["total": 2, "queued": 0, "running": 0, "succeeded": 0, "failed": 1, "skipped": 1, "percent_complete": 100])

@@ -34,6 +34,7 @@ struct GatewayHarness {
 struct HTTPAnswer: Sendable {
     let status: Int
     let json: JSONValue
+    var headers: HTTPFields = [:]
 
     var hostIDs: [String] { json["host_ids"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
     var errorCode: String? { json["error"]?.stringValue }
@@ -46,7 +47,8 @@ extension TestClientProtocol {
         if let token { headers[.authorization] = "Bearer \(token)" }
         let bytes = raw.map { Array($0.utf8) } ?? json.map(JSONCoding.encode)
         let answer = try await execute(uri: path, method: method, headers: headers, body: bytes.map { ByteBuffer(bytes: $0) }) { response in
-            HTTPAnswer(status: Int(response.status.code), json: JSONCoding.decode(Array(response.body.readableBytesView)) ?? .null)
+            HTTPAnswer(
+                status: Int(response.status.code), json: JSONCoding.decode(Array(response.body.readableBytesView)) ?? .null, headers: response.headers)
         }
         ResponseRecorder.record(method: method.rawValue, path: path, answer: answer)
         return answer

@@ -43,6 +43,14 @@ struct FleetctlTests {
         return try await CommandRun.run("fleetctl", arguments, environment: ["FLEET_URL": url, "FLEET_TOKEN": token ?? adminToken], timeout: .seconds(90))
     }
 
+    @Test func bothCommandLinesPrintTheRelease() async throws {
+        for tool in ["fleetctl", "fleet-gateway"] {
+            let run = try await CommandRun.run(tool, ["--version"])
+            #expect(run.status == 0)
+            #expect(run.stdout == FleetVersion.current + "\n", "\(tool)")
+        }
+    }
+
     @Test func hostsSelectAndGroups() async throws {
         let tag = unique("ctl")
         let added = try await fleetctl(["hosts", "add", "--body", "{\"hosts\": [{\"id\": \"\(tag)-1\", \"tags\": [\"\(tag)\"], \"platform\": \"Linux\"}]}"])

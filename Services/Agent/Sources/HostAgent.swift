@@ -38,7 +38,7 @@ public struct HostAgent: Sendable {
         report.fqdn = ProcessInfo.processInfo.hostName
         report.cpuCores = ProcessInfo.processInfo.activeProcessorCount
         report.memoryTotalMB = Int(ProcessInfo.processInfo.physicalMemory / 1_048_576)
-        report.agentVersion = "0.5.0"
+        report.agentVersion = FleetVersion.current
         report.status = "up"
         #if os(Linux)
             report.platform = "Linux"
@@ -82,17 +82,7 @@ public struct HostAgent: Sendable {
     }
 
     func handle(_ delivery: Delivery, _ connection: AMQPConnection, _ bus: BusClient) async {
-        guard let command = try? delivery.decode(AgentCommand.self) else { return delivery.reject(requeue: false) }
-        let claim = await bus.call(Route.bulkClaim, ClaimRequest(opID: command.opID, hostIDs: [hostID], agentID: hostID), replying: ClaimReply.self)
-        guard case .success(let granted) = claim else { return delivery.nack(requeue: true) }
-        guard !granted.claimed.isEmpty else { return delivery.ack() }
-        let result = await run(command, bus: bus)
-        do {
-            try await connection.publish(OutgoingMessage(result, exchange: BusNames.resultsExchange, routingKey: BusNames.resultKey))
-            delivery.ack()
-        } catch {
-            delivery.nack(requeue: true)
-        }
+        await CommandLoop(executor: self, logger: logger).handle(delivery, connection, bus)
     }
 
     /// Runs a claimed command (or reports what it would run, or what the journal says it ran).
@@ -152,4 +142,10 @@ public struct HostAgent: Sendable {
         case .power(let argv, let delay): "after \(delay) s: \(argv.joined(separator: " "))"
         }
     }
+}
+
+extension HostAgent: CommandExecutor {
+    var agentID: String { hostID }
+    func serves(_ id: String) -> Bool { id == hostID }
+    func execute(_ command: AgentCommand, bus: BusClient) async -> AgentResult? { await run(command, bus: bus) }
 }

@@ -117,26 +117,30 @@ public struct SimulatedFleet: Sendable {
     }
 
     func handle(_ delivery: Delivery, _ connection: AMQPConnection, _ bus: BusClient) async {
-        guard let command = try? delivery.decode(AgentCommand.self), let k = Int(command.hostID.dropFirst(settings.prefix.count + 1)) else {
-            return delivery.reject(requeue: false)
-        }
+        await CommandLoop(executor: self, logger: logger).handle(delivery, connection, bus)
+    }
+
+    /// The number `k` of a host this fleet plays (`<prefix>-k`, k < count), or nil.
+    func number(_ hostID: String) -> Int? {
+        guard hostID.hasPrefix(settings.prefix + "-"), let k = Int(hostID.dropFirst(settings.prefix.count + 1)), (0..<settings.count).contains(k)
+        else { return nil }
+        return k
+    }
+}
+
+extension SimulatedFleet: CommandExecutor {
+    var agentID: String { queue }
+    func serves(_ hostID: String) -> Bool { number(hostID) != nil }
+
+    /// Plays host `k`: silent, or a result after its latency, failed or succeeded as the settings say.
+    func execute(_ command: AgentCommand, bus: BusClient) async -> AgentResult? {
         let host = command.hostID
-        let claim = await bus.call(Route.bulkClaim, ClaimRequest(opID: command.opID, hostIDs: [host], agentID: queue), replying: ClaimReply.self)
-        guard case .success(let granted) = claim else { return delivery.nack(requeue: true) }  // dispatcher unavailable: later
-        guard !granted.claimed.isEmpty else { return delivery.ack() }  // refused: drop unrun
-        if settings.silent(k, id: host) { return delivery.ack() }
+        guard let k = number(host), !settings.silent(k, id: host) else { return nil }
         let latency = settings.latency(k, id: host)
         if latency > .zero { try? await Task.sleep(for: latency) }
         let failed = settings.fails(k, id: host)
-        let result = AgentResult(
+        return AgentResult(
             opID: command.opID, hostID: host, status: failed ? .failed : .succeeded, reason: failed ? .exitCode : nil,
             exitCode: failed ? 1 : 0, stdout: failed ? "" : "simulated", stderr: failed ? "simulated failure" : "", truncated: false)
-        do {
-            try await connection.publish(OutgoingMessage(result, exchange: BusNames.resultsExchange, routingKey: BusNames.resultKey))
-            delivery.ack()
-        } catch {
-            logger.warning("result not published; the command will come again", metadata: ["host.id": "\(host)", "error": "\(error)"])
-            delivery.nack(requeue: true)
-        }
     }
 }

@@ -10,6 +10,7 @@ struct Fleetctl: AsyncParsableCommand {
         abstract: "Fleet Engine from the command line, over the gateway's HTTP API.",
         discussion:
             "URL from --url or FLEET_URL; the token from FLEET_TOKEN or --token-file (never the command line, which every user of the host can read). Exit status: 0 ok; 1 error; 2 an operation ended failed, partial or cancelled.",
+        version: FleetVersion.current,
         subcommands: [Hosts.self, Select.self, Groups.self, Bulk.self, Rolling.self, Schedules.self])
 }
 

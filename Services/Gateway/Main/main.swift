@@ -13,7 +13,7 @@ import ServiceLifecycle
 @main
 struct FleetGateway: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "fleet-gateway", abstract: "Fleet Engine's HTTP gateway.",
+        commandName: "fleet-gateway", abstract: "Fleet Engine's HTTP gateway.", version: Gateway.version,
         subcommands: [Serve.self, CreateToken.self, ListTokens.self, RevokeToken.self], defaultSubcommand: Serve.self)
 }
 

@@ -12,7 +12,7 @@ import Hummingbird
 /// becomes one bus command whose reply becomes the HTTP response. It owns no records but the tokens.
 public struct Gateway: Sendable {
     public typealias Context = BasicRequestContext
-    public static let version = "0.4.0"
+    public static let version = FleetVersion.current
     public static let prefix = "/api/v1/fleet"
 
     let config: GatewayConfig
@@ -54,7 +54,7 @@ public struct Gateway: Sendable {
             if let p = r.uri.queryParameters.get("parent_id") { q["parent_id"] = .string(p) }
             return await forward(Route.groupsList, .object(q))
         }
-        route(router, .post, "groups", .operate, "fleet_groups") { r, _ in try await forward(Route.groupsUpsert, body(r), r) }
+        route(router, .post, "groups", .operate, "fleet_groups") { r, _ in try await forward(Route.groupsUpsert, body(r), r, locating: true) }
         route(router, .get, "groups/:id", .read, "fleet_groups") { _, c in try await forward(Route.groupsGet, ["id": id(c)]) }
         route(router, .delete, "groups/:id", .operate, "fleet_groups") { _, c in try await forward(Route.groupsDelete, ["id": id(c)]) }
         route(router, .get, "groups/:id/hosts", .read, "fleet_groups") { _, c in try await forward(Route.groupsHosts, ["id": id(c)]) }
@@ -165,9 +165,18 @@ public struct Gateway: Sendable {
         return await authorize(request, .admin)
     }
 
-    private func forward(_ route: String, _ body: JSONValue, _ request: Request? = nil) async -> Response {
+    /// One bus call, its reply as the response. `locating`: a create, whose 201 carries the new
+    /// record's URL in `Location` (the request's path and the reply's `id`).
+    private func forward(_ route: String, _ body: JSONValue, _ request: Request? = nil, locating: Bool = false) async -> Response {
         let key = request?.headers.first { $0.name.canonicalName == "idempotency-key" }?.value
-        return JSONResponse.from(await bus.call(route, body, messageID: key))
+        let reply = await bus.call(route, body, messageID: key)
+        var response = JSONResponse.from(reply)
+        if locating, reply.status == 201, let request, let id = reply.body?["id"]?.stringValue,
+            let encoded = id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed)
+        {
+            response.headers[.location] = request.uri.path + "/" + encoded
+        }
+        return response
     }
 
     private func body(_ request: Request) async throws -> JSONValue {
@@ -184,7 +193,7 @@ public struct Gateway: Sendable {
     private func create(_ route: String, _ r: Request) async throws -> Response {
         let body = try await body(r)
         if let refusal = typeRefusal(body) { return refusal }
-        return await forward(route, body, r)
+        return await forward(route, body, r, locating: true)
     }
 
     /// The list parameters of a GET: `limit` as an integer (anything else is passed on, for the

@@ -7,11 +7,17 @@ import Hummingbird
 
 /// JSON responses, errors included (docs/openapi.yaml (errors and shapes)): `{"error", "message", "details"}`.
 enum JSONResponse {
+    /// Every answer of the gateway: a 401 names the scheme to authenticate with (RFC 9110 11.6.1),
+    /// a 503 says when to come back.
     static func make(_ status: Int, _ body: JSONValue) -> Response {
-        Response(
-            status: .init(code: status), headers: [.contentType: "application/json"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONCoding.encode(body))))
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if status == 401 { headers[.wwwAuthenticate] = "Bearer realm=\"fleet\"" }
+        if status == 503 { headers[.retryAfter] = String(retryAfterSeconds) }
+        return Response(status: .init(code: status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONCoding.encode(body))))
     }
+
+    /// What a 503's `Retry-After` says: the broker or Redis is back within seconds, or it is an outage.
+    static let retryAfterSeconds = 5
 
     static func error(_ status: Int, _ code: String, _ message: String, feature: String? = nil) -> Response {
         make(status, ErrorBody(error: code, message: message, feature: feature).json)

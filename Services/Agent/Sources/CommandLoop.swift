@@ -1,0 +1,42 @@
+import FleetBus
+import FleetContracts
+import FleetCore
+import FleetMessaging
+import Logging
+
+/// What an agent does with a command once it holds the claim: the real host runs it (or, in dry
+/// run, describes it); the simulated fleet plays it. Everything around that is `CommandLoop`'s.
+protocol CommandExecutor: Sendable {
+    /// The agent id a claim names (the host id, or the simulated fleet's queue).
+    var agentID: String { get }
+    /// Whether this agent speaks for `hostID`: a command for any other host is refused unrun.
+    func serves(_ hostID: String) -> Bool
+    /// The result to publish, or nil to stay silent (a simulated host that never answers).
+    func execute(_ command: AgentCommand, bus: BusClient) async -> AgentResult?
+}
+
+/// The one command loop of every agent, real or simulated: decode, claim, execute, report. A
+/// command that does not decode, or names a host this agent does not serve, is dead-lettered;
+/// an unavailable dispatcher or broker puts it back for later; a refused claim drops it unrun.
+struct CommandLoop<Executor: CommandExecutor>: Sendable {
+    let executor: Executor
+    let logger: Logger
+
+    func handle(_ delivery: Delivery, _ connection: AMQPConnection, _ bus: BusClient) async {
+        guard let command = try? delivery.decode(AgentCommand.self), executor.serves(command.hostID) else {
+            return delivery.reject(requeue: false)
+        }
+        let claim = await bus.call(
+            Route.bulkClaim, ClaimRequest(opID: command.opID, hostIDs: [command.hostID], agentID: executor.agentID), replying: ClaimReply.self)
+        guard case .success(let granted) = claim else { return delivery.nack(requeue: true) }
+        guard !granted.claimed.isEmpty else { return delivery.ack() }
+        guard let result = await executor.execute(command, bus: bus) else { return delivery.ack() }
+        do {
+            try await connection.publish(OutgoingMessage(result, exchange: BusNames.resultsExchange, routingKey: BusNames.resultKey))
+            delivery.ack()
+        } catch {
+            logger.warning("result not published; the command will come again", metadata: ["host.id": "\(command.hostID)", "error": "\(error)"])
+            delivery.nack(requeue: true)
+        }
+    }
+}
