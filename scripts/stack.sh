@@ -69,7 +69,8 @@ start_redis() {
   if redis_running; then log "redis already running on 127.0.0.1:$FLEET_REDIS_PORT"; return; fi
   log "starting redis on 127.0.0.1:$FLEET_REDIS_PORT"
   redis-server --bind 127.0.0.1 --port "$FLEET_REDIS_PORT" --daemonize yes --dir "$REDIS_DIR" \
-    --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log" --save "" --appendonly no
+    --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log" --save "" \
+    --appendonly yes --appendfsync everysec
   for _ in $(seq 1 100); do
     if redis_running; then log "redis ready"; return; fi
     sleep 0.1
@@ -78,7 +79,7 @@ start_redis() {
 }
 
 stop_redis() {
-  if redis_running; then log "stopping redis"; redis_cli shutdown nosave >/dev/null 2>&1 || true; fi
+  if redis_running; then log "stopping redis"; redis_cli shutdown >/dev/null 2>&1 || true; fi
 }
 
 # Vhosts of their own for the service tests, so a running dev stack never consumes their commands.

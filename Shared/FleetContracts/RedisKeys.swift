@@ -37,6 +37,9 @@ public enum RedisKeys {
     public static let bulkDeadlines = "fleet:bulk:deadlines"
     /// Sorted set: operation ids scored by creation time (ms). Owner: bulk-dispatcher.
     public static let bulkIndex = "fleet:bulk:index"
+    /// Set: operations not finished yet, which the reconciler checks for hosts nobody moves on.
+    /// Owner: bulk-dispatcher.
+    public static let bulkOpen = "fleet:bulk:open"
     /// String: `Idempotency-Key` -> operation id, kept a day. Owner: bulk-dispatcher.
     public static func bulkIdempotency(_ key: String) -> String { "fleet:bulk:idempotency:\(key)" }
 

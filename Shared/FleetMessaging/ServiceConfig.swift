@@ -15,6 +15,8 @@ public struct ServiceConfig: Sendable {
     /// How long a finished operation, rollout or schedule run is kept (`FLEET_RETENTION_SECONDS`,
     /// default 30 days, as SSM keeps command history).
     public var retentionSeconds: Int
+    /// How often the dispatcher looks for hosts nothing would move on (`FLEET_RECONCILE_INTERVAL_MS`).
+    public var reconcileInterval: Duration
 
     public init(environment env: [String: String] = ProcessInfo.processInfo.environment) {
         amqpURL = env["FLEET_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672/%2f"
@@ -23,6 +25,7 @@ public struct ServiceConfig: Sendable {
         prefetch = env["FLEET_PREFETCH"].flatMap(UInt16.init) ?? 32
         requestTimeout = .milliseconds(env["FLEET_REQUEST_TIMEOUT_MS"].flatMap(Int.init) ?? 10_000)
         retentionSeconds = env["FLEET_RETENTION_SECONDS"].flatMap(Int.init) ?? 30 * 86_400
+        reconcileInterval = .milliseconds(env["FLEET_RECONCILE_INTERVAL_MS"].flatMap(Int.init) ?? 10_000)
         environment = env
     }
 }
@@ -48,6 +51,7 @@ extension ServiceConfig {
         "FLEET_HOST_CHANGES_MAXLEN": 1...100_000_000,
         "FLEET_SELECTOR_BUDGET_MS": 1...600_000,
         "FLEET_RETENTION_SECONDS": 1...(10 * 365 * 86_400),
+        "FLEET_RECONCILE_INTERVAL_MS": 100...3_600_000,
     ]
 
     /// Checks every `FLEET_*` setting present in `env`: integers in range, a known log level,

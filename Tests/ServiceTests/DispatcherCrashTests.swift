@@ -63,4 +63,41 @@ struct DispatcherCrashTests {
         #expect(final["running"]?.int == 0)
         #expect(final["total"]?.int == 400)
     }
+
+    /// A dispatcher that pops a host off the pending list and dies before it sends the command
+    /// leaves that host queued with no pending entry and no deadline: the reconciler sends it.
+    @Test func aHostPoppedButNeverSentIsSentByTheReconciler() async throws {
+        let stack = try await IsolatedStack.make(slot: 1)
+        defer { Task { await stack.close() } }
+        let redis = stack.redis, bus = stack.bus
+        let env = stack.environment.merging(["FLEET_RESULT_GRACE_MS": "300", "FLEET_RECONCILE_INTERVAL_MS": "300"]) { $1 }
+        let selector = try ServiceProcess("fleet-selector", environment: env)
+        let dispatcher = try ServiceProcess("fleet-bulk-dispatcher", environment: env)
+        let agent = try ServiceProcess("fleet-agent", arguments: ["--simulate", "3", "--prefix", "orphan", "--latency-ms", "1500"], environment: env)
+        defer {
+            agent.stop()
+            dispatcher.stop()
+            selector.stop()
+        }
+        try await ServiceStack.waitUntilReady(bus, .bulkDispatcher)
+        #expect(await TestEnvironment.eventually(timeout: .seconds(60)) { await bus.call(Route.selectorResolve, ["tags": ["orphan"]]).body?["count"] == 3 })
+        let created = await bus.call(
+            Route.bulkCreate, ["operation_type": "run_script", "selector": ["tags": ["orphan"]], "parameters": ["content": "true"], "concurrency": 1])
+        let op = try #require(created.body?["id"]?.stringValue)
+        // The first host is out (1.5 s to run); take the next off the pending list as the dying
+        // dispatcher would have, before it sent the command.
+        let popped = try #require(try await redis.send("LPOP", RedisKeys.bulkPending(op)).string)
+        #expect(try await redis.send("SISMEMBER", RedisKeys.bulkOpen, op).int == 1)
+        var final: [String: RedisValue] = [:]
+        let done = await TestEnvironment.eventually(timeout: .seconds(30)) {
+            final = (try? await redis.send("HGETALL", RedisKeys.bulkProgress(op)).dictionary) ?? [:]
+            return final["status"]?.string == "succeeded"
+        }
+        #expect(done, "the popped host \(popped) was sent again and the operation finished: \(final)")
+        #expect(final["succeeded"]?.int == 3)
+        #expect(try await redis.send("HGET", RedisKeys.bulkHosts(op), popped).string == "succeeded")
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(5)) { (try? await redis.send("SISMEMBER", RedisKeys.bulkOpen, op).int) == 0 },
+            "a finished operation leaves the open set")
+    }
 }

@@ -12,7 +12,7 @@ import Testing
 @Suite("bulk host transitions in Redis", .serialized)
 struct HostTransitionStoreTests {
     private func store() async throws -> HostTransitionStore {
-        HostTransitionStore(redis: try await RedisClient.connect(url: TestEnvironment.redisURL))
+        HostTransitionStore(redis: try await RedisClient.connect(url: TestEnvironment.redisURL), retentionSeconds: 3_600)
     }
 
     @Test func anOperationRunsToPartialAndFinishesExactlyOnce() async throws {
@@ -27,8 +27,15 @@ struct HostTransitionStoreTests {
         // The same result again (the bus is at-least-once) changes nothing.
         #expect(try await s.move(operation: op, hosts: ["a"], to: .succeeded).applied == 0)
         #expect(try await s.move(operation: op, hosts: ["c"], to: .failed, reason: .undeliverable).justFinished == false)
+        #expect(try await s.redis.send("TTL", RedisKeys.bulkHosts(op)).int == -1, "an open operation does not expire")
         o = try await s.move(operation: op, hosts: ["b"], to: .failed, reason: .exitCode)
         #expect(o == .init(applied: 1, aggregate: .partial, justFinished: true, movedHosts: ["b"]))
+        // The finishing move set the expiry of every key the operation has, in the same script.
+        for key in HostTransitionStore.keys(op) {
+            let ttl = try await s.redis.send("TTL", key).int ?? -3
+            #expect(ttl == -2 || (3_590...3_600).contains(ttl), "\(key) TTL \(ttl)")
+        }
+        #expect(try await s.redis.send("TTL", RedisKeys.bulkResults(op)).int ?? 0 > 3_590)
         #expect(try await s.move(operation: op, hosts: ["b"], to: .failed, reason: .timedOut).justFinished == false)
         let (counters, status) = try #require(try await s.progress(operation: op))
         #expect(counters == ProgressCounters(total: 3, queued: 0, running: 0, succeeded: 1, failed: 2, skipped: 0))

@@ -22,7 +22,7 @@ struct BulkEngine: Sendable {
         self.context = context
         retention = Retention(context.config)
         requests = OperationRequests(redis: context.redis)
-        store = HostTransitionStore(redis: context.redis)
+        store = HostTransitionStore(redis: context.redis, retentionSeconds: retention.seconds)
         agents = AgentDispatch(publisher: context.publisher)
     }
 
@@ -59,13 +59,15 @@ struct BulkEngine: Sendable {
             await context.announce(EventRoute.bulkHost(op), BulkHostEnded(opID: op, hostID: host, status: to, reason: reason))
         }
         try await release(op: op, count: outcome.applied)
-        if outcome.justFinished { try await finished(op: op, outcome.aggregate) }
+        // The move that finished the operation set its expiry too.
+        if outcome.justFinished { await announceFinished(op: op, outcome.aggregate) }
     }
 
-    /// Exactly one move finishes an operation: it starts the retention and announces the finish.
-    func finished(op: String, _ aggregate: AggregateStatus) async throws {
-        try await expire(op)
+    /// Announces that an operation finished (exactly one caller does, once its expiry is set) and
+    /// takes it off the open set (a crash before that leaves it to the reconciler to remove).
+    func announceFinished(op: String, _ aggregate: AggregateStatus) async {
         await context.announce(EventRoute.bulkFinished(op), BulkFinished(opID: op, status: aggregate))
+        _ = try? await redis.send("SREM", RedisKeys.bulkOpen, op)
     }
 
     /// `count` slots freed: dispatch as many hosts from the pending list (LPOP is atomic, so each

@@ -18,7 +18,9 @@ public struct BulkHandlers: Sendable {
         let engine = BulkEngine(context: context)
         return ServiceAssembly(
             routes: BulkHandlers(engine: engine).routes,
-            background: [ResultsConsumer(engine: engine), DeadlineSweeper(engine: engine), BulkRetentionSweeper(engine: engine)])
+            background: [ResultsConsumer(engine: engine), DeadlineSweeper(engine: engine), BulkRetentionSweeper(engine: engine),
+                BulkReconcilerService(engine: engine),
+            ])
     }
 
     public var routes: [String: CommandHandler] {
@@ -95,7 +97,7 @@ public struct BulkHandlers: Sendable {
             }
             await engine.requests.remember(opID, dispatchable)
             try await store.create(operation: opID, hostIDs: hostIDs)
-            if hostIDs.isEmpty { try await engine.finished(op: opID, .succeeded) }
+            if hostIDs.isEmpty { await engine.announceFinished(op: opID, .succeeded) }
             if !notApproved.isEmpty {
                 let outcome = try await store.move(operation: opID, hosts: notApproved, to: .skipped, reason: .notApproved)
                 try await engine.hostsEnded(op: opID, to: .skipped, reason: .notApproved, outcome)
@@ -107,12 +109,16 @@ public struct BulkHandlers: Sendable {
                     "request", canonical, "timeout_seconds", String(request.parameters.timeoutSeconds),
                 ]),
                 RedisCommand(["ZADD", RedisKeys.bulkIndex, String(Int(created.timeIntervalSince1970 * 1000)), opID]),
+                RedisCommand(["SADD", RedisKeys.bulkOpen, opID]),
             ])
             if request.dispatch { try await engine.start(op: opID, hosts: approved, request: dispatchable) }
             let stored = try await self.record(opID)
             // Finished at creation (empty, all skipped or undeliverable): the record written just
             // now must expire too.
-            if stored.status.isTerminal { try await engine.expire(opID) }
+            if stored.status.isTerminal {
+                try await engine.expire(opID)
+                _ = try await context.redis.send("SREM", RedisKeys.bulkOpen, opID)
+            }
             return stored.json
         }
         return reply.created

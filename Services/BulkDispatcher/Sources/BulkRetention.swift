@@ -27,15 +27,6 @@ public struct BulkRetentionSweeper: Service {
 }
 
 extension BulkEngine {
-    /// Every key of one operation.
-    static func keys(_ op: String) -> [String] {
-        [
-            RedisKeys.bulkOperation(op), RedisKeys.bulkHosts(op), RedisKeys.bulkOrder(op), RedisKeys.bulkResults(op),
-            RedisKeys.bulkProgress(op), RedisKeys.bulkClaims(op), RedisKeys.bulkSent(op), RedisKeys.bulkPending(op),
-            RedisKeys.bulkParameters(op),
-        ]
-    }
-
     /// The operation has finished: its records are kept for the retention, then expire.
-    func expire(_ op: String) async throws { try await retention.expire(Self.keys(op), on: context.redis) }
+    func expire(_ op: String) async throws { try await retention.expire(HostTransitionStore.keys(op), on: context.redis) }
 }

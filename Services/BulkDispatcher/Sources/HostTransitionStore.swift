@@ -9,10 +9,28 @@ import FleetStore
 /// Every move of a host is one Lua script that checks the host's current status against the
 /// state machine, moves it, adjusts the counters, recomputes the aggregate, and says whether this
 /// move finished the operation. So a duplicate or late result changes nothing, the counters always
-/// add up to `total`, and exactly one caller learns that the operation finished. All keys of an
-/// operation share the `{op}` hash tag.
+/// add up to `total`, and exactly one caller learns that the operation finished. The move that
+/// finishes an operation also sets every key of it to expire after the retention, in the same
+/// script: nobody sees a finished operation without its expiry, and no crash leaves one. All keys
+/// of an operation share the `{op}` hash tag.
 struct HostTransitionStore: Sendable {
     let redis: RedisClient
+    /// Seconds a finished operation's keys are kept.
+    let retentionSeconds: Int
+
+    init(redis: RedisClient, retentionSeconds: Int) {
+        self.redis = redis
+        self.retentionSeconds = retentionSeconds
+    }
+
+    /// Every key of one operation: the five the script moves first, then the rest it expires.
+    static func keys(_ op: String) -> [String] {
+        [
+            RedisKeys.bulkHosts(op), RedisKeys.bulkProgress(op), RedisKeys.bulkResults(op), RedisKeys.bulkOperation(op),
+            RedisKeys.bulkClaims(op), RedisKeys.bulkOrder(op), RedisKeys.bulkSent(op), RedisKeys.bulkPending(op),
+            RedisKeys.bulkParameters(op),
+        ]
+    }
 
     /// The outcome of moving hosts.
     struct Outcome: Equatable, Sendable {
@@ -52,12 +70,8 @@ struct HostTransitionStore: Sendable {
         claimant: String? = nil
     ) async throws -> Outcome {
         let reply = try await redis.eval(
-            Self.script,
-            keys: [
-                RedisKeys.bulkHosts(op), RedisKeys.bulkProgress(op),
-                RedisKeys.bulkResults(op), RedisKeys.bulkOperation(op), RedisKeys.bulkClaims(op),
-            ],
-            arguments: [to.rawValue, reason?.rawValue ?? "", result ?? "", claimant ?? ""] + hosts)
+            Self.script, keys: Self.keys(op),
+            arguments: [to.rawValue, reason?.rawValue ?? "", result ?? "", claimant ?? "", String(retentionSeconds)] + hosts)
         guard let parts = reply.array, parts.count == 4, let applied = parts[0].int,
             let aggregate = parts[1].string.flatMap(AggregateStatus.init(rawValue:)), let finished = parts[2].int
         else {
@@ -112,12 +126,13 @@ struct HostTransitionStore: Sendable {
         return out
     }()
 
-    /// KEYS: hosts, progress, results, operation, claims. ARGV: to, reason, result JSON, claimant, host ids...
+    /// KEYS: hosts, progress, results, operation, claims, then the operation's other keys (`keys(_:)`).
+    /// ARGV: to, reason, result JSON, claimant, retention seconds, host ids...
     /// Returns {applied, aggregate, justFinished, moved hosts}. The aggregate follows ProgressCounters.aggregate.
     static let script = RedisScript(
         """
         local allowed = {\(allowedMoves.map { "['\($0)']=true" }.joined(separator: ","))}
-        local to, reason, result, claimant = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+        local to, reason, result, claimant, retention = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
         local applied = 0
         local moved = {}
         local wasOpen = false
@@ -126,7 +141,7 @@ struct HostTransitionStore: Sendable {
           local r = tonumber(redis.call('HGET', KEYS[2], 'running') or '0')
           wasOpen = (q + r) > 0
         end
-        for i = 5, #ARGV do
+        for i = 6, #ARGV do
           local host = ARGV[i]
           local current = redis.call('HGET', KEYS[1], host)
           if current then
@@ -135,7 +150,7 @@ struct HostTransitionStore: Sendable {
               redis.call('HSET', KEYS[1], host, reason == '' and to or (to .. ':' .. reason))
               redis.call('HINCRBY', KEYS[2], from, -1)
               redis.call('HINCRBY', KEYS[2], to, 1)
-              if result ~= '' and #ARGV == 5 then redis.call('HSET', KEYS[3], host, result) end
+              if result ~= '' and #ARGV == 6 then redis.call('HSET', KEYS[3], host, result) end
               if to == 'running' and claimant ~= '' then redis.call('HSET', KEYS[5], host, claimant) end
               applied = applied + 1
               moved[#moved + 1] = host
@@ -157,7 +172,10 @@ struct HostTransitionStore: Sendable {
         -- bring back a bare progress hash.
         if p[1] then redis.call('HSET', KEYS[2], 'status', status) end
         local finished = 0
-        if wasOpen and applied > 0 and q + r == 0 then finished = 1 end
+        if wasOpen and applied > 0 and q + r == 0 then
+          finished = 1
+          for k = 1, #KEYS do redis.call('EXPIRE', KEYS[k], retention) end
+        end
         return {applied, status, finished, moved}
         """)
 }
