@@ -18,7 +18,8 @@ public struct BulkHandlers: Sendable {
         let engine = BulkEngine(context: context)
         return ServiceAssembly(
             routes: BulkHandlers(engine: engine).routes,
-            background: [ResultsConsumer(engine: engine), DeadlineSweeper(engine: engine), BulkRetentionSweeper(engine: engine),
+            background: [
+                ResultsConsumer(engine: engine), DeadlineSweeper(engine: engine), BulkRetentionSweeper(engine: engine),
                 BulkReconcilerService(engine: engine),
             ])
     }
