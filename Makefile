@@ -1,5 +1,5 @@
 # The one door to every test (`make test`) and every benchmark (`make bench`).
-.PHONY: run test test-under-load chaos api-fuzz lint format bench redis-footprint stack-start stack-stop stack-status build clean
+.PHONY: run test test-under-load chaos api-fuzz api-fuzz-long lint format bench redis-footprint stack-start stack-stop stack-status build clean
 
 run:
 	scripts/run-stack.sh
@@ -11,9 +11,13 @@ test:
 test-under-load:
 	scripts/test-under-load.sh
 
-# The long checks, on demand (not in CI): schemathesis with 100 examples per operation.
+# Faults injected into real work over 2,000 simulated hosts, invariants checked (on demand, not in CI).
 chaos:
 	scripts/chaos.sh
+
+# schemathesis with 100 examples per operation and every phase (on demand, not in CI).
+api-fuzz-long:
+	FLEET_FUZZ_PHASES=examples,coverage,fuzzing,stateful scripts/api-fuzz.sh 100
 
 # schemathesis against a stack of its own (make test runs it with 10 examples per operation).
 api-fuzz:

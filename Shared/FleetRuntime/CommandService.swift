@@ -8,7 +8,8 @@ import ServiceLifecycle
 /// Serves one service's queue: declares the topology, consumes with manual acks and bounded
 /// prefetch, decodes each command, routes it by routing key, replies on `reply_to`, and acks only
 /// after the handler's effect is durable. An undecodable or unroutable message is rejected into
-/// `fleet.dead` and the service keeps serving. On SIGTERM it stops taking deliveries, finishes the
+/// `fleet.dead` and the service keeps serving; one delivered `RequestRouter.deliveryLimit` times
+/// (its handler died each time, or it is fire-and-forget and kept failing with a 5xx) too. On SIGTERM it stops taking deliveries, finishes the
 /// ones it holds, and returns.
 public struct CommandService: Service {
     public let name: ServiceName
@@ -80,6 +81,11 @@ public struct CommandService: Service {
                 reply = await handler(request)
             }
             FleetMetrics.command(route: delivery.routingKey, status: reply.status)
+            if reply.status >= 500, delivery.properties.replyTo?.isEmpty ?? true {
+                // Nobody waits for this answer to retry: a command that failed for now (Redis or a
+                // service it needs was away) is delivered again, up to the delivery limit.
+                return .retryLater(reason: "answered \(reply.status) \(reply.error?.error ?? "")")
+            }
             return .reply(
                 JSONCoding.encode(reply.json),
                 MessageProperties(

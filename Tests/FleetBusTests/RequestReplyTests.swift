@@ -1,5 +1,6 @@
 import FleetBus
 import FleetTestSupport
+import Synchronization
 import Testing
 
 @Suite("request/reply over the broker")
@@ -79,6 +80,53 @@ struct RequestReplyTests {
         let dead = try await f.connection.consume(queue: f.deadQueue, prefetch: 10)
         let deadLettered = await take(2, from: dead, timeout: .seconds(5))
         #expect(Set(deadLettered.map(\.routingKey)) == ["poison", "unknown.action"])
+        serving.cancel()
+        await server.close()
+        await f.cleanUp()
+    }
+
+    /// A request that keeps failing is handled `deliveryLimit` times, then dead-lettered with its
+    /// count and reason; one the broker hands back unsettled (its handler died) is counted too.
+    @Test func aRequestIsHandledAtMostDeliveryLimitTimesThenDeadLettered() async throws {
+        let f = try await BusFixture.make("rpc-limit")
+        let server = try await AMQPConnection.connect(url: TestEnvironment.amqpURL, name: "limit-responder")
+        let handled = Mutex<[String: Int]>([:])
+        let router = RequestRouter(
+            handlers: [
+                "flaky": { d in
+                    handled.withLock { $0[d.text, default: 0] += 1 }
+                    return .retryLater(reason: "dependency down")
+                }
+            ], deliveryLimit: 5)
+        try await server.declare(
+            Topology(
+                exchanges: [ExchangeDeclaration(name: f.queue + ".x", kind: .topic, durable: false)],
+                bindings: [BindingDeclaration(queue: f.queue, exchange: f.queue + ".x", routingKey: "#")]))
+        func flaky(_ text: String) -> OutgoingMessage {
+            OutgoingMessage(exchange: f.queue + ".x", routingKey: "flaky", body: Array(text.utf8), properties: MessageProperties(contentType: "text/plain"))
+        }
+        // The first delivery of "crashed" goes to a consumer that hands it back unsettled, as a
+        // handler that died would: the broker redelivers it marked redelivered.
+        let crashing = try await server.consume(queue: f.queue, prefetch: 1)
+        try await f.connection.publish(flaky("crashed"))
+        let first = await take(1, from: crashing, timeout: .seconds(5), ack: false)
+        #expect(first.map(\.text) == ["crashed"])
+        crashing.cancel()
+        first.first?.nack(requeue: true)
+        try await f.connection.publish(flaky("failing"))
+        let consumer = try await server.consume(queue: f.queue, prefetch: 10)
+        let serving = Task { await router.serve(consumer, replies: server) }
+
+        let dead = try await f.connection.consume(queue: f.deadQueue, prefetch: 10)
+        let deadLettered = await take(2, from: dead, timeout: .seconds(20))
+        #expect(Set(deadLettered.map(\.text)) == ["crashed", "failing"])
+        // "failing": five failed handlings; "crashed": one unsettled delivery, then four handlings.
+        #expect(handled.withLock { $0 } == ["failing": 5, "crashed": 4])
+        for d in deadLettered {
+            #expect(d.properties.headers[RequestRouter.deliveriesHeader]?.intValue == 5, "\(d.text)")
+            #expect(d.properties.headers[RequestRouter.failureHeader]?.stringValue == "dependency down")
+            #expect(d.deathReason == "rejected")
+        }
         serving.cancel()
         await server.close()
         await f.cleanUp()

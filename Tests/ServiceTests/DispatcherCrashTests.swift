@@ -7,6 +7,8 @@ import FleetStore
 import FleetTestSupport
 import Testing
 
+@testable import BulkDispatcherService
+
 /// Kills the dispatcher with SIGKILL in the middle of an operation and starts it again. Runs in a
 /// vhost and Redis database (8) of its own, so the killing disturbs no other test.
 @Suite("dispatcher crash", .serialized)
@@ -99,5 +101,44 @@ struct DispatcherCrashTests {
         #expect(
             await TestEnvironment.eventually(timeout: .seconds(5)) { (try? await redis.send("SISMEMBER", RedisKeys.bulkOpen, op).int) == 0 },
             "a finished operation leaves the open set")
+    }
+
+    /// A dispatcher that recorded a host's result but died before it freed the host's slot of the
+    /// window: the result comes again, applies nothing and frees nothing, and with `concurrency: 1`
+    /// nothing else would ever send the pending hosts. The reconciler frees the slot.
+    @Test func aSlotLostBetweenAResultAndItsReleaseIsFreed() async throws {
+        let stack = try await IsolatedStack.make(slot: 1)
+        defer { Task { await stack.close() } }
+        let redis = stack.redis, bus = stack.bus
+        let env = stack.environment.merging(["FLEET_RESULT_GRACE_MS": "300", "FLEET_RECONCILE_INTERVAL_MS": "300"]) { $1 }
+        let selector = try ServiceProcess("fleet-selector", environment: env)
+        let dispatcher = try ServiceProcess("fleet-bulk-dispatcher", environment: env)
+        let agent = try ServiceProcess("fleet-agent", arguments: ["--simulate", "3", "--prefix", "slot", "--latency-ms", "1500"], environment: env)
+        defer {
+            agent.stop()
+            dispatcher.stop()
+            selector.stop()
+        }
+        try await ServiceStack.waitUntilReady(bus, .bulkDispatcher)
+        #expect(await TestEnvironment.eventually(timeout: .seconds(60)) { await bus.call(Route.selectorResolve, ["tags": ["slot"]]).body?["count"] == 3 })
+        let created = await bus.call(
+            Route.bulkCreate, ["operation_type": "run_script", "selector": ["tags": ["slot"]], "parameters": ["content": "true"], "concurrency": 1])
+        let op = try #require(created.body?["id"]?.stringValue)
+        // The host out of the pending list is the one in the window: record its end as the dying
+        // dispatcher did, with the dispatcher's own script and without the release after it.
+        let pending = Set(try await redis.send("LRANGE", RedisKeys.bulkPending(op), "0", "-1").array?.compactMap(\.string) ?? [])
+        let all = (try await redis.send("HKEYS", RedisKeys.bulkHosts(op)).array ?? []).compactMap(\.string)
+        let first = try #require(all.first { !pending.contains($0) })
+        #expect(await TestEnvironment.eventually(timeout: .seconds(10)) { (try? await redis.send("HGET", RedisKeys.bulkHosts(op), first).string) == "running" })
+        let store = HostTransitionStore(redis: redis, retentionSeconds: 3_600)
+        #expect(try await store.move(operation: op, hosts: [first], to: .failed, reason: .exitCode).applied == 1)
+        var final: [String: RedisValue] = [:]
+        let done = await TestEnvironment.eventually(timeout: .seconds(30)) {
+            final = (try? await redis.send("HGETALL", RedisKeys.bulkProgress(op)).dictionary) ?? [:]
+            return final["status"]?.string == "partial"
+        }
+        #expect(done, "the pending hosts went out in the freed slot: \(final)")
+        #expect(final["succeeded"]?.int == 2)
+        #expect(final["failed"]?.int == 1)
     }
 }

@@ -72,7 +72,7 @@ struct BulkEngine: Sendable {
 
     /// `count` slots freed: dispatch as many hosts from the pending list (LPOP is atomic, so each
     /// pending host goes out once however many replicas release at the same time).
-    private func release(op: String, count: Int) async throws {
+    func release(op: String, count: Int) async throws {
         let popped = try await redis.send(RedisCommand(["LPOP", RedisKeys.bulkPending(op), String(count)])).array?.compactMap(\.string) ?? []
         guard !popped.isEmpty else { return }
         guard let request = try await requests.request(op) else { return }

@@ -12,23 +12,36 @@ import ServiceLifecycle
 /// (a concurrency window), or has a delivery deadline (its command went out), or has not been sent
 /// yet by the rollout controller (`dispatch: false`); a running host has a run deadline. A queued
 /// host with none of these was popped off the pending list by a dispatcher that died before it
-/// sent the command: it is sent now. A running host without a run deadline gets one. A host must
-/// look orphaned on two sweeps in a row, so a dispatch in flight between its two writes is left
+/// sent the command: it is sent now. A running host without a run deadline gets one. A concurrency
+/// window with free slots while hosts are pending lost a release: the slots are freed. Either must
+/// be seen on two sweeps in a row, so a dispatch or a release in flight between its writes is left
 /// alone. Operations come from `fleet:bulk:open`, from which the finished ones are removed.
 actor BulkReconciler {
     let engine: BulkEngine
     /// Hosts that looked orphaned on the last sweep, by operation.
     private var suspects: [String: Set<String>] = [:]
+    /// Free slots of a concurrency window with hosts still pending, on the last sweep, by operation.
+    private var idleSlots: [String: Int] = [:]
 
     init(engine: BulkEngine) { self.engine = engine }
 
-    /// One sweep over every open operation; answers the hosts it sent again, by operation.
+    /// The status of hosts skipped at creation: they never had a slot of the window.
+    private let notApproved = "\(HostStatus.skipped.rawValue):\(HostReason.notApproved.rawValue)"
+
+    /// What one sweep did to one operation.
+    struct Repair: Equatable, Sendable {
+        var resent: [String] = []
+        var slotsFreed = 0
+    }
+
+    /// One sweep over every open operation; answers what it repaired, by operation.
     @discardableResult
-    func sweep() async throws -> [String: [String]] {
+    func sweep() async throws -> [String: Repair] {
         let redis = engine.redis
         let open = try await redis.send("SMEMBERS", RedisKeys.bulkOpen).array?.compactMap(\.string) ?? []
-        var resent: [String: [String]] = [:]
-        var seen: [String: Set<String>] = [:]
+        var repairs: [String: Repair] = [:]
+        var seenSuspects: [String: Set<String>] = [:]
+        var seenIdle: [String: Int] = [:]
         for op in open {
             guard let (counters, status) = try await engine.store.progress(operation: op) else {
                 _ = try await redis.send("SREM", RedisKeys.bulkOpen, op)  // expired, or never written
@@ -38,48 +51,76 @@ actor BulkReconciler {
                 _ = try await redis.send("SREM", RedisKeys.bulkOpen, op)
                 continue
             }
-            let orphans = try await orphanedQueuedHosts(op)
+            let statuses = try await engine.store.statuses(operation: op)
+            let running = statuses.filter { $0.value == HostStatus.running.rawValue }.keys.sorted()
+            let queued = Set(statuses.filter { $0.value == HostStatus.queued.rawValue }.keys)
+            let pending = try await redis.send("LRANGE", RedisKeys.bulkPending(op), "0", "-1").array?.compactMap(\.string) ?? []
+            let outOfPending = queued.subtracting(pending)
+            let byCaller = try await sentByCaller(op)
+            try await giveADeadline(op, running: running)
+
+            var repair = Repair()
+            let orphans = try await orphaned(op, outOfPending, sentByCaller: byCaller)
             let confirmed = orphans.intersection(suspects[op] ?? [])
-            seen[op] = orphans.subtracting(confirmed)
-            try await giveRunningHostsADeadline(op)
-            guard !confirmed.isEmpty else { continue }
-            let hosts = confirmed.sorted()
-            engine.context.logger.warning(
-                "reconciling hosts no one would move on; sending them again", metadata: ["op.id": "\(op)", "hosts": "\(hosts.count)"])
-            if let request = try await engine.requests.request(op) {
-                try await engine.dispatch(op: op, hosts: hosts, request: request)
-            } else {
-                let outcome = try await engine.store.move(operation: op, hosts: hosts, to: .failed, reason: .undeliverable)
-                try await engine.hostsEnded(op: op, to: .failed, reason: .undeliverable, outcome)
+            seenSuspects[op] = orphans.subtracting(confirmed)
+            if !confirmed.isEmpty {
+                repair.resent = confirmed.sorted()
+                try await resend(op, repair.resent)
             }
-            resent[op] = hosts
+            // A window whose slots are free while hosts wait: a result whose move applied but whose
+            // release did not (the dispatcher died, or Redis went away, between the two). The
+            // redelivered result applies nothing and frees nothing, so the slot is freed here.
+            if !byCaller, !pending.isEmpty, let request = try await engine.requests.request(op),
+                let window = request.concurrency?.resolve(total: statuses.values.count { $0 != notApproved })
+            {
+                let idle = window - running.count - outOfPending.count
+                if idle > 0, let before = idleSlots[op] {
+                    repair.slotsFreed = min(idle, before)
+                    try await engine.release(op: op, count: repair.slotsFreed)
+                } else if idle > 0 {
+                    seenIdle[op] = idle
+                }
+            }
+            if repair != Repair() {
+                engine.context.logger.warning(
+                    "reconciled hosts no one would move on",
+                    metadata: ["op.id": "\(op)", "hosts.resent": "\(repair.resent.count)", "slots.freed": "\(repair.slotsFreed)"])
+                repairs[op] = repair
+            }
         }
-        suspects = seen.filter { !$0.value.isEmpty }
-        return resent
+        suspects = seenSuspects.filter { !$0.value.isEmpty }
+        idleSlots = seenIdle
+        return repairs
     }
 
-    /// Queued hosts that are neither pending, nor sent with a delivery deadline, nor waiting for
-    /// the rollout controller to send them.
-    private func orphanedQueuedHosts(_ op: String) async throws -> Set<String> {
-        let redis = engine.redis
-        let statuses = try await engine.store.statuses(operation: op)
-        var queued = Set(statuses.filter { $0.value == HostStatus.queued.rawValue }.keys)
-        guard !queued.isEmpty else { return [] }
-        queued.subtract(try await redis.send("LRANGE", RedisKeys.bulkPending(op), "0", "-1").array?.compactMap(\.string) ?? [])
-        if try await sentByCaller(op) {
-            queued.formIntersection(try await redis.send("SMEMBERS", RedisKeys.bulkSent(op)).array?.compactMap(\.string) ?? [])
+    /// Sends orphaned hosts their commands again; with the operation's request gone, they fail.
+    private func resend(_ op: String, _ hosts: [String]) async throws {
+        if let request = try await engine.requests.request(op) {
+            try await engine.dispatch(op: op, hosts: hosts, request: request)
+        } else {
+            let outcome = try await engine.store.move(operation: op, hosts: hosts, to: .failed, reason: .undeliverable)
+            try await engine.hostsEnded(op: op, to: .failed, reason: .undeliverable, outcome)
         }
-        let hosts = queued.sorted()
-        let deadlines = try await redis.pipeline(hosts.map { RedisCommand(["ZSCORE", RedisKeys.bulkDeadlines, "\(op)|\($0)|delivery"]) })
+    }
+
+    /// Of the queued hosts not pending, those neither sent with a delivery deadline nor waiting
+    /// for the rollout controller to send them.
+    private func orphaned(_ op: String, _ outOfPending: Set<String>, sentByCaller: Bool) async throws -> Set<String> {
+        var candidates = outOfPending
+        if sentByCaller {
+            candidates.formIntersection(try await engine.redis.send("SMEMBERS", RedisKeys.bulkSent(op)).array?.compactMap(\.string) ?? [])
+        }
+        let hosts = candidates.sorted()
+        guard !hosts.isEmpty else { return [] }
+        let deadlines = try await engine.redis.pipeline(hosts.map { RedisCommand(["ZSCORE", RedisKeys.bulkDeadlines, "\(op)|\($0)|delivery"]) })
         return Set(zip(hosts, deadlines).filter { $0.1.isNull }.map(\.0))
     }
 
     /// A running host always has a run deadline (the claim writes it first); should Redis have lost
     /// it, it gets one from now.
-    private func giveRunningHostsADeadline(_ op: String) async throws {
-        let redis = engine.redis
-        let running = try await engine.store.statuses(operation: op).filter { $0.value == HostStatus.running.rawValue }.keys.sorted()
+    private func giveADeadline(_ op: String, running: [String]) async throws {
         guard !running.isEmpty else { return }
+        let redis = engine.redis
         let deadlines = try await redis.pipeline(running.map { RedisCommand(["ZSCORE", RedisKeys.bulkDeadlines, "\(op)|\($0)|run"]) })
         let missing = zip(running, deadlines).filter { $0.1.isNull }.map(\.0)
         guard !missing.isEmpty else { return }

@@ -7,6 +7,9 @@ public enum RequestOutcome: Sendable {
     /// The request cannot be processed (undecodable, unknown routing key): reject it without
     /// requeue so that it lands in the queue's dead-letter exchange, and keep serving.
     case deadLetter(reason: String)
+    /// The request failed for now (a dependency is down): deliver it again later, and dead-letter
+    /// it once it has been delivered `deliveryLimit` times.
+    case retryLater(reason: String)
 }
 
 public typealias RequestHandler = @Sendable (Delivery) async -> RequestOutcome
@@ -14,12 +17,24 @@ public typealias RequestHandler = @Sendable (Delivery) async -> RequestOutcome
 /// Serves one queue: routes each delivery by routing key to its handler, publishes the reply on
 /// `reply_to` with the request's `correlation_id`, and acks only after the handler returned (its
 /// effect is durable) and the reply was confirmed. Up to `prefetch` requests are handled at once.
+///
+/// A request is handled at most `deliveryLimit` times. The broker redelivers a message whose
+/// handler died or lost its connection before settling it, with no count of its own on a classic
+/// queue: so a redelivered message is published again with `x-fleet-deliveries` one higher (and
+/// the original acked), and one past the limit is dead-lettered with `x-fleet-failure` saying why.
+/// A command that crashes its handler every time thus ends in `fleet.dead` instead of crashing
+/// every replica forever.
 public struct RequestRouter: Sendable {
+    public static let deliveriesHeader = "x-fleet-deliveries"
+    public static let failureHeader = "x-fleet-failure"
+
     public let handlers: [String: RequestHandler]
+    public let deliveryLimit: Int
     private let logger: Logger
 
-    public init(handlers: [String: RequestHandler], logger: Logger = Logger(label: "fleet.router")) {
+    public init(handlers: [String: RequestHandler], deliveryLimit: Int = 5, logger: Logger = Logger(label: "fleet.router")) {
         self.handlers = handlers
+        self.deliveryLimit = deliveryLimit
         self.logger = logger
     }
 
@@ -32,15 +47,25 @@ public struct RequestRouter: Sendable {
         }
     }
 
+    /// How many times this request has been delivered, this delivery included.
+    static func deliveries(_ delivery: Delivery) -> Int {
+        Int(delivery.properties.headers[deliveriesHeader]?.intValue ?? 1)
+    }
+
     func handle(_ delivery: Delivery, replies: AMQPConnection) async {
         guard let handler = handlers[delivery.routingKey] else {
             logger.warning("no handler for routing key; dead-lettering", metadata: ["amqp.routing_key": "\(delivery.routingKey)"])
             return delivery.reject(requeue: false)
         }
+        if delivery.redelivered {
+            return await deliverAgain(delivery, replies: replies, reason: "redelivered unsettled: a handler died or lost its connection holding it")
+        }
         switch await handler(delivery) {
         case .deadLetter(let reason):
             logger.warning("request dead-lettered", metadata: ["amqp.routing_key": "\(delivery.routingKey)", "reason": "\(reason)"])
             delivery.reject(requeue: false)
+        case .retryLater(let reason):
+            await deliverAgain(delivery, replies: replies, reason: reason)
         case .reply(let body, var props):
             guard let replyTo = delivery.properties.replyTo, !replyTo.isEmpty else { return delivery.ack() }
             props.correlationId = delivery.properties.correlationId
@@ -48,10 +73,34 @@ public struct RequestRouter: Sendable {
                 try await replies.publish(OutgoingMessage(exchange: "", routingKey: replyTo, body: body, properties: props))
                 delivery.ack()
             } catch {
-                // The reply did not reach the broker: requeue so the request is answered later, not lost.
+                // The reply did not reach the broker: requeue so the request is answered later, not
+                // lost (it comes back redelivered, and is counted then).
                 logger.warning("reply publish failed; requeueing request", metadata: ["error": "\(error)"])
                 delivery.nack(requeue: true)
             }
+        }
+    }
+
+    /// Puts the request back at the end of its queue with its delivery count one higher, or
+    /// dead-letters it when it has been delivered `deliveryLimit` times. The copy is confirmed
+    /// before the original is acked: a crash between the two leaves two copies, never none.
+    private func deliverAgain(_ delivery: Delivery, replies: AMQPConnection, reason: String) async {
+        let count = Self.deliveries(delivery)
+        guard count < deliveryLimit else {
+            logger.error(
+                "request delivered too many times; dead-lettering",
+                metadata: ["amqp.routing_key": "\(delivery.routingKey)", "deliveries": "\(count)", "reason": "\(reason)"])
+            return delivery.reject(requeue: false)
+        }
+        var props = delivery.properties
+        props.headers[Self.deliveriesHeader] = .int(Int64(count + 1))
+        props.headers[Self.failureHeader] = .string(reason)
+        do throws(AMQPError) {
+            try await replies.publish(OutgoingMessage(exchange: delivery.exchange, routingKey: delivery.routingKey, body: delivery.body, properties: props))
+            delivery.ack()
+        } catch {
+            logger.warning("could not deliver again; requeueing", metadata: ["error": "\(error)"])
+            delivery.nack(requeue: true)
         }
     }
 }
