@@ -319,6 +319,9 @@ def fault_duplicates(stack):
                 method, props, body = ch.basic_get(q, auto_ack=True)
                 if method is None:
                     break
+                if (props.headers or {}).get("x-chaos-copy"):
+                    continue  # a copy of ours, back through the tap: once is the point
+                props.headers = dict(props.headers or {}, **{"x-chaos-copy": 1})
                 ch.basic_publish(exchange, method.routing_key, body, props)
                 copied += 1
         time.sleep(0.05)
