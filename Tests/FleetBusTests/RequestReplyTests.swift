@@ -131,4 +131,45 @@ struct RequestReplyTests {
         await server.close()
         await f.cleanUp()
     }
+
+    /// A request whose caller stopped waiting is not handled: expired in the queue by the broker
+    /// (it carries the caller's timeout), or dropped by the router when it was already taken.
+    @Test func aRequestWhoseCallerGaveUpIsNotHandled() async throws {
+        let f = try await BusFixture.make("rpc-gave-up")
+        let server = try await AMQPConnection.connect(url: TestEnvironment.amqpURL, name: "gave-up-responder")
+        try await server.declare(
+            Topology(
+                exchanges: [ExchangeDeclaration(name: f.queue + ".x", kind: .topic, durable: false)],
+                bindings: [BindingDeclaration(queue: f.queue, exchange: f.queue + ".x", routingKey: "#")]))
+        let client = try await RPCClient.start(on: f.connection)
+        // Nobody serves the queue yet: the caller times out, and its request expires where it waits.
+        await #expect(throws: AMQPError.self) {
+            _ = try await client.request(exchange: f.queue + ".x", routingKey: "work", body: Array("late".utf8), timeout: .milliseconds(200))
+        }
+        // One already past its deadline, without an expiration: as if a handler had held it too long.
+        let past = RPCClient.nowMs() - 5_000
+        try await f.connection.publish(
+            OutgoingMessage(
+                exchange: f.queue + ".x", routingKey: "work", body: Array("stale".utf8),
+                properties: MessageProperties(headers: [RPCClient.deadlineHeader: .int(past)])))
+        try await Task.sleep(for: .milliseconds(400))
+        let handled = Mutex<[String]>([])
+        let router = RequestRouter(handlers: [
+            "work": { d in
+                handled.withLock { $0.append(d.text) }
+                return .reply(d.body)
+            }
+        ])
+        let consumer = try await server.consume(queue: f.queue, prefetch: 10)
+        let serving = Task { await router.serve(consumer, replies: server) }
+        let fresh = try await client.request(exchange: f.queue + ".x", routingKey: "work", body: Array("fresh".utf8), timeout: .seconds(5))
+        #expect(fresh.text == "fresh")
+        #expect(handled.withLock { $0 } == ["fresh"])
+        let dead = try await f.connection.consume(queue: f.deadQueue, prefetch: 10)
+        let expired = await take(1, from: dead, timeout: .seconds(5))
+        #expect(expired.map(\.text) == ["late"] && expired.first?.deathReason == "expired")
+        serving.cancel()
+        await server.close()
+        await f.cleanUp()
+    }
 }

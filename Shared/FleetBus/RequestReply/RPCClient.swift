@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// Sends requests and awaits their replies, many in flight at once on one connection.
@@ -7,6 +8,19 @@ import Synchronization
 /// so the client gets a connection of its own.
 public final class RPCClient: Sendable {
     public static let replyQueue = "amq.rabbitmq.reply-to"
+    /// When the caller stops waiting for the reply: wall-clock milliseconds since 1970.
+    public static let deadlineHeader = "x-fleet-deadline-ms"
+    /// How far a handler's clock may run ahead of a caller's before a live request looks abandoned.
+    public static let clockAllowanceMs: Int64 = 1_000
+
+    public static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    /// True when the request's caller has stopped waiting for its reply (its deadline, plus the
+    /// clock allowance, has passed): handling it now would only do work nobody asked for any more.
+    public static func callerGaveUp(_ delivery: Delivery, nowMs: Int64 = nowMs()) -> Bool {
+        guard let deadline = delivery.properties.headers[deadlineHeader]?.intValue else { return false }
+        return nowMs > deadline + clockAllowanceMs
+    }
     private typealias Waiter = CheckedContinuation<Result<Delivery, AMQPError>, Never>
     private struct Pending {
         let waiter: Waiter
@@ -48,6 +62,11 @@ public final class RPCClient: Sendable {
         var props = properties
         props.correlationId = id
         props.replyTo = Self.replyQueue
+        // Nobody waits past the timeout: the broker drops the request if it is still queued then,
+        // and a handler that takes it later drops it too (`callerGaveUp`).
+        let ms = Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        props.expirationMilliseconds = props.expirationMilliseconds ?? max(1, ms)
+        props.headers[Self.deadlineHeader] = .int(Self.nowMs() + Int64(ms))
         let message = OutgoingMessage(exchange: exchange, routingKey: routingKey, body: body, properties: props, mandatory: true)
         let result = await withCheckedContinuation { (waiter: Waiter) in
             pending.withLock { $0[id] = Pending(waiter: waiter) }

@@ -23,7 +23,8 @@ public typealias RequestHandler = @Sendable (Delivery) async -> RequestOutcome
 /// queue: so a redelivered message is published again with `x-fleet-deliveries` one higher (and
 /// the original acked), and one past the limit is dead-lettered with `x-fleet-failure` saying why.
 /// A command that crashes its handler every time thus ends in `fleet.dead` instead of crashing
-/// every replica forever.
+/// every replica forever. A request whose caller has stopped waiting (`x-fleet-deadline-ms`) is
+/// acked unhandled: a client that got its timeout may retry, and must not find it done twice.
 public struct RequestRouter: Sendable {
     public static let deliveriesHeader = "x-fleet-deliveries"
     public static let failureHeader = "x-fleet-failure"
@@ -56,6 +57,10 @@ public struct RequestRouter: Sendable {
         guard let handler = handlers[delivery.routingKey] else {
             logger.warning("no handler for routing key; dead-lettering", metadata: ["amqp.routing_key": "\(delivery.routingKey)"])
             return delivery.reject(requeue: false)
+        }
+        if RPCClient.callerGaveUp(delivery) {
+            logger.warning("request dropped: its caller stopped waiting", metadata: ["amqp.routing_key": "\(delivery.routingKey)"])
+            return delivery.ack()
         }
         if delivery.redelivered {
             return await deliverAgain(delivery, replies: replies, reason: "redelivered unsettled: a handler died or lost its connection holding it")
