@@ -251,7 +251,8 @@ def audit(redis, op):
 
 
 def finished(redis, ops):
-    return all(audit(redis, op)["terminal"] == audit(redis, op)["hosts"] and audit(redis, op)["hosts"] > 0 for op in ops)
+    audits = [audit(redis, op) for op in ops]
+    return all(a["hosts"] > 0 and a["terminal"] == a["hosts"] for a in audits)
 
 
 # --- faults ---

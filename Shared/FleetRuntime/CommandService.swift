@@ -8,9 +8,9 @@ import ServiceLifecycle
 /// Serves one service's queue: declares the topology, consumes with manual acks and bounded
 /// prefetch, decodes each command, routes it by routing key, replies on `reply_to`, and acks only
 /// after the handler's effect is durable. An undecodable or unroutable message is rejected into
-/// `fleet.dead` and the service keeps serving; one delivered `RequestRouter.deliveryLimit` times
-/// (its handler died each time, or it is fire-and-forget and kept failing with a 5xx) too. On SIGTERM it stops taking deliveries, finishes the
-/// ones it holds, and returns.
+/// `fleet.dead` and the service keeps serving; so is one delivered `RequestRouter.deliveryLimit`
+/// times (its handler died each time, or it is fire-and-forget and kept failing with a 5xx). On
+/// SIGTERM it stops taking deliveries, finishes the ones it holds, and returns.
 public struct CommandService: Service {
     public let name: ServiceName
     public let handlers: [String: CommandHandler]

@@ -24,6 +24,14 @@ struct BusFixture {
         return BusFixture(connection: connection, queue: queue, deadQueue: dead, deadExchange: dlx)
     }
 
+    /// A topic exchange `<queue>.x` bound to the queue with `#`: requests published to it keep their
+    /// routing key, which a `RequestRouter` routes by.
+    var requestExchange: Topology {
+        Topology(
+            exchanges: [ExchangeDeclaration(name: queue + ".x", kind: .topic, durable: false)],
+            bindings: [BindingDeclaration(queue: queue, exchange: queue + ".x", routingKey: "#")])
+    }
+
     func message(_ text: String, id: String? = nil) -> OutgoingMessage {
         OutgoingMessage(
             exchange: "", routingKey: queue, body: Array(text.utf8),

@@ -12,10 +12,7 @@ struct RequestReplyTests {
             "echo": { d in .reply(Array(d.body.reversed())) },
             "poison": { _ in .deadLetter(reason: "undecodable") },
         ])
-        try await server.declare(
-            Topology(
-                exchanges: [ExchangeDeclaration(name: f.queue + ".x", kind: .topic, durable: false)],
-                bindings: [BindingDeclaration(queue: f.queue, exchange: f.queue + ".x", routingKey: "#")]))
+        try await server.declare(f.requestExchange)
         let consumer = try await server.consume(queue: f.queue, prefetch: 50)
         let task = Task { await router.serve(consumer, replies: server) }
         return (server, task)
@@ -98,10 +95,7 @@ struct RequestReplyTests {
                     return .retryLater(reason: "dependency down")
                 }
             ], deliveryLimit: 5)
-        try await server.declare(
-            Topology(
-                exchanges: [ExchangeDeclaration(name: f.queue + ".x", kind: .topic, durable: false)],
-                bindings: [BindingDeclaration(queue: f.queue, exchange: f.queue + ".x", routingKey: "#")]))
+        try await server.declare(f.requestExchange)
         func flaky(_ text: String) -> OutgoingMessage {
             OutgoingMessage(exchange: f.queue + ".x", routingKey: "flaky", body: Array(text.utf8), properties: MessageProperties(contentType: "text/plain"))
         }
@@ -137,10 +131,7 @@ struct RequestReplyTests {
     @Test func aRequestWhoseCallerGaveUpIsNotHandled() async throws {
         let f = try await BusFixture.make("rpc-gave-up")
         let server = try await AMQPConnection.connect(url: TestEnvironment.amqpURL, name: "gave-up-responder")
-        try await server.declare(
-            Topology(
-                exchanges: [ExchangeDeclaration(name: f.queue + ".x", kind: .topic, durable: false)],
-                bindings: [BindingDeclaration(queue: f.queue, exchange: f.queue + ".x", routingKey: "#")]))
+        try await server.declare(f.requestExchange)
         let client = try await RPCClient.start(on: f.connection)
         // Nobody serves the queue yet: the caller times out, and its request expires where it waits.
         await #expect(throws: AMQPError.self) {

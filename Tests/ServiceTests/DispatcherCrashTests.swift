@@ -66,79 +66,93 @@ struct DispatcherCrashTests {
         #expect(final["total"]?.int == 400)
     }
 
+    /// Three simulated hosts answering after 1.5 s, a dispatcher that reconciles every 300 ms, and a
+    /// `run_script` over them with `concurrency: 1`; `body` gets the stack and the operation id.
+    private func windowOfOne(_ prefix: String, _ body: (IsolatedStack, String) async throws -> Void) async throws {
+        let stack = try await IsolatedStack.make(slot: 1)
+        defer { Task { await stack.close() } }
+        let env = stack.environment.merging(["FLEET_RESULT_GRACE_MS": "300", "FLEET_RECONCILE_INTERVAL_MS": "300"]) { $1 }
+        let processes = [
+            try ServiceProcess("fleet-selector", environment: env), try ServiceProcess("fleet-bulk-dispatcher", environment: env),
+            try ServiceProcess("fleet-agent", arguments: ["--simulate", "3", "--prefix", prefix, "--latency-ms", "1500"], environment: env),
+        ]
+        defer { processes.reversed().forEach { $0.stop() } }
+        let bus = stack.bus
+        try await ServiceStack.waitUntilReady(bus, .bulkDispatcher)
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(60)) { await bus.call(Route.selectorResolve, ["tags": [.string(prefix)]]).body?["count"] == 3 })
+        let created = await bus.call(
+            Route.bulkCreate, ["operation_type": "run_script", "selector": ["tags": [.string(prefix)]], "parameters": ["content": "true"], "concurrency": 1])
+        try await body(stack, try #require(created.body?["id"]?.stringValue))
+    }
+
+    /// The operation's progress once its status is `status`, or as it stands after `timeout`.
+    private func progress(_ redis: RedisClient, _ op: String, once status: String, timeout: Duration = .seconds(30)) async -> [String: RedisValue] {
+        var final: [String: RedisValue] = [:]
+        _ = await TestEnvironment.eventually(timeout: timeout) {
+            final = (try? await redis.send("HGETALL", RedisKeys.bulkProgress(op)).dictionary) ?? [:]
+            return final["status"]?.string == status
+        }
+        return final
+    }
+
     /// A dispatcher that pops a host off the pending list and dies before it sends the command
     /// leaves that host queued with no pending entry and no deadline: the reconciler sends it.
     @Test func aHostPoppedButNeverSentIsSentByTheReconciler() async throws {
-        let stack = try await IsolatedStack.make(slot: 1)
-        defer { Task { await stack.close() } }
-        let redis = stack.redis, bus = stack.bus
-        let env = stack.environment.merging(["FLEET_RESULT_GRACE_MS": "300", "FLEET_RECONCILE_INTERVAL_MS": "300"]) { $1 }
-        let selector = try ServiceProcess("fleet-selector", environment: env)
-        let dispatcher = try ServiceProcess("fleet-bulk-dispatcher", environment: env)
-        let agent = try ServiceProcess("fleet-agent", arguments: ["--simulate", "3", "--prefix", "orphan", "--latency-ms", "1500"], environment: env)
-        defer {
-            agent.stop()
-            dispatcher.stop()
-            selector.stop()
+        try await windowOfOne("orphan") { stack, op in
+            let redis = stack.redis
+            // The first host is out (1.5 s to run); take the next off the pending list as the dying
+            // dispatcher would have, before it sent the command.
+            let popped = try #require(try await redis.send("LPOP", RedisKeys.bulkPending(op)).string)
+            #expect(try await redis.send("SISMEMBER", RedisKeys.bulkOpen, op).int == 1)
+            let final = await progress(redis, op, once: "succeeded")
+            #expect(final["status"]?.string == "succeeded", "the popped host \(popped) was sent again and the operation finished: \(final)")
+            #expect(final["succeeded"]?.int == 3)
+            #expect(try await redis.send("HGET", RedisKeys.bulkHosts(op), popped).string == "succeeded")
+            #expect(
+                await TestEnvironment.eventually(timeout: .seconds(5)) { (try? await redis.send("SISMEMBER", RedisKeys.bulkOpen, op).int) == 0 },
+                "a finished operation leaves the open set")
         }
-        try await ServiceStack.waitUntilReady(bus, .bulkDispatcher)
-        #expect(await TestEnvironment.eventually(timeout: .seconds(60)) { await bus.call(Route.selectorResolve, ["tags": ["orphan"]]).body?["count"] == 3 })
-        let created = await bus.call(
-            Route.bulkCreate, ["operation_type": "run_script", "selector": ["tags": ["orphan"]], "parameters": ["content": "true"], "concurrency": 1])
-        let op = try #require(created.body?["id"]?.stringValue)
-        // The first host is out (1.5 s to run); take the next off the pending list as the dying
-        // dispatcher would have, before it sent the command.
-        let popped = try #require(try await redis.send("LPOP", RedisKeys.bulkPending(op)).string)
-        #expect(try await redis.send("SISMEMBER", RedisKeys.bulkOpen, op).int == 1)
-        var final: [String: RedisValue] = [:]
-        let done = await TestEnvironment.eventually(timeout: .seconds(30)) {
-            final = (try? await redis.send("HGETALL", RedisKeys.bulkProgress(op)).dictionary) ?? [:]
-            return final["status"]?.string == "succeeded"
-        }
-        #expect(done, "the popped host \(popped) was sent again and the operation finished: \(final)")
-        #expect(final["succeeded"]?.int == 3)
-        #expect(try await redis.send("HGET", RedisKeys.bulkHosts(op), popped).string == "succeeded")
-        #expect(
-            await TestEnvironment.eventually(timeout: .seconds(5)) { (try? await redis.send("SISMEMBER", RedisKeys.bulkOpen, op).int) == 0 },
-            "a finished operation leaves the open set")
     }
 
     /// A dispatcher that recorded a host's result but died before it freed the host's slot of the
     /// window: the result comes again, applies nothing and frees nothing, and with `concurrency: 1`
     /// nothing else would ever send the pending hosts. The reconciler frees the slot.
     @Test func aSlotLostBetweenAResultAndItsReleaseIsFreed() async throws {
+        try await windowOfOne("slot") { stack, op in
+            let redis = stack.redis
+            // The host out of the pending list is the one in the window: record its end as the dying
+            // dispatcher did, with the dispatcher's own script and without the release after it.
+            let pending = Set(try await redis.send("LRANGE", RedisKeys.bulkPending(op), "0", "-1").array?.compactMap(\.string) ?? [])
+            let all = (try await redis.send("HKEYS", RedisKeys.bulkHosts(op)).array ?? []).compactMap(\.string)
+            let first = try #require(all.first { !pending.contains($0) })
+            #expect(
+                await TestEnvironment.eventually(timeout: .seconds(10)) { (try? await redis.send("HGET", RedisKeys.bulkHosts(op), first).string) == "running" })
+            let store = HostTransitionStore(redis: redis, retentionSeconds: 3_600)
+            #expect(try await store.move(operation: op, hosts: [first], to: .failed, reason: .exitCode).applied == 1)
+            let final = await progress(redis, op, once: "partial")
+            #expect(final["status"]?.string == "partial", "the pending hosts went out in the freed slot: \(final)")
+            #expect(final["succeeded"]?.int == 2)
+            #expect(final["failed"]?.int == 1)
+        }
+    }
+
+    /// A create that died after writing the hosts and before the record: nobody knows the
+    /// operation (the client got no 201) and nothing can be sent without its request. The
+    /// reconciler fails its hosts, which finishes it and sets its keys to expire.
+    @Test func anOperationWhoseCreateDiedHalfWayIsFinishedAndExpires() async throws {
         let stack = try await IsolatedStack.make(slot: 1)
         defer { Task { await stack.close() } }
-        let redis = stack.redis, bus = stack.bus
-        let env = stack.environment.merging(["FLEET_RESULT_GRACE_MS": "300", "FLEET_RECONCILE_INTERVAL_MS": "300"]) { $1 }
-        let selector = try ServiceProcess("fleet-selector", environment: env)
+        let env = stack.environment.merging(["FLEET_RECONCILE_INTERVAL_MS": "300"]) { $1 }
         let dispatcher = try ServiceProcess("fleet-bulk-dispatcher", environment: env)
-        let agent = try ServiceProcess("fleet-agent", arguments: ["--simulate", "3", "--prefix", "slot", "--latency-ms", "1500"], environment: env)
-        defer {
-            agent.stop()
-            dispatcher.stop()
-            selector.stop()
-        }
-        try await ServiceStack.waitUntilReady(bus, .bulkDispatcher)
-        #expect(await TestEnvironment.eventually(timeout: .seconds(60)) { await bus.call(Route.selectorResolve, ["tags": ["slot"]]).body?["count"] == 3 })
-        let created = await bus.call(
-            Route.bulkCreate, ["operation_type": "run_script", "selector": ["tags": ["slot"]], "parameters": ["content": "true"], "concurrency": 1])
-        let op = try #require(created.body?["id"]?.stringValue)
-        // The host out of the pending list is the one in the window: record its end as the dying
-        // dispatcher did, with the dispatcher's own script and without the release after it.
-        let pending = Set(try await redis.send("LRANGE", RedisKeys.bulkPending(op), "0", "-1").array?.compactMap(\.string) ?? [])
-        let all = (try await redis.send("HKEYS", RedisKeys.bulkHosts(op)).array ?? []).compactMap(\.string)
-        let first = try #require(all.first { !pending.contains($0) })
-        #expect(await TestEnvironment.eventually(timeout: .seconds(10)) { (try? await redis.send("HGET", RedisKeys.bulkHosts(op), first).string) == "running" })
-        let store = HostTransitionStore(redis: redis, retentionSeconds: 3_600)
-        #expect(try await store.move(operation: op, hosts: [first], to: .failed, reason: .exitCode).applied == 1)
-        var final: [String: RedisValue] = [:]
-        let done = await TestEnvironment.eventually(timeout: .seconds(30)) {
-            final = (try? await redis.send("HGETALL", RedisKeys.bulkProgress(op)).dictionary) ?? [:]
-            return final["status"]?.string == "partial"
-        }
-        #expect(done, "the pending hosts went out in the freed slot: \(final)")
-        #expect(final["succeeded"]?.int == 2)
-        #expect(final["failed"]?.int == 1)
+        defer { dispatcher.stop() }
+        try await ServiceStack.waitUntilReady(stack.bus, .bulkDispatcher)
+        let op = unique("op-half")
+        // The dispatcher's own first write of a create, and nothing after it.
+        try await HostTransitionStore(redis: stack.redis, retentionSeconds: 3_600).create(operation: op, hostIDs: ["a", "b"])
+        let final = await progress(stack.redis, op, once: "failed")
+        #expect(final["failed"]?.int == 2, "\(final)")
+        #expect(try await stack.redis.send("HGET", RedisKeys.bulkHosts(op), "a").string == "failed:undeliverable")
+        #expect(try await stack.redis.send("TTL", RedisKeys.bulkHosts(op)).int ?? -1 > 0, "its keys expire")
     }
 }

@@ -51,13 +51,18 @@ final class Journal: Sendable {
 
     func record(_ key: String, _ result: JSONValue, now: Date = Date()) {
         let at = now.timeIntervalSince1970
-        let line = JSONCoding.encode(["key": .string(key), "result": result, "at": .double(at)]) + [10]
+        let line = Self.line(key, Entry(result: result, at: at))
         state.withLock { s in
             s.entries[key] = Entry(result: result, at: at)
             Self.append(line, to: path)
             s.sinceCompaction += 1
             if s.sinceCompaction >= Self.compactEvery { Self.compact(&s, path: path, now: now) }
         }
+    }
+
+    /// One entry as the file holds it: a JSON object and a newline.
+    private static func line(_ key: String, _ e: Entry) -> [UInt8] {
+        JSONCoding.encode(["key": .string(key), "result": e.result, "at": .double(e.at)]) + [10]
     }
 
     private static func append(_ line: [UInt8], to path: String) {
@@ -80,7 +85,7 @@ final class Journal: Sendable {
         guard fd >= 0 else { return }
         var ok = true
         for (key, e) in s.entries.sorted(by: { $0.value.at < $1.value.at }) {
-            let line = JSONCoding.encode(["key": .string(key), "result": e.result, "at": .double(e.at)]) + [10]
+            let line = Self.line(key, e)
             ok = ok && line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == line.count
         }
         ok = ok && fsync(fd) == 0

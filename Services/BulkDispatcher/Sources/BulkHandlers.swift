@@ -110,16 +110,12 @@ public struct BulkHandlers: Sendable {
                     "request", canonical, "timeout_seconds", String(request.parameters.timeoutSeconds),
                 ]),
                 RedisCommand(["ZADD", RedisKeys.bulkIndex, String(Int(created.timeIntervalSince1970 * 1000)), opID]),
-                RedisCommand(["SADD", RedisKeys.bulkOpen, opID]),
             ])
             if request.dispatch { try await engine.start(op: opID, hosts: approved, request: dispatchable) }
             let stored = try await self.record(opID)
             // Finished at creation (empty, all skipped or undeliverable): the record written just
             // now must expire too.
-            if stored.status.isTerminal {
-                try await engine.expire(opID)
-                _ = try await context.redis.send("SREM", RedisKeys.bulkOpen, opID)
-            }
+            if stored.status.isTerminal { try await engine.expire(opID) }
             return stored.json
         }
         return reply.created

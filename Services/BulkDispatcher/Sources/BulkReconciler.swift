@@ -25,6 +25,8 @@ actor BulkReconciler {
 
     init(engine: BulkEngine) { self.engine = engine }
 
+    private var deadlines: Deadlines { Deadlines(redis: engine.redis, clock: engine.context.clock) }
+
     /// The status of hosts skipped at creation: they never had a slot of the window.
     private let notApproved = "\(HostStatus.skipped.rawValue):\(HostReason.notApproved.rawValue)"
 
@@ -51,28 +53,28 @@ actor BulkReconciler {
                 _ = try await redis.send("SREM", RedisKeys.bulkOpen, op)
                 continue
             }
+            // Without its request (a create that died before writing the record) nothing can be
+            // sent: its orphans fail, which finishes the operation and starts its expiry.
+            let request = try await engine.requests.request(op)
             let statuses = try await engine.store.statuses(operation: op)
             let running = statuses.filter { $0.value == HostStatus.running.rawValue }.keys.sorted()
             let queued = Set(statuses.filter { $0.value == HostStatus.queued.rawValue }.keys)
             let pending = try await redis.send("LRANGE", RedisKeys.bulkPending(op), "0", "-1").array?.compactMap(\.string) ?? []
             let outOfPending = queued.subtracting(pending)
-            let byCaller = try await sentByCaller(op)
-            try await giveADeadline(op, running: running)
+            try await giveADeadline(op, running: running, timeoutSeconds: request?.timeoutSeconds ?? 300)
 
             var repair = Repair()
-            let orphans = try await orphaned(op, outOfPending, sentByCaller: byCaller)
+            let orphans = try await orphaned(op, outOfPending, sentByCaller: request.map { !$0.dispatchesItself } ?? false)
             let confirmed = orphans.intersection(suspects[op] ?? [])
             seenSuspects[op] = orphans.subtracting(confirmed)
             if !confirmed.isEmpty {
                 repair.resent = confirmed.sorted()
-                try await resend(op, repair.resent)
+                try await resend(op, repair.resent, request)
             }
             // A window whose slots are free while hosts wait: a result whose move applied but whose
             // release did not (the dispatcher died, or Redis went away, between the two). The
             // redelivered result applies nothing and frees nothing, so the slot is freed here.
-            if !byCaller, !pending.isEmpty, let request = try await engine.requests.request(op),
-                let window = request.concurrency?.resolve(total: statuses.values.count { $0 != notApproved })
-            {
+            if !pending.isEmpty, let window = request?.concurrency?.resolve(total: statuses.values.count { $0 != notApproved }) {
                 let idle = window - running.count - outOfPending.count
                 if idle > 0, let before = idleSlots[op] {
                     repair.slotsFreed = min(idle, before)
@@ -94,8 +96,8 @@ actor BulkReconciler {
     }
 
     /// Sends orphaned hosts their commands again; with the operation's request gone, they fail.
-    private func resend(_ op: String, _ hosts: [String]) async throws {
-        if let request = try await engine.requests.request(op) {
+    private func resend(_ op: String, _ hosts: [String], _ request: DispatchableRequest?) async throws {
+        if let request {
             try await engine.dispatch(op: op, hosts: hosts, request: request)
         } else {
             let outcome = try await engine.store.move(operation: op, hosts: hosts, to: .failed, reason: .undeliverable)
@@ -110,30 +112,15 @@ actor BulkReconciler {
         if sentByCaller {
             candidates.formIntersection(try await engine.redis.send("SMEMBERS", RedisKeys.bulkSent(op)).array?.compactMap(\.string) ?? [])
         }
-        let hosts = candidates.sorted()
-        guard !hosts.isEmpty else { return [] }
-        let deadlines = try await engine.redis.pipeline(hosts.map { RedisCommand(["ZSCORE", RedisKeys.bulkDeadlines, "\(op)|\($0)|delivery"]) })
-        return Set(zip(hosts, deadlines).filter { $0.1.isNull }.map(\.0))
+        return Set(try await deadlines.missing(.delivery, op: op, hosts: candidates.sorted()))
     }
 
     /// A running host always has a run deadline (the claim writes it first); should Redis have lost
     /// it, it gets one from now.
-    private func giveADeadline(_ op: String, running: [String]) async throws {
-        guard !running.isEmpty else { return }
-        let redis = engine.redis
-        let deadlines = try await redis.pipeline(running.map { RedisCommand(["ZSCORE", RedisKeys.bulkDeadlines, "\(op)|\($0)|run"]) })
-        let missing = zip(running, deadlines).filter { $0.1.isNull }.map(\.0)
+    private func giveADeadline(_ op: String, running: [String], timeoutSeconds: Int) async throws {
+        let missing = try await deadlines.missing(.run, op: op, hosts: running)
         guard !missing.isEmpty else { return }
-        let timeout = Int(try await redis.send("HGET", RedisKeys.bulkOperation(op), "timeout_seconds").int ?? 300)
-        try await Deadlines(redis: redis, clock: engine.context.clock).expectResults(op: op, hosts: missing, within: .seconds(timeout))
-    }
-
-    /// Whether the operation's hosts are sent by `bulk.dispatch` (created with `dispatch: false`).
-    private func sentByCaller(_ op: String) async throws -> Bool {
-        guard let text = try await engine.redis.send("HGET", RedisKeys.bulkOperation(op), "request").string,
-            case .object(let request)? = JSONCoding.decode(Array(text.utf8))
-        else { return false }
-        return request["dispatch"] == .bool(false)
+        try await deadlines.expectResults(op: op, hosts: missing, within: .seconds(timeoutSeconds))
     }
 }
 

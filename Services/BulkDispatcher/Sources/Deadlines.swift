@@ -26,9 +26,19 @@ struct Deadlines: Sendable {
         try await add(op: op, hosts: hosts, kind: .run, within: within + Self.grace)
     }
 
+    /// Of `hosts`, those without a `kind` deadline (one pipelined round trip).
+    func missing(_ kind: Kind, op: String, hosts: [String]) async throws -> [String] {
+        guard !hosts.isEmpty else { return [] }
+        let scores = try await redis.pipeline(hosts.map { RedisCommand(["ZSCORE", RedisKeys.bulkDeadlines, Self.member(op, $0, kind)]) })
+        return zip(hosts, scores).filter { $0.1.isNull }.map(\.0)
+    }
+
+    /// The sorted set's member for one host's deadline: `<op>|<host>|<kind>`.
+    static func member(_ op: String, _ host: String, _ kind: Kind) -> String { "\(op)|\(host)|\(kind.rawValue)" }
+
     private func add(op: String, hosts: [String], kind: Kind, within: Duration) async throws {
-        let due = String(clock.nowMs + within.components.seconds * 1000 + within.components.attoseconds / 1_000_000_000_000_000)
-        try await redis.pipelineChecked(RedisCommand.chunked(["ZADD", RedisKeys.bulkDeadlines], hosts) { [due, "\(op)|\($0)|\(kind.rawValue)"] })
+        let due = String(clock.nowMs + within.wholeMilliseconds)
+        try await redis.pipelineChecked(RedisCommand.chunked(["ZADD", RedisKeys.bulkDeadlines], hosts) { [due, Self.member(op, $0, kind)] })
     }
 }
 

@@ -43,7 +43,7 @@ struct HostTransitionStore: Sendable {
         var movedHosts: [String] = []
     }
 
-    /// Writes an operation's hosts, all queued, and its counters.
+    /// Writes an operation's hosts, all queued, and its counters, and lists it in `fleet:bulk:open`.
     func create(operation op: String, hostIDs: [String]) async throws {
         var commands = RedisCommand.chunked(["HSET", RedisKeys.bulkHosts(op)], hostIDs) { [$0, HostStatus.queued.rawValue] }
         commands += RedisCommand.chunked(["ZADD", RedisKeys.bulkOrder(op)], hostIDs) { ["0", $0] }
@@ -55,6 +55,8 @@ struct HostTransitionStore: Sendable {
                 "failed", "0", "skipped", "0", "status", initial.rawValue,
             ]))
         commands.append(RedisCommand(["HSET", RedisKeys.bulkOperation(op), "cancelled", "0"]))
+        // Open from its first key on, so the reconciler sees an operation whose create died half-way.
+        commands.append(RedisCommand(["SADD", RedisKeys.bulkOpen, op]))
         commands.append(RedisCommand(["HINCRBY", RedisKeys.fleetStats, "operations_created", "1"]))
         commands.append(RedisCommand(["HINCRBY", RedisKeys.fleetStats, "hosts_targeted", n]))
         if hostIDs.isEmpty { commands.append(RedisCommand(["HINCRBY", RedisKeys.fleetStats, "operations_\(initial.rawValue)", "1"])) }

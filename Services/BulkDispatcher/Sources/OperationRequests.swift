@@ -12,6 +12,8 @@ struct DispatchableRequest: Sendable {
     let timeoutSeconds: Int
     let deliveryTimeoutSeconds: Int
     let concurrency: BatchSize?
+    /// False for an operation created with `"dispatch": false`: `bulk.dispatch` sends its hosts.
+    let dispatchesItself: Bool
     /// The parameters as every command carries them: inline, or `{}` beside `parametersRef`.
     let commandParameters: JSONValue
     /// Set when the parameters are stored once (`fleet:bulk:{op}:parameters`) instead of in
@@ -38,7 +40,7 @@ struct DispatchableRequest: Sendable {
         }
         let dispatchable = DispatchableRequest(
             operationType: request.type, timeoutSeconds: request.parameters.timeoutSeconds,
-            deliveryTimeoutSeconds: request.deliveryTimeoutSeconds, concurrency: request.concurrency,
+            deliveryTimeoutSeconds: request.deliveryTimeoutSeconds, concurrency: request.concurrency, dispatchesItself: request.dispatch,
             commandParameters: ref == nil ? parameters : [:], parametersRef: ref)
         return (dispatchable, ref == nil ? nil : bytes, shown)
     }

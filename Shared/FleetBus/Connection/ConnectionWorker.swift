@@ -77,7 +77,7 @@ final class ConnectionWorker {
         let deadline = ContinuousClock.now + delay
         while !closing, ContinuousClock.now < deadline {
             let left = ContinuousClock.now.duration(to: deadline)
-            let ms = Int32(clamping: left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000)
+            let ms = Int32(clamping: left.wholeMilliseconds)
             waitForWake(timeoutMs: max(ms, 1))
             processInbox()
         }

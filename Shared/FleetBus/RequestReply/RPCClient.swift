@@ -64,7 +64,7 @@ public final class RPCClient: Sendable {
         props.replyTo = Self.replyQueue
         // Nobody waits past the timeout: the broker drops the request if it is still queued then,
         // and a handler that takes it later drops it too (`callerGaveUp`).
-        let ms = Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let ms = Int(timeout.wholeMilliseconds)
         props.expirationMilliseconds = props.expirationMilliseconds ?? max(1, ms)
         props.headers[Self.deadlineHeader] = .int(Self.nowMs() + Int64(ms))
         let message = OutgoingMessage(exchange: exchange, routingKey: routingKey, body: body, properties: props, mandatory: true)
