@@ -173,7 +173,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "GatewayService", "FleetTestSupport", "FleetRuntime", "FleetMessaging", "FleetContracts", "FleetCore",
+                "GatewayService", "FleetTestSupport", "FleetRuntime", "FleetMessaging", "FleetContracts", "FleetCore", "FleetBus",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "Tests/GatewayTests"),

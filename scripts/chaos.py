@@ -297,7 +297,7 @@ def fault_poison(stack):
     keys = ["bulk.create", "bulk.claim", "bulk.cancel", "rolling.create", "schedules.create", "hosts.upsert", "selector.resolve"]
     for i in range(200):
         ch.basic_publish("fleet.commands", keys[i % len(keys)], bodies[i % len(bodies)])
-        ch.basic_publish("fleet.results", "result", bodies[i % len(bodies)])
+        ch.basic_publish("fleet.from-agents", ["result", "bulk.claim", "hosts.report"][i % 3], bodies[i % len(bodies)])
     conn.close()
 
 
@@ -307,7 +307,7 @@ def fault_duplicates(stack):
     conn = amqp(stack.vhost)
     ch = conn.channel()
     taps = {}
-    for exchange, keys in [("fleet.results", ["#"]), ("fleet.commands", ["bulk.claim"]), ("fleet.agent", [f"chaos-{k}" for k in range(0, HOSTS, 7)])]:
+    for exchange, keys in [("fleet.from-agents", ["result", "bulk.claim"]), ("fleet.to-agents", [f"chaos-{k}" for k in range(0, HOSTS, 7)])]:
         q = ch.queue_declare("", exclusive=True).method.queue
         for key in keys:
             ch.queue_bind(q, exchange, key)

@@ -24,11 +24,22 @@ services = config["services"]
 fleet = {name: s for name, s in services.items() if s.get("image") == "fleet-engine:local"}
 commands = sorted(" ".join(s["command"]) for s in fleet.values())
 check(commands == local, f"container commands {commands} != run-stack.sh commands {local}")
+agents = {name for name, s in fleet.items() if "--no-register" in s["command"]}
+check(len(agents) == 1, f"one enrolled simulated fleet expected, found {sorted(agents)}")
 for name, s in fleet.items():
     env = s.get("environment", {})
+    deps = s.get("depends_on", {})
+    if name in agents:
+        # An agent is untrusted: its own broker user from a file, and no credential of the services.
+        check(set(env) <= {"FLEET_AMQP_URL_FILE", "FLEET_LOG_LEVEL"}, f"{name}: the agent sees more than its URL file: {sorted(env)}")
+        check("FLEET_AMQP_URL_FILE" in env, f"{name}: no FLEET_AMQP_URL_FILE")
+        check(all(deps.get(d, {}).get("condition") == "service_completed_successfully" for d in ("agent-sim-register", "agent-sim-enroll")),
+              f"{name}: does not wait for its registration and enrollment")
+        continue
     check("guest" not in env.get("FLEET_AMQP_URL", "guest"), f"{name}: AMQP URL uses guest or is missing")
     check(env.get("FLEET_REDIS_URL", "").startswith("redis://:"), f"{name}: Redis URL without a password")
-    deps = s.get("depends_on", {})
+    check(("FLEET_RABBITMQ_MANAGEMENT_URL" in env) == (s["command"][0] == "fleet-gateway"),
+          f"{name}: the management API's credentials belong to the gateway only")
     check(all(deps.get(d, {}).get("condition") == "service_healthy" for d in ("rabbitmq", "redis")),
           f"{name}: does not wait for healthy rabbitmq and redis")
 rabbit, redis = services["rabbitmq"], services["redis"]

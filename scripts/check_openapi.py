@@ -56,6 +56,12 @@ for line in open(responses_path):
         else:
             failures.append(f"{r['method']} {template}: status {status} is not documented")
             continue
+    elif "content" not in resolve(operation["responses"][status]):
+        # A response documented without a body (204): it must come without one.
+        if r["body"] not in (None, "", {}):
+            failures.append(f"{r['method']} {template} {status}: documented without a body, answered {r['body']!r}")
+        checked += 1
+        continue
     else:
         response = resolve(operation["responses"][status])
         ref = "urn:spec#/" + pointer("paths", template, r["method"].lower(), "responses", status)

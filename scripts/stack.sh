@@ -24,7 +24,7 @@ rabbit_env() {
   export RABBITMQ_LOG_BASE=$RMQ_DIR/log
   export RABBITMQ_PID_FILE=$RMQ_DIR/rabbitmq.pid
   export RABBITMQ_ENABLED_PLUGINS_FILE=$RMQ_DIR/enabled_plugins
-  export RABBITMQ_ENABLED_PLUGINS=""
+  export RABBITMQ_ENABLED_PLUGINS="rabbitmq_management"
 }
 
 rabbit_running() { rabbit_env; "$RMQ_BIN/rabbitmq-diagnostics" -q check_running >/dev/null 2>&1; }
@@ -38,8 +38,9 @@ listeners.tcp.default = 127.0.0.1:$FLEET_AMQP_PORT
 loopback_users = none
 log.console = false
 log.file.level = warning
+management.tcp.ip = 127.0.0.1
+management.tcp.port = $FLEET_RABBITMQ_MANAGEMENT_PORT
 CONF
-  [ -f "$RABBITMQ_ENABLED_PLUGINS_FILE" ] || echo "[]." > "$RABBITMQ_ENABLED_PLUGINS_FILE"
   # Started by hand first, or the first CLI call starts epmd listening on every interface.
   epmd -address 127.0.0.1 -daemon
   log "starting rabbitmq on 127.0.0.1:$FLEET_AMQP_PORT"

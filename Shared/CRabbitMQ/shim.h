@@ -47,4 +47,5 @@ static const amqp_flags_t FLEET_FLAG_EXPIRATION = AMQP_BASIC_EXPIRATION_FLAG;
 static const amqp_flags_t FLEET_FLAG_MESSAGE_ID = AMQP_BASIC_MESSAGE_ID_FLAG;
 static const amqp_flags_t FLEET_FLAG_TIMESTAMP = AMQP_BASIC_TIMESTAMP_FLAG;
 static const amqp_flags_t FLEET_FLAG_TYPE = AMQP_BASIC_TYPE_FLAG;
+static const amqp_flags_t FLEET_FLAG_USER_ID = AMQP_BASIC_USER_ID_FLAG;
 #endif

@@ -11,20 +11,32 @@ public enum BusNames {
 
     public static func serviceQueue(_ service: ServiceName) -> String { "fleet.svc.\(service.rawValue)" }
 
-    /// Direct exchange for per-host commands; routing key = host id.
-    public static let agentExchange = "fleet.agent"
-    /// The queue an agent serves: `fleet.agent.<host_id>` for a real agent, `fleet.agent.<prefix>`
-    /// for a simulated fleet (all its host ids bound to it).
-    public static func agentQueue(_ owner: String) -> String { "fleet.agent.\(owner)" }
-    /// Topic exchange for per-host results (`result`) and expired commands (`expired`).
+    /// Topic exchange for per-host commands; routing key = host id. A topic exchange, because
+    /// RabbitMQ's topic permissions then limit which keys an agent's broker user may bind: its own.
+    public static let agentExchange = "fleet.to-agents"
+    /// The queue a real agent serves: `fleet.agent.<host_id>`.
+    public static func agentQueue(_ hostID: String) -> String { "fleet.agent.\(hostID)" }
+    /// The queue a simulated fleet serves, all its host ids `<prefix>-<n>` bound to it. The `*`
+    /// cannot occur in a host id, so no real host's queue (or permission pattern) is ever this one.
+    public static func simulatedFleetQueue(_ prefix: String) -> String { "fleet.agent.\(prefix)-*" }
+    /// Topic exchange for everything agents send: claims, parameter fetches, fact reports and
+    /// results. An agent's broker user may publish here and nowhere else (docs/threat-model.md).
+    public static let fromAgentsExchange = "fleet.from-agents"
+    /// What agents send on `fleet.from-agents`, by routing key; services bind these keys there.
+    public static let agentRoutes: Set<String> = [Route.bulkClaim, Route.bulkParameters, Route.hostsReport, resultKey]
+    /// Where a request on `route` is published: `fleet.from-agents` for an agent's, else `fleet.commands`.
+    public static func exchange(for route: String) -> String { agentRoutes.contains(route) ? fromAgentsExchange : commandsExchange }
+    /// Topic exchange for commands that expired unread (`expired`), dead-lettered by agent queues.
+    /// Only the broker and the services publish here.
     public static let resultsExchange = "fleet.results"
     /// The rollout controller's queue on `fleet.events` (bulk host results and finishes).
     public static let rolloutEventsQueue = "fleet.svc.rollout-controller.events"
     /// The scheduler's queue on `fleet.events` (finishes of the operations its runs created).
     public static let schedulerEventsQueue = "fleet.svc.scheduler.events"
-    /// The dispatcher's queue on `fleet.results`.
+    /// The dispatcher's queue for results (`result` on `fleet.from-agents`) and expired commands
+    /// (`expired` on `fleet.results`).
     public static let resultsQueue = "fleet.svc.bulk-dispatcher.results"
-    /// Routing keys on `fleet.results`.
+    /// The routing key of a result on `fleet.from-agents`, and of an expired command on `fleet.results`.
     public static let resultKey = "result"
     public static let expiredKey = "expired"
 
@@ -48,6 +60,15 @@ public enum ServiceName: String, CaseIterable, Sendable {
         case .bulkDispatcher: ["bulk.*"]
         case .rolloutController: ["rolling.*"]
         case .scheduler: ["schedules.*"]
+        }
+    }
+
+    /// Routing keys bound to the service's queue on `fleet.from-agents`: the agent requests it serves.
+    public var agentBindings: [String] {
+        switch self {
+        case .selector: [Route.hostsReport]
+        case .bulkDispatcher: [Route.bulkClaim, Route.bulkParameters]
+        case .groups, .rolloutController, .scheduler: []
         }
     }
 

@@ -3,13 +3,11 @@ import FleetContracts
 
 extension Topology {
     /// An agent's queue as the contract requires (expired commands dead-letter back to the
-    /// dispatcher as `expired`), bound on `fleet.agent` to every host id it serves.
+    /// dispatcher as `expired`), bound on `fleet.to-agents` to every host id it serves. It declares
+    /// no exchange: an agent's broker user may not (the services declare them), so an agent that
+    /// starts first retries until they exist.
     public static func agentQueue(_ name: String, hostIDs: [String], durable: Bool = true) -> Topology {
         Topology(
-            exchanges: [
-                ExchangeDeclaration(name: BusNames.agentExchange, kind: .direct),
-                ExchangeDeclaration(name: BusNames.resultsExchange, kind: .topic),
-            ],
             queues: [
                 QueueDeclaration(
                     name: name, durable: durable, exclusive: !durable, autoDelete: !durable,

@@ -20,7 +20,8 @@ public struct BusClient: Sendable {
         return (connection, BusClient(rpc: try await RPCClient.start(on: connection), timeout: config.requestTimeout))
     }
 
-    /// Publishes `body` on `fleet.commands` with `route` and waits for the reply.
+    /// Publishes `body` with `route` and waits for the reply: on `fleet.commands`, or on
+    /// `fleet.from-agents` for the requests agents make (`BusNames.exchange(for:)`).
     /// Broker trouble is a 503 reply, no answer in time a 504: callers always get a `BusReply`.
     public func call(_ route: String, _ body: JSONValue, messageID: String? = nil) async -> BusReply {
         let props = MessageProperties(
@@ -28,7 +29,7 @@ public struct BusClient: Sendable {
             headers: [BusNames.versionHeader: .string(BusNames.contractVersion)])
         do {
             let delivery = try await rpc.request(
-                exchange: BusNames.commandsExchange, routingKey: route,
+                exchange: BusNames.exchange(for: route), routingKey: route,
                 body: JSONCoding.encode(body), properties: props, timeout: timeout)
             guard let json = JSONCoding.decode(delivery.body), let reply = BusReply(json: json) else {
                 return .failure(502, "bad_reply", "the service sent an unreadable reply")

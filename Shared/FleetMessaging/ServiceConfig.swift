@@ -19,7 +19,7 @@ public struct ServiceConfig: Sendable {
     public var reconcileInterval: Duration
 
     public init(environment env: [String: String] = ProcessInfo.processInfo.environment) {
-        amqpURL = env["FLEET_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672/%2f"
+        amqpURL = Self.fileContents(env["FLEET_AMQP_URL_FILE"]) ?? env["FLEET_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672/%2f"
         redisURL = env["FLEET_REDIS_URL"] ?? "redis://127.0.0.1:6379/0"
         logLevel = env["FLEET_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         prefetch = env["FLEET_PREFETCH"].flatMap(UInt16.init) ?? 32
@@ -67,12 +67,26 @@ extension ServiceConfig {
             let levels = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
             throw ConfigError(variable: "FLEET_LOG_LEVEL", message: "'\(level)' is not one of \(levels)")
         }
-        if let url = env["FLEET_AMQP_URL"] {
+        if let path = env["FLEET_AMQP_URL_FILE"] {
+            guard let url = fileContents(path) else { throw ConfigError(variable: "FLEET_AMQP_URL_FILE", message: "'\(path)' cannot be read") }
+            do throws(AMQPError) { _ = try AMQPConfig(url: url) } catch {
+                throw ConfigError(variable: "FLEET_AMQP_URL_FILE", message: "\(path): \(error.message.replacingOccurrences(of: url, with: "<the URL>"))")
+            }
+        } else if let url = env["FLEET_AMQP_URL"] {
             do throws(AMQPError) { _ = try AMQPConfig(url: url) } catch { throw ConfigError(variable: "FLEET_AMQP_URL", message: error.message) }
         }
         if let url = env["FLEET_REDIS_URL"], URLComponents(string: url)?.scheme != "redis" {
             throw ConfigError(variable: "FLEET_REDIS_URL", message: "'\(url)' is not a redis:// URL")
         }
+    }
+
+    /// The first line of the file at `path`, trimmed: how an agent reads its broker URL, which holds
+    /// its password and so never goes on a command line or into a long-lived environment.
+    static func fileContents(_ path: String?) -> String? {
+        guard let path, let data = FileManager.default.contents(atPath: path) else { return nil }
+        let text = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+        let url = text.trimmingCharacters(in: .whitespaces)
+        return url.isEmpty ? nil : url
     }
 
     /// Checks the settings, or ends the process with the variable named and status 78 (EX_CONFIG).

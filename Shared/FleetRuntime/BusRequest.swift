@@ -12,6 +12,11 @@ public struct BusRequest: Sendable {
     /// The idempotency key (`message_id`), when the publisher set one.
     public let messageID: String?
     public let headers: [String: AMQPFieldValue]
+    /// Who sent it, from its broker-checked `user_id`: nil when it came without one, or from a
+    /// broker user that is neither the services' nor an enrolled agent's.
+    public let sender: AgentIdentity?
+    /// The broker user it came from, as sent (for the log of a refusal).
+    public let senderUser: String?
 
     /// A string field of the body, or nil.
     public func string(_ key: String) -> String? { body[key]?.stringValue }
@@ -56,6 +61,8 @@ public func answer(_ logger: Logger, _ body: () async throws -> JSONValue) async
         return .validation(e)
     } catch let e as ConflictError {
         return .conflict(e)
+    } catch let e as SenderRefused {
+        return e.reply
     } catch let e as BusReplyError {
         return e.reply
     } catch is CancellationError {

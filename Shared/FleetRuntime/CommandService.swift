@@ -39,7 +39,8 @@ public struct CommandService: Service {
                 ExchangeDeclaration(name: BusNames.commandsExchange, kind: .topic),
                 ExchangeDeclaration(name: BusNames.eventsExchange, kind: .topic),
                 ExchangeDeclaration(name: BusNames.deadLetterExchange, kind: .fanout),
-                ExchangeDeclaration(name: BusNames.agentExchange, kind: .direct),
+                ExchangeDeclaration(name: BusNames.agentExchange, kind: .topic),
+                ExchangeDeclaration(name: BusNames.fromAgentsExchange, kind: .topic),
                 ExchangeDeclaration(name: BusNames.resultsExchange, kind: .topic),
             ],
             queues: [
@@ -47,7 +48,8 @@ public struct CommandService: Service {
                 .durable(queue, deadLetterExchange: BusNames.deadLetterExchange),
             ],
             bindings: [BindingDeclaration(queue: BusNames.deadLetterQueue, exchange: BusNames.deadLetterExchange, routingKey: "")]
-                + service.bindings.map { BindingDeclaration(queue: queue, exchange: BusNames.commandsExchange, routingKey: $0) })
+                + service.bindings.map { BindingDeclaration(queue: queue, exchange: BusNames.commandsExchange, routingKey: $0) }
+                + service.agentBindings.map { BindingDeclaration(queue: queue, exchange: BusNames.fromAgentsExchange, routingKey: $0) })
     }
 
     public func run() async throws {
@@ -70,9 +72,11 @@ public struct CommandService: Service {
             guard let body = JSONCoding.decode(delivery.body) else {
                 return .deadLetter(reason: "body is not JSON")
             }
+            let user = delivery.sender(serviceUser: consumer.config.user)
             let request = BusRequest(
                 routingKey: delivery.routingKey, body: body, messageID: delivery.properties.messageId,
-                headers: delivery.properties.headers)
+                headers: delivery.properties.headers, sender: AgentIdentity(brokerUser: user, serviceUser: consumer.config.user),
+                senderUser: user)
             let reply: BusReply
             if let version = delivery.properties.headers[BusNames.versionHeader], version != .string(BusNames.contractVersion) {
                 // A publisher speaking another contract would be misread: refuse it, and say what is spoken.
@@ -81,6 +85,11 @@ public struct CommandService: Service {
                 reply = await handler(request)
             }
             FleetMetrics.command(route: delivery.routingKey, status: reply.status)
+            if let refusal = reply.senderRefusal {
+                // A request from someone who may not speak for its hosts gets no answer at all.
+                SenderCheck.refused(route: delivery.routingKey, user: user, reason: refusal, logger: logger)
+                return .deadLetter(reason: refusal)
+            }
             if reply.status >= 500, delivery.properties.replyTo?.isEmpty ?? true {
                 // Nobody waits for this answer to retry: a command that failed for now (Redis or a
                 // service it needs was away) is delivered again, up to the delivery limit.

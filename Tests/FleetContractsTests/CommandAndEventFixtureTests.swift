@@ -69,7 +69,7 @@ struct CommandAndEventFixtureTests {
     }
 
     @Test func parametersByReference() throws {
-        try golden.check(ParametersChunkRequest(opID: "op-2ao62yafcj4ed", offset: 1_048_576, length: 1_048_576))
+        try golden.check(ParametersChunkRequest(opID: "op-2ao62yafcj4ed", hostID: "web-01", offset: 1_048_576, length: 1_048_576))
         try golden.check(ParametersChunk(offset: 0, data: "eyJjb250ZW50Ijoi", size: 13_981_100))
         let command = AgentCommand(
             opID: "op-2ao62yafcj4ed", hostID: "web-1", operationType: .deployFile, parameters: [:],

@@ -1,3 +1,4 @@
+import FleetBus
 import FleetContracts
 import FleetCore
 import FleetMessaging
@@ -152,6 +153,38 @@ struct GatewayHTTPTests {
             #expect(try await c.call(.get, "\(api)/hosts/\(host)", token: h.tokens[.read]).json["approval_status"] == nil)
             #expect(try await c.call(.put, "\(api)/hosts/\(host)", token: h.tokens[.admin], json: ["approval_status": "approved"]).status == 200)
             #expect(try await c.call(.get, "\(api)/hosts/\(host)", token: h.tokens[.read]).json["approval_status"] == "approved")
+        }
+    }
+
+    /// `POST /hosts/{id}/enroll` (admin) hands out the host's AMQP URL once; enrolling again
+    /// rotates it (the old one stops working); `DELETE` revokes it.
+    @Test func enrollingAndRevokingAnAgent() async throws {
+        let h = try await GatewayHarness.make()
+        let host = unique("enroll-http:")
+        let path = "\(api)/hosts/\(host)/enroll"
+        try await h.withClient { c in
+            #expect(try await c.call(.post, path, token: h.tokens[.operate]).status == 403, "enrolling needs admin")
+            #expect(try await c.call(.delete, path, token: h.tokens[.operate]).status == 403, "revoking needs admin")
+            let bad = try await c.call(.post, "\(api)/hosts/bad%20id/enroll", token: h.tokens[.admin])
+            #expect(bad.status == 422 && bad.errorFields == ["id"], "\(bad.json)")
+            let first = try await c.call(.post, path, token: h.tokens[.admin])
+            #expect(first.status == 201, "\(first.json)")
+            #expect(first.json["broker_user"] == .string("agent.\(host)") && first.json["rotated"] == false)
+            let url = try #require(first.json["amqp_url"]?.stringValue)
+            let works = try await AMQPConnection.connect(url: url, name: "enrolled-http")
+            await works.close()
+            let second = try await c.call(.post, path, token: h.tokens[.admin])
+            #expect(second.status == 200 && second.json["rotated"] == true)
+            #expect(second.json["amqp_url"] != first.json["amqp_url"])
+            await #expect(throws: AMQPError.self, "the rotated password no longer logs in") {
+                _ = try await AMQPConnection.connect(url: url, name: "rotated")
+            }
+            #expect(try await c.call(.delete, path, token: h.tokens[.admin]).status == 204)
+            #expect(try await c.call(.delete, path, token: h.tokens[.admin]).status == 404)
+            let rotated = try #require(second.json["amqp_url"]?.stringValue)
+            await #expect(throws: AMQPError.self, "a revoked user no longer logs in") {
+                _ = try await AMQPConnection.connect(url: rotated, name: "revoked")
+            }
         }
     }
 

@@ -21,7 +21,11 @@ struct GatewayHarness {
         let store = TokenStore(redis: stack.redis)
         var tokens: [Scope: String] = [:]
         for scope in Scope.allCases { tokens[scope] = try await store.create(scope: scope, name: "test-\(scope.rawValue)") }
-        let gateway = Gateway(config: config, bus: stack.bus, tokens: store, redis: stack.redis, broker: stack.connection)
+        // Enrollment through the management API `scripts/test.sh` names, for the test vhost.
+        var managed = ProcessInfo.processInfo.environment
+        managed["FLEET_AMQP_URL"] = TestEnvironment.serviceAMQPURL
+        let enrollment = try AgentEnrollment(config: GatewayConfig(service: ServiceConfig(environment: managed)))
+        let gateway = Gateway(config: config, bus: stack.bus, tokens: store, redis: stack.redis, broker: stack.connection, enrollment: enrollment)
         return GatewayHarness(gateway: gateway, tokens: tokens, stack: stack)
     }
 

@@ -228,7 +228,7 @@ struct BulkDispatchTests {
         #expect(result.flatMap { JSONCoding.decode(Array($0.utf8)) }?["exit_code"] == 3)
         // The bus is at-least-once: a result delivered twice is counted once.
         let duplicate = OutgoingMessage(
-            exchange: BusNames.resultsExchange, routingKey: BusNames.resultKey,
+            exchange: BusNames.fromAgentsExchange, routingKey: BusNames.resultKey,
             body: JSONCoding.encode(["op_id": op, "host_id": .string("\(tag)-0"), "status": "failed"]))
         try await s.connection.publish(duplicate)
         try await Task.sleep(for: .milliseconds(300))
@@ -346,11 +346,11 @@ struct BulkDispatchTests {
         let forged = AgentResult(opID: op, hostID: ids[0], status: .failed, reason: .exitCode, exitCode: 1)
         let (m1, m2) = (unique("wrong-version-"), unique("wrong-name-"))
         var wrongVersion = OutgoingMessage(
-            forged, exchange: BusNames.resultsExchange, routingKey: BusNames.resultKey,
+            forged, exchange: BusNames.fromAgentsExchange, routingKey: BusNames.resultKey,
             properties: MessageProperties(messageId: m1))
         wrongVersion.properties.headers[BusNames.versionHeader] = "2"
         var wrongName = OutgoingMessage(
-            forged, exchange: BusNames.resultsExchange, routingKey: BusNames.resultKey,
+            forged, exchange: BusNames.fromAgentsExchange, routingKey: BusNames.resultKey,
             properties: MessageProperties(messageId: m2))
         wrongName.properties.type = AgentCommand.messageName
         try await s.connection.publish(wrongVersion)
@@ -368,7 +368,7 @@ struct BulkDispatchTests {
         let held = await s.bus.call(Route.bulkProgress, ["id": .string(op)]).body
         #expect(held?["running"] == 1 && held?["failed"] == 0, "a refused result moves nothing: \(String(describing: held))")
         let result = AgentResult(opID: op, hostID: ids[0], status: .succeeded)
-        try await s.connection.publish(OutgoingMessage(result, exchange: BusNames.resultsExchange, routingKey: BusNames.resultKey))
+        try await s.connection.publish(OutgoingMessage(result, exchange: BusNames.fromAgentsExchange, routingKey: BusNames.resultKey))
         let p = await waitFor(s, .string(op), "succeeded")
         #expect(p?["succeeded"] == 1 && p?["failed"] == 0, "\(String(describing: p))")
         let stored = try await s.redis.send("HGET", RedisKeys.bulkResults(op), ids[0]).string

@@ -87,9 +87,9 @@ struct DryRunAgentTests {
         #expect(FileManager.default.contents(atPath: target).map(Array.init) == content, "written byte for byte")
 
         // Chunks are bounded, and a chunk of what is not stored is a 404.
-        let tooLong = await s.bus.call(Route.bulkParameters, ParametersChunkRequest(opID: op, offset: 0, length: 2 << 20).json)
+        let tooLong = await s.bus.call(Route.bulkParameters, ParametersChunkRequest(opID: op, hostID: nil, offset: 0, length: 2 << 20).json)
         #expect(tooLong.status == 422 && tooLong.errorFields == ["length"])
-        let none = await s.bus.call(Route.bulkParameters, ParametersChunkRequest(opID: "op-none", offset: 0, length: 10).json)
+        let none = await s.bus.call(Route.bulkParameters, ParametersChunkRequest(opID: "op-none", hostID: nil, offset: 0, length: 10).json)
         #expect(none.status == 404)
     }
 

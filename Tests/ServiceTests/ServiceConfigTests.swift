@@ -29,6 +29,31 @@ struct ServiceConfigTests {
         ])
     }
 
+    /// An agent's broker URL (it holds its password) comes from a file: the first line, trimmed,
+    /// over `FLEET_AMQP_URL`. A file that cannot be read, or holds no amqp:// URL, names the
+    /// variable and never echoes the URL.
+    @Test func theBrokerURLCanComeFromAFile() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(unique("urlfile"))
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let good = dir.appendingPathComponent("good").path
+        try Data("  amqp://agent.web-1:s3cret@broker:5672/%2f  \nignored\n".utf8).write(to: URL(fileURLWithPath: good))
+        let env = ["FLEET_AMQP_URL_FILE": good, "FLEET_AMQP_URL": "amqp://guest:guest@127.0.0.1:5672/%2f"]
+        try ServiceConfig.check(env)
+        #expect(ServiceConfig(environment: env).amqpURL == "amqp://agent.web-1:s3cret@broker:5672/%2f")
+        let bad = dir.appendingPathComponent("bad").path
+        try Data("http://agent.web-1:s3cret@broker/\n".utf8).write(to: URL(fileURLWithPath: bad))
+        for path in [bad, dir.appendingPathComponent("missing").path] {
+            do throws(ConfigError) {
+                try ServiceConfig.check(["FLEET_AMQP_URL_FILE": path])
+                Issue.record("\(path) accepted")
+            } catch {
+                #expect(error.variable == "FLEET_AMQP_URL_FILE")
+                #expect(!error.description.contains("s3cret"), "the password stays out of the message: \(error)")
+            }
+        }
+    }
+
     /// The real process: it exits 78 (EX_CONFIG) at once, saying which variable, and serves nothing.
     @Test(arguments: ["fleet-selector", "fleet-agent"])
     func aServiceStopsAtStartOnABadSetting(executable: String) async throws {

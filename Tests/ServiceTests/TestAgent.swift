@@ -33,7 +33,8 @@ struct TestAgent {
                 if claim.body?["claimed"]?.arrayValue?.isEmpty == false, case .object(var result)? = outcome(host) {
                     result["op_id"] = op
                     result["host_id"] = .string(host)
-                    let message = OutgoingMessage(exchange: BusNames.resultsExchange, routingKey: BusNames.resultKey, body: JSONCoding.encode(.object(result)))
+                    let message = OutgoingMessage(
+                        exchange: BusNames.fromAgentsExchange, routingKey: BusNames.resultKey, body: JSONCoding.encode(.object(result)))
                     _ = try? await connection.publish(message)
                 }
                 d.ack()

@@ -27,10 +27,14 @@ struct FleetAgent: AsyncParsableCommand {
     @Option(help: "Every k-th host is slow.") var slowEvery: Int?
     @Option(help: "These host ids are slow (comma-separated).") var slowHosts: String?
     @Option(help: "Milliseconds a slow host takes.") var slowMs = 5000
+    @Flag(help: "Register the simulated hosts (with hosts.upsert, as an operator would) and exit.") var registerOnly = false
+    @Flag(help: "Serve without registering the simulated hosts: an enrolled fleet user may not upsert hosts.") var noRegister = false
     @Option(help: "Seed for --fail-rate and --latency-jitter-ms: the same seed picks the same hosts.") var seed: UInt64 = 1
 
     func validate() throws {
         if let simulate, simulate < 1 { throw ValidationError("--simulate needs at least 1 host") }
+        if registerOnly && noRegister { throw ValidationError("--register-only and --no-register exclude each other") }
+        if (registerOnly || noRegister) && simulate == nil { throw ValidationError("--register-only and --no-register go with --simulate") }
 
         for (name, v) in [
             ("--fail-every", failEvery), ("--silent-every", silentEvery), ("--unapproved-every", unapprovedEvery),
@@ -67,8 +71,10 @@ struct FleetAgent: AsyncParsableCommand {
         settings.seed = seed
         let fleet = SimulatedFleet(settings: settings, logger: logger)
         let (connection, bus) = try await BusClient.connect(config, name: "agent-\(prefix)", logger: logger)
-        try await fleet.bind(connection)
-        try await registerWhenReachable(logger: logger) { try await fleet.register(bus) }
+        // Bound before registering: a command for a host that exists always finds its queue.
+        if !registerOnly { try await bindWhenDeclared(logger: logger) { try await fleet.bind(connection) } }
+        if !noRegister { try await registerWhenReachable(logger: logger) { try await fleet.register(bus) } }
+        if registerOnly { return await connection.close() }
         logger.info("simulating", metadata: ["hosts": "\(simulate)", "queue": "\(fleet.queue)"])
         try await fleet.serve(connection, bus: bus)
     }
@@ -81,7 +87,7 @@ struct FleetAgent: AsyncParsableCommand {
         guard let id = hostId ?? HostAgent.machineID(), !id.isEmpty else { throw ValidationError("no --host-id and no /etc/machine-id") }
         let agent = HostAgent(hostID: id, dryRun: dryRun, stateDirectory: (stateDir as NSString).appendingPathComponent(id), logger: logger)
         let (connection, bus) = try await BusClient.connect(config, name: "agent-\(id)", logger: logger)
-        try await agent.bind(connection)
+        try await bindWhenDeclared(logger: logger) { try await agent.bind(connection) }
         try await registerWhenReachable(logger: logger) { try await agent.register(bus) }
         logger.info("serving", metadata: ["host.id": "\(id)", "dry_run": "\(dryRun)"])
         try await agent.serve(connection, bus: bus)

@@ -32,7 +32,7 @@ struct CommandLoop<Executor: CommandExecutor>: Sendable {
         guard !granted.claimed.isEmpty else { return delivery.ack() }
         guard let result = await executor.execute(command, bus: bus) else { return delivery.ack() }
         do {
-            try await connection.publish(OutgoingMessage(result, exchange: BusNames.resultsExchange, routingKey: BusNames.resultKey))
+            try await connection.publish(OutgoingMessage(result, exchange: BusNames.fromAgentsExchange, routingKey: BusNames.resultKey))
             delivery.ack()
         } catch {
             logger.warning("result not published; the command will come again", metadata: ["host.id": "\(command.hostID)", "error": "\(error)"])

@@ -63,7 +63,7 @@ public struct HostAgent: Sendable {
         guard reply.status == 200 else { throw BusReplyError(reply) }
     }
 
-    public func bind(_ connection: AMQPConnection) async throws {
+    public func bind(_ connection: AMQPConnection) async throws(AMQPError) {
         try await connection.declare(.agentQueue(queue, hostIDs: [hostID]))
     }
 

@@ -21,7 +21,7 @@ struct ParameterFetch: Sendable {
         bytes.reserveCapacity(ref.size)
         while bytes.count < ref.size {
             let request = ParametersChunkRequest(
-                opID: command.opID, offset: bytes.count, length: min(ParametersChunkRequest.maxLength, ref.size - bytes.count))
+                opID: command.opID, hostID: command.hostID, offset: bytes.count, length: min(ParametersChunkRequest.maxLength, ref.size - bytes.count))
             let chunk: ParametersChunk
             switch await bus.call(Route.bulkParameters, request, replying: ParametersChunk.self) {
             case .success(let c): chunk = c

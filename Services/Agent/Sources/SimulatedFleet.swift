@@ -80,7 +80,7 @@ public struct SimulatedFleet: Sendable {
 
     public func hostID(_ k: Int) -> String { "\(settings.prefix)-\(k)" }
     public var hostIDs: [String] { (0..<settings.count).map(hostID) }
-    public var queue: String { BusNames.agentQueue(settings.prefix) }
+    public var queue: String { BusNames.simulatedFleetQueue(settings.prefix) }
 
     /// The host records it registers: varied platforms and tags, all tagged with the prefix.
     func host(_ k: Int) -> JSONValue {
@@ -102,7 +102,7 @@ public struct SimulatedFleet: Sendable {
     }
 
     /// Binds every host id to one queue declared per the agent contract.
-    public func bind(_ connection: AMQPConnection) async throws {
+    public func bind(_ connection: AMQPConnection) async throws(AMQPError) {
         try await connection.declare(.agentQueue(queue, hostIDs: hostIDs))
     }
 

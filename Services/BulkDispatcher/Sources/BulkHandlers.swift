@@ -32,9 +32,15 @@ public struct BulkHandlers: Sendable {
             Route.bulkHosts: { r in await answer(context.logger) { try await hosts(r).json } },
             Route.bulkList: { r in await answer(context.logger) { try await list(r).json } },
             Route.bulkCancel: { r in await answer(context.logger) { try await cancel(BulkCancel(json: r.body)).json } },
-            Route.bulkClaim: { r in await answer(context.logger) { try await claim(ClaimRequest(json: r.body)).json } },
+            Route.bulkClaim: { r in
+                await answer(context.logger) {
+                    let request = try ClaimRequest(json: r.body)
+                    try r.requireSender(speaksFor: request.hostIDs)
+                    return try await claim(request).json
+                }
+            },
             Route.bulkDispatch: { r in await answer(context.logger) { try await dispatchNamed(BulkDispatch(json: r.body)).json } },
-            Route.bulkParameters: { r in await answer(context.logger) { try await parameters(ParametersChunkRequest(json: r.body)).json } },
+            Route.bulkParameters: { r in await answer(context.logger) { try await parameters(ParametersChunkRequest(json: r.body), from: r).json } },
         ]
     }
 
@@ -265,15 +271,25 @@ public struct BulkHandlers: Sendable {
     /// A chunk of an operation's stored parameters, for an agent whose command carries a
     /// `parameters_ref`: at most 1 MiB a reply, so serving a 10 MiB file to thousands of agents
     /// holds a few MiB at a time.
-    func parameters(_ r: ParametersChunkRequest) async throws -> ParametersChunk {
+    /// A chunk of the stored parameters. An agent gets them only for a host it speaks for and that
+    /// holds the claim (is `running` in that operation): no agent reads another operation's files.
+    func parameters(_ r: ParametersChunkRequest, from request: BusRequest) async throws -> ParametersChunk {
         guard (1...ParametersChunkRequest.maxLength).contains(r.length) else {
             throw ValidationError("length", .invalidValue, "length is from 1 to \(ParametersChunkRequest.maxLength)")
         }
         guard r.offset >= 0 else { throw ValidationError("offset", .invalidValue, "offset is 0 or more") }
+        if request.sender != .service {
+            guard let host = r.hostID else { throw SenderRefused("an agent's bulk.parameters must name its host_id") }
+            try request.requireSender(speaksFor: [host])
+        }
         let key = RedisKeys.bulkParameters(r.opID)
         let replies = try await context.redis.pipeline([
             RedisCommand(["STRLEN", key]), RedisCommand(["GETRANGE", key, String(r.offset), String(r.offset + r.length - 1)]),
+            RedisCommand(["HGET", RedisKeys.bulkHosts(r.opID), r.hostID ?? ""]),
         ])
+        if request.sender != .service, replies[2].string != HostStatus.running.rawValue {
+            throw SenderRefused("host '\(r.hostID ?? "")' holds no claim in operation '\(r.opID)'")
+        }
         let size = replies[0].int ?? 0
         guard size > 0 else { throw BusReplyError.notFound("operation '\(r.opID)' has no stored parameters") }
         let bytes: [UInt8] = if case .bulk(let b) = replies[1] { b } else { [] }

@@ -6,8 +6,8 @@ import FleetRuntime
 import Logging
 import ServiceLifecycle
 
-/// Consumes `fleet.results`: per-host results from agents (`result`) and commands that expired
-/// unread (`expired`). Each becomes one transition, acked only after it is durable; a duplicate or
+/// Consumes per-host results from agents (`result` on `fleet.from-agents`, believed only from a
+/// sender that may speak for the host) and commands that expired unread (`expired` on `fleet.results`). Each becomes one transition, acked only after it is durable; a duplicate or
 /// late one changes nothing. The transition that finishes an operation announces it once.
 public struct ResultsConsumer: Service {
     let engine: BulkEngine
@@ -18,7 +18,10 @@ public struct ResultsConsumer: Service {
 
     static let topology = Topology(
         queues: [.durable(BusNames.resultsQueue, deadLetterExchange: BusNames.deadLetterExchange)],
-        bindings: [BindingDeclaration(queue: BusNames.resultsQueue, exchange: BusNames.resultsExchange, routingKey: "#")])
+        bindings: [
+            BindingDeclaration(queue: BusNames.resultsQueue, exchange: BusNames.fromAgentsExchange, routingKey: BusNames.resultKey),
+            BindingDeclaration(queue: BusNames.resultsQueue, exchange: BusNames.resultsExchange, routingKey: BusNames.expiredKey),
+        ])
 
     public func run() async throws {
         try await context.consume(BusNames.resultsQueue, topology: Self.topology, prefetch: 200) { await handle($0) }
@@ -26,13 +29,16 @@ public struct ResultsConsumer: Service {
 
     func handle(_ delivery: Delivery) async {
         do {
-            if delivery.routingKey == BusNames.expiredKey {
-                // A command that waited past its TTL, dead-lettered back unread.
+            if delivery.routingKey == BusNames.expiredKey, delivery.exchange == BusNames.resultsExchange {
+                // A command that waited past its TTL, dead-lettered back unread (by the broker: no
+                // agent may publish on `fleet.results`).
                 let command = try delivery.decode(AgentCommand.self)
                 let outcome = try await store.move(operation: command.opID, hosts: [command.hostID], to: .failed, reason: .undeliverable)
                 try await engine.hostsEnded(op: command.opID, to: .failed, reason: .undeliverable, outcome)
             } else {
                 let result = try delivery.decode(AgentResult.self)
+                let user = delivery.sender(serviceUser: context.consumer.config.user)
+                try SenderCheck.require(AgentIdentity(brokerUser: user, serviceUser: context.consumer.config.user), user: user, speaksFor: [result.hostID])
                 guard let (to, reason) = result.transition else {
                     throw ValidationError(
                         "status", .invalidValue, "no agent reports \(result.status.rawValue) with reason \(result.reason?.rawValue ?? "none")")
@@ -43,6 +49,9 @@ public struct ResultsConsumer: Service {
                 try await engine.hostsEnded(op: result.opID, to: to, reason: reason, outcome)
             }
             delivery.ack()
+        } catch let refused as SenderRefused {
+            SenderCheck.refused(route: delivery.routingKey, user: delivery.properties.userId, reason: refused.reason, logger: context.logger)
+            delivery.reject(requeue: false)
         } catch let refused as ValidationError {
             context.logger.warning(
                 "result refused; dead-lettering",

@@ -20,13 +20,19 @@ public struct Gateway: Sendable {
     let tokens: TokenStore
     let redis: RedisClient
     let broker: AMQPConnection
+    /// Broker users for agents; nil when no management API is configured (enrolling answers 503).
+    let enrollment: AgentEnrollment?
 
-    public init(config: GatewayConfig, bus: BusClient, tokens: TokenStore, redis: RedisClient, broker: AMQPConnection) {
+    public init(
+        config: GatewayConfig, bus: BusClient, tokens: TokenStore, redis: RedisClient, broker: AMQPConnection,
+        enrollment: AgentEnrollment? = nil
+    ) {
         self.config = config
         self.bus = bus
         self.tokens = tokens
         self.redis = redis
         self.broker = broker
+        self.enrollment = enrollment
     }
 
     public func router() -> Router<Context> {
@@ -118,6 +124,8 @@ public struct Gateway: Sendable {
             if let refusal = await approvalRefusal(r, [.object(host)]) { return refusal }
             return await forward(Route.hostsUpsert, .object(host), r)
         }
+        route(router, .post, "hosts/:id/enroll", .admin, nil) { _, c in try await enroll(id(c)) }
+        route(router, .delete, "hosts/:id/enroll", .admin, nil) { _, c in try await revoke(id(c)) }
         router.add(middleware: MethodNotAllowedMiddleware(table: RouteTable(router.routes)))
         return router
     }

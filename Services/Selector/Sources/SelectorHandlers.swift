@@ -31,7 +31,13 @@ public struct SelectorHandlers: Sendable {
             Route.hostsDelete: { r in await answer(context.logger) { try await delete(r) } },
             Route.hostsGet: { r in await answer(context.logger) { try await get(r) } },
             Route.hostsList: { r in await answer(context.logger) { try await list(r) } },
-            Route.hostsReport: { r in await answer(context.logger) { try await report(HostReport(json: r.body)) } },
+            Route.hostsReport: { r in
+                await answer(context.logger) {
+                    let facts = try HostReport(json: r.body)
+                    try r.requireSender(speaksFor: [facts.id])
+                    return try await report(facts)
+                }
+            },
             Route.selectorResolve: { r in await answer(context.logger) { try await resolve(r).json } },
         ]
     }

@@ -92,6 +92,10 @@ final class CArena {
             props.type = bytes(v)
             flags |= FLEET_FLAG_TYPE
         }
+        if let v = p.userId {
+            props.user_id = bytes(v)
+            flags |= FLEET_FLAG_USER_ID
+        }
         if let v = p.timestamp {
             props.timestamp = v
             flags |= FLEET_FLAG_TIMESTAMP
@@ -152,6 +156,7 @@ extension MessageProperties {
             expirationMilliseconds: has(FLEET_FLAG_EXPIRATION) ? Int(String(amqpBytes: p.expiration)) : nil,
             type: has(FLEET_FLAG_TYPE) ? String(amqpBytes: p.type) : nil,
             timestamp: has(FLEET_FLAG_TIMESTAMP) ? p.timestamp : nil,
+            userId: has(FLEET_FLAG_USER_ID) ? String(amqpBytes: p.user_id) : nil,
             persistent: has(FLEET_FLAG_DELIVERY_MODE) && p.delivery_mode == 2,
             headers: has(FLEET_FLAG_HEADERS) ? AMQPFieldValue.dictionary(p.headers) : [:])
     }

@@ -241,6 +241,7 @@ final class ConnectionWorker {
             }
             let arena = CArena()
             var props = m.properties
+            if props.userId == nil { props.userId = config.user }
             let sequence = nextSequence
             if m.mandatory { props.headers[Self.sequenceHeader] = .int(Int64(sequence)) }
             var cProps = arena.properties(props)

@@ -10,6 +10,10 @@ public struct MessageProperties: Sendable, Equatable {
     public var expirationMilliseconds: Int?
     public var type: String?
     public var timestamp: UInt64?
+    /// The broker user that published the message. RabbitMQ refuses a publish whose `user_id`
+    /// differs from its connection's user, so a consumer can trust it; FleetBus stamps every
+    /// publish with its own user when the message names none.
+    public var userId: String?
     /// Persistent messages survive a broker restart when they sit on a durable queue.
     public var persistent: Bool
     public var headers: [String: AMQPFieldValue]
@@ -17,7 +21,7 @@ public struct MessageProperties: Sendable, Equatable {
     public init(
         contentType: String? = nil, correlationId: String? = nil, replyTo: String? = nil,
         messageId: String? = nil, expirationMilliseconds: Int? = nil, type: String? = nil,
-        timestamp: UInt64? = nil, persistent: Bool = true, headers: [String: AMQPFieldValue] = [:]
+        timestamp: UInt64? = nil, userId: String? = nil, persistent: Bool = true, headers: [String: AMQPFieldValue] = [:]
     ) {
         self.contentType = contentType
         self.correlationId = correlationId
@@ -26,6 +30,7 @@ public struct MessageProperties: Sendable, Equatable {
         self.expirationMilliseconds = expirationMilliseconds
         self.type = type
         self.timestamp = timestamp
+        self.userId = userId
         self.persistent = persistent
         self.headers = headers
     }
@@ -118,4 +123,17 @@ enum Settlement: Sendable {
     case ack(multiple: Bool)
     case nack(requeue: Bool, multiple: Bool)
     case reject(requeue: Bool)
+}
+
+extension Delivery {
+    /// The broker user that sent this message: its `user_id` (which the broker validated), or, for
+    /// a copy a service router published again (`user_id` = `serviceUser`), the sender it recorded.
+    /// Nil for a message published without `user_id`, whose sender nobody vouches for.
+    public func sender(serviceUser: String) -> String? {
+        guard let user = properties.userId else { return nil }
+        if user == serviceUser, let original = properties.headers[RequestRouter.senderHeader]?.stringValue {
+            return original.isEmpty ? nil : original
+        }
+        return user
+    }
 }

@@ -28,6 +28,9 @@ public typealias RequestHandler = @Sendable (Delivery) async -> RequestOutcome
 public struct RequestRouter: Sendable {
     public static let deliveriesHeader = "x-fleet-deliveries"
     public static let failureHeader = "x-fleet-failure"
+    /// Who first published a request this router published again: the broker stamps the copy with
+    /// the router's own user, and the check of who may speak for a host must still see the sender.
+    public static let senderHeader = "x-fleet-sender"
 
     public let handlers: [String: RequestHandler]
     public let deliveryLimit: Int
@@ -100,6 +103,9 @@ public struct RequestRouter: Sendable {
         var props = delivery.properties
         props.headers[Self.deliveriesHeader] = .int(Int64(count + 1))
         props.headers[Self.failureHeader] = .string(reason)
+        // Empty for a request that came without `user_id`: the copy must not become the router's own.
+        if props.userId != replies.config.user { props.headers[Self.senderHeader] = .string(props.userId ?? "") }
+        props.userId = nil
         do throws(AMQPError) {
             try await replies.publish(OutgoingMessage(exchange: delivery.exchange, routingKey: delivery.routingKey, body: delivery.body, properties: props))
             delivery.ack()

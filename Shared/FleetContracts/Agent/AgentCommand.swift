@@ -59,16 +59,19 @@ public struct ParametersChunkRequest: FleetMessage {
     public static let maxLength = 1 << 20
 
     public var opID: String
+    /// The host whose claim the agent holds: required of an agent (the services may leave it out).
+    public var hostID: String?
     public var offset: Int
     public var length: Int
 
-    public init(opID: String, offset: Int, length: Int) {
+    public init(opID: String, hostID: String?, offset: Int, length: Int) {
         self.opID = opID
+        self.hostID = hostID
         self.offset = offset
         self.length = length
     }
 
-    enum CodingKeys: String, CodingKey { case opID = "op_id", offset, length }
+    enum CodingKeys: String, CodingKey { case opID = "op_id", hostID = "host_id", offset, length }
 }
 
 /// The reply of `bulk.parameters`: the bytes at `offset`, base64.
