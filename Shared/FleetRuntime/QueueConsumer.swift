@@ -40,6 +40,8 @@ public func everyTick(_ interval: Duration, _ tick: (Int) async -> Void) async {
     while !Task.isShuttingDownGracefully && !Task.isCancelled {
         await tick(count)
         count += 1
-        try? await Task.sleep(for: interval)
+        // The wait ends at graceful shutdown as well: a long interval (a retention sweep's is a
+        // minute) must not hold a SIGTERM up for that long.
+        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
     }
 }

@@ -47,15 +47,20 @@ struct GroupsServiceTests {
     @Test func membershipIsLiveAndIncludesDescendants() async throws {
         let s = try await ServiceStack.shared.handle()
         let p = unique("mem")
-        _ = await s.bus.call(Route.groupsUpsert, ["id": .string("\(p)-all"), "name": .string("\(p) all"), "host_ids": [.string("\(p)-pinned")]])
-        _ = await s.bus.call(
+        // Each setup reply checked, so a failure below says whether the setup or the membership went wrong.
+        let all = await s.bus.call(Route.groupsUpsert, ["id": .string("\(p)-all"), "name": .string("\(p) all"), "host_ids": [.string("\(p)-pinned")]])
+        #expect(all.status == 201, "\(all)")
+        let dyn = await s.bus.call(
             Route.groupsUpsert,
             [
                 "id": .string("\(p)-dyn"), "name": .string("\(p) dyn"), "parent_id": .string("\(p)-all"),
                 "criteria": [["field": "tags", "op": "equals", "value": .string(p)]],
             ])
-        _ = await s.bus.call(Route.hostsUpsert, ["id": .string("\(p)-pinned")])
-        #expect(await s.bus.call(Route.groupsHosts, ["id": .string("\(p)-all")]).hostIDs == ["\(p)-pinned"])
+        #expect(dyn.status == 201, "\(dyn)")
+        let pinned = await s.bus.call(Route.hostsUpsert, ["id": .string("\(p)-pinned")])
+        #expect(pinned.status == 200, "\(pinned)")
+        let members = await s.bus.call(Route.groupsHosts, ["id": .string("\(p)-all")])
+        #expect(members.hostIDs == ["\(p)-pinned"], "\(members)")
         // A host registered now appears at once in the dynamic group and in its ancestor.
         _ = await s.bus.call(Route.hostsUpsert, ["id": .string("\(p)-new"), "tags": [.string(p)]])
         #expect(await s.bus.call(Route.groupsHosts, ["id": .string("\(p)-dyn")]).hostIDs == ["\(p)-new"])

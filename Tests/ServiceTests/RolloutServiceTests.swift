@@ -68,6 +68,8 @@ struct RolloutServiceTests {
         // One start per batch, in order; each after the hosts of the batch before it ended, plus the delay.
         let batches = events.received(EventRoute.rollingBatch(id))
         #expect(batches.map { $0["batch"] } == [1, 2, 3])
+        // The finished event follows the record's final status: it may still be on its way.
+        _ = await TestEnvironment.eventually(timeout: .seconds(10)) { !events.received(EventRoute.rollingFinished(id)).isEmpty }
         #expect(events.received(EventRoute.rollingFinished(id)).map { $0["status"] } == ["succeeded"])
         let opID = op.stringValue ?? ""
         var ended: [String: Date] = [:]
