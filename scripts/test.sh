@@ -54,6 +54,12 @@ for line in open(sys.argv[1], errors="replace"):
     if m: done.add(m.group(1))
 print("  " + "\n  ".join(sorted(started - done)))
 PY
+    # `timeout` stops swift-test, not the test process it runs: without this, that process and
+    # the services it started (their watchdogs see it alive) stay up and serve the next phase's
+    # vhost and database as stray replicas.
+    pkill -TERM -f "$FLEET_BIN_DIR/FleetEnginePackageTests.xctest" || true
+    sleep 2
+    pkill -KILL -f "$FLEET_BIN_DIR/FleetEnginePackageTests.xctest" || true
   fi
   return "$rc"
 }
