@@ -67,8 +67,12 @@ for _ in $(seq 1 100); do
 done
 env -u FLEET_RABBITMQ_MANAGEMENT_URL "$bin/${register_command[0]}" "${register_command[@]:1}" > "$SERVICES_DIR/fleet-agent-register.log" 2>&1
 (cd "$FLEET_RUN_DIR" && umask 077 && mkdir -p secrets && "$bin/${enroll_command[0]}" "${enroll_command[@]:1}")
-(cd "$FLEET_RUN_DIR" && nohup env -u FLEET_AMQP_URL -u FLEET_REDIS_URL -u FLEET_RABBITMQ_MANAGEMENT_URL FLEET_AMQP_URL_FILE="$agent_url_file" \
-  "$bin/${agent_command[0]}" "${agent_command[@]:1}" > "$SERVICES_DIR/fleet-agent.log" 2>&1 & echo $! > "$SERVICES_DIR/fleet-agent.pid")
+(
+  cd "$FLEET_RUN_DIR"
+  nohup env -u FLEET_AMQP_URL -u FLEET_REDIS_URL -u FLEET_RABBITMQ_MANAGEMENT_URL FLEET_AMQP_URL_FILE="$agent_url_file" \
+    "$bin/${agent_command[0]}" "${agent_command[@]:1}" > "$SERVICES_DIR/fleet-agent.log" 2>&1 &
+  echo $! > "$SERVICES_DIR/fleet-agent.pid"
+)
 # Ready once its queue exists: a command sent before that would find no queue (undeliverable).
 python3 - "$FLEET_RABBITMQ_MANAGEMENT_URL" <<'PY'
 import base64, sys, time, urllib.parse, urllib.request
