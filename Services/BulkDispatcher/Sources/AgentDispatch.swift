@@ -5,7 +5,7 @@ import FleetMessaging
 import FleetObservability
 import FleetRuntime
 
-/// Publishes each host its command on `fleet.agent` (routing key = host id): persistent, confirmed,
+/// Publishes each host its command on `fleet.to-agents` (routing key = host id): persistent, confirmed,
 /// `mandatory` (a host no agent is bound for is reported back at once) and with the delivery
 /// timeout as its TTL (a command that waits longer comes back `expired`). It only publishes; what
 /// follows for the hosts is `BulkEngine`'s.

@@ -7,7 +7,8 @@ import Logging
 import ServiceLifecycle
 
 /// Consumes per-host results from agents (`result` on `fleet.from-agents`, believed only from a
-/// sender that may speak for the host) and commands that expired unread (`expired` on `fleet.results`). Each becomes one transition, acked only after it is durable; a duplicate or
+/// sender that may speak for the host) and commands that expired unread (`expired` on
+/// `fleet.results`). Each becomes one transition, acked only after it is durable; a duplicate or
 /// late one changes nothing. The transition that finishes an operation announces it once.
 public struct ResultsConsumer: Service {
     let engine: BulkEngine

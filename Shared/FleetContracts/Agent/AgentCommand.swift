@@ -1,6 +1,6 @@
 import FleetCore
 
-/// What the dispatcher sends a host on `fleet.agent` (routing key = host id). It also comes back,
+/// What the dispatcher sends a host on `fleet.to-agents` (routing key = host id). It also comes back,
 /// unread, on `fleet.results` with routing key `expired` when it waited past its TTL.
 public struct AgentCommand: FleetMessage {
     public static let messageName = "agent.command"

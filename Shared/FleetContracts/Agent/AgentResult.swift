@@ -1,6 +1,6 @@
 import FleetCore
 
-/// A host's result on `fleet.results` (routing key `result`).
+/// A host's result on `fleet.from-agents` (routing key `result`).
 public struct AgentResult: FleetMessage {
     public static let messageName = "agent.result"
 
