@@ -27,7 +27,12 @@ public final class ServiceProcess: Sendable {
         guard FileManager.default.isExecutableFile(atPath: binary) else { throw StackScriptError(action: "missing \(binary)", status: -1) }
         logPath = TestEnvironment.repositoryRoot.appendingPathComponent(".run/test-logs/\(executable)-\(UInt32.random(in: 0...UInt32.max)).log").path
         try FileManager.default.createDirectory(atPath: (logPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        // First it closes every descriptor it inherited past stderr: posix_spawn passes on whatever
+        // the test process had open at that instant, such as the pipe through which Foundation's
+        // Process (CommandRun) learns that its child ended; a long-lived service holding that pipe
+        // kept the CommandRun of another test waiting for ever.
         let watchdog = """
+            for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && { eval "exec $fd>&-"; } 2>/dev/null; done
             parent=$1; shift
             "$@" & child=$!
             trap 'kill -TERM $child 2>/dev/null' TERM
