@@ -167,7 +167,7 @@ let package = Package(
             dependencies: [
                 "FleetRuntime", "FleetMessaging", "FleetContracts", "FleetCore", "FleetBus", "FleetStore", "FleetTestSupport", "BulkDispatcherService",
                 "SelectorService", "AgentService", "FleetctlKit", "SchedulerService",
-                .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "PropertyBased", package: "swift-property-based"), .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/ServiceTests"),
         .testTarget(

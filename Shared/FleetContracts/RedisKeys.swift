@@ -78,6 +78,11 @@ public enum RedisKeys {
     public static let schedulesByOperation = "fleet:schedules:by-operation"
     /// Set: operation (or rollout) ids of runs not yet finished. Owner: scheduler.
     public static let schedulesOpen = "fleet:schedules:open"
+    /// String (expires after a day, as the create's Idempotency-Key does): the final status a finish
+    /// event announced for an operation (or rollout) no run was known to have created yet. A run's
+    /// operation can finish before the scheduler has recorded which run created it; the run reads
+    /// this when it records the operation. Owner: scheduler.
+    public static func scheduleEarlyFinish(_ op: String) -> String { "fleet:schedules:early-finish:{\(op)}" }
 
     /// Hash: fleet-wide counters (integers): `operations_created`, `hosts_targeted`, `hosts_<status>`
     /// (moves into running, succeeded, failed, skipped) and `operations_<aggregate>` (finished

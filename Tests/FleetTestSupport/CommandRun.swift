@@ -33,8 +33,8 @@ public struct CommandRun: Sendable {
         // meanwhile, and reading it to the end would then wait for those to exit.
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-cmd-\(UInt64.random(in: 0...UInt64.max))")
         let outPath = base.path + ".out", errPath = base.path + ".err"
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
         defer {
             try? FileManager.default.removeItem(atPath: outPath)
             try? FileManager.default.removeItem(atPath: errPath)

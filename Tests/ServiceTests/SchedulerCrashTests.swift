@@ -6,11 +6,13 @@ import FleetRuntime
 import FleetStore
 import FleetTestSupport
 import Foundation
+import Logging
 import Testing
 
 /// Kills the only scheduler with SIGKILL a few seconds before a fire instant and starts it again a
-/// few seconds after: the instant fires exactly once. Runs in a vhost and Redis database (10) of
-/// its own, so the killing disturbs no other test.
+/// few seconds after: the instant fires exactly once. And a run whose operation finished before
+/// the scheduler recorded it, its records already gone, still ends. Runs in a vhost and Redis
+/// database (10) of its own, so the killing and the dispatcher it plays disturb no other test.
 @Suite("scheduler crash", .serialized)
 struct SchedulerCrashTests {
     @Test func killedAcrossAFireInstantFiresItExactlyOnce() async throws {
@@ -20,10 +22,13 @@ struct SchedulerCrashTests {
         let selector = try ServiceProcess("fleet-selector", environment: env)
         let dispatcher = try ServiceProcess("fleet-bulk-dispatcher", environment: env)
         var scheduler = try ServiceProcess("fleet-scheduler", environment: env)
+        var stopped = false
         defer {
-            scheduler.stop()
-            dispatcher.stop()
-            selector.stop()
+            if !stopped {
+                scheduler.stop()
+                dispatcher.stop()
+                selector.stop()
+            }
         }
         try await ServiceStack.waitUntilReady(bus, .scheduler)
         try await ServiceStack.waitUntilReady(bus, .selector)
@@ -53,5 +58,67 @@ struct SchedulerCrashTests {
         // Nothing else fired: the instant before the kill (if any) and this one only.
         #expect(runs.count <= 2)
         _ = await bus.call(Route.schedulesDelete, ["id": id])
+        // Gone before the next test of the suite plays a dispatcher in the same vhost.
+        for process in [scheduler, dispatcher, selector] { await process.terminate() }
+        stopped = true
+    }
+
+    /// The race `RetentionTests` once lost in CI: an operation finished (and, under a short
+    /// retention, expired) before the scheduler had recorded which run created it, so the finish
+    /// event found no run and the run stayed `running` for good. The test plays the dispatcher on
+    /// the bus: it announces the finish before it answers the create, and writes no record, as if
+    /// the operation's records had already expired. Each schedule run must still end `partial`.
+    @Test(.timeLimit(.minutes(2))) func aRunWhoseOperationFinishedAndExpiredBeforeItWasRecordedStillEnds() async throws {
+        let stack = try await IsolatedStack.make(slot: 3)
+        defer { Task { await stack.close() } }
+        let bus = stack.bus
+        let scheduler = try ServiceProcess("fleet-scheduler", environment: stack.environment)
+        defer { scheduler.stop() }
+        let replies = try await AMQPConnection.connect(url: stack.amqpURL, name: "played-dispatcher-replies")
+        defer { Task { await replies.close() } }
+        let created = Counter()
+        let dispatcher = CommandService(
+            name: .bulkDispatcher,
+            handlers: [
+                Route.bulkCreate: { _ in
+                    let op = "op-early-\(await created.next())"
+                    try? await replies.publish(
+                        OutgoingMessage(
+                            BulkFinished(opID: op, status: .partial), exchange: BusNames.eventsExchange, routingKey: EventRoute.bulkFinished(op)))
+                    let operation = BulkOperation(
+                        id: op, operationType: "reboot", parameters: [:], selector: ["tags": ["early"]], allowEmpty: false,
+                        deliveryTimeoutSeconds: 60, concurrency: .null, createdAt: "2026-01-01T00:00:00Z", status: .partial,
+                        progress: BulkProgress(ProgressCounters(total: 1)))
+                    return .ok(operation.json, status: 201)
+                }
+            ], consumer: stack.connection, replies: replies, prefetch: 8, logger: Logger(label: "played-dispatcher"))
+        let serving = Task { try await dispatcher.run() }
+        defer { serving.cancel() }
+        try await ServiceStack.waitUntilReady(bus, .scheduler)
+
+        let schedule = try #require(
+            await bus.call(
+                Route.schedulesCreate,
+                ["name": "finishes at once", "operation_type": "reboot", "selector": ["tags": ["early"]], "cron": "0 0 1 1 *"]
+            ).body?["id"])
+        for _ in 0..<3 { #expect(await bus.call(Route.schedulesRun, ["id": schedule]).status == 201) }
+        var runs: [JSONValue] = []
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(30)) {
+                runs = await bus.call(Route.schedulesRuns, ["id": schedule]).body?["runs"]?.arrayValue ?? []
+                return runs.count == 3 && runs.allSatisfy { $0["status"] == "partial" }
+            }, "every run ends with its operation's announced status: \(runs)")
+        #expect(Set(runs.compactMap { $0["operation_id"]?.stringValue }).count == 3, "\(runs)")
+        let open = try await stack.redis.send("SCARD", RedisKeys.schedulesOpen).int
+        #expect(open == 0, "no run is left open")
+        _ = await bus.call(Route.schedulesDelete, ["id": schedule])
+    }
+}
+
+private actor Counter {
+    private var value = 0
+    func next() -> Int {
+        value += 1
+        return value
     }
 }

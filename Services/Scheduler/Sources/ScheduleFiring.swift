@@ -118,11 +118,7 @@ struct ScheduleFiring: Sendable {
             run.json["status"] = "running"
             // A replica retrying this run while it was being started gets the same operation (the
             // Idempotency-Key); only the one that moves the run out of pending announces the fire.
-            if try await store.update(id, run, from: .pending) {
-                let fired = ScheduleFired(
-                    scheduleID: id, fireAt: run.json["fire_at"]?.stringValue ?? "", trigger: run.json["trigger"]?.stringValue ?? "", operationID: op)
-                await context.announce(EventRoute.scheduleFired(id), fired)
-            }
+            if try await store.update(id, run, from: .pending) { await announceFired(id, run, op) }
             // It may have ended at creation (an empty or undeliverable selection).
             try await reconcile(op)
         case .failure(let failure):
@@ -158,9 +154,23 @@ struct ScheduleFiring: Sendable {
         return nil
     }
 
-    /// Records the final status of a run's operation if it has ended (from its owner's records).
-    func reconcile(_ op: String) async throws {
-        guard let member = try await context.redis.send("HGET", RedisKeys.schedulesByOperation, op).string else {
+    /// Records the final status of a run's operation if it has ended: the status its finish event
+    /// announced (`finished`), else its owner's records, else a finish announced before the run
+    /// knew its operation.
+    ///
+    /// An operation can finish before `start` has written which run created it (an empty
+    /// selection finishes inside the create; a fast one within milliseconds), and its records
+    /// can be gone by the time anyone looks (retention). So a finish event for an operation no run
+    /// is known to have created is kept (`scheduleEarlyFinish`), then the mapping is read once
+    /// more: `start` writes the mapping before it reads what was kept, so one of the two sides
+    /// always sees the other, in whatever order they run.
+    func reconcile(_ op: String, finished: String? = nil) async throws {
+        var member = try await context.redis.send("HGET", RedisKeys.schedulesByOperation, op).string
+        if member == nil, let finished {
+            _ = try await context.redis.send("SET", RedisKeys.scheduleEarlyFinish(op), finished, "EX", "86400")
+            member = try await context.redis.send("HGET", RedisKeys.schedulesByOperation, op).string
+        }
+        guard let member else {
             _ = try await context.redis.send("SREM", RedisKeys.schedulesOpen, op)
             return
         }
@@ -171,14 +181,30 @@ struct ScheduleFiring: Sendable {
             _ = try await context.redis.send("SREM", RedisKeys.schedulesOpen, op)
             return
         }
-        let status = try await liveStatus(op, kind: run.json["kind"]?.stringValue ?? "bulk")
+        var status = finished
+        if status == nil { status = try await liveStatus(op, kind: run.json["kind"]?.stringValue ?? "bulk") }
+        if status == nil { status = try await context.redis.send("GET", RedisKeys.scheduleEarlyFinish(op)).string }
         guard let status, let final = ScheduleRun.Status(rawValue: status), final != .pending, final != .running else { return }
+        let wasPending = run.status == .pending
         run.json["status"] = .string(status)
-        try await store.update(id, run)
+        if wasPending {
+            // Finished before `start` recorded it running: this move out of pending announces the fire.
+            run.json["operation_id"] = .string(op)
+            if try await store.update(id, run, from: .pending) { await announceFired(id, run, op) }
+        } else {
+            try await store.update(id, run)
+        }
         // Final: nothing will ask for this operation's run again.
         try await context.redis.pipelineChecked([
             RedisCommand(["SREM", RedisKeys.schedulesOpen, op]), RedisCommand(["HDEL", RedisKeys.schedulesByOperation, op]),
+            RedisCommand(["DEL", RedisKeys.scheduleEarlyFinish(op)]),
         ])
+    }
+
+    private func announceFired(_ id: String, _ run: ScheduleRun, _ op: String) async {
+        let fired = ScheduleFired(
+            scheduleID: id, fireAt: run.json["fire_at"]?.stringValue ?? "", trigger: run.json["trigger"]?.stringValue ?? "", operationID: op)
+        await context.announce(EventRoute.scheduleFired(id), fired)
     }
 
     /// The aggregate status of a bulk operation or a rollout, from the records their owners publish.

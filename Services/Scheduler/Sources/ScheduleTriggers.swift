@@ -67,14 +67,20 @@ public struct FinishedEventsConsumer: Service {
     }
 
     func handle(_ delivery: Delivery) async {
-        let op: String
+        let op: String, status: String
         do {
-            op = delivery.routingKey.hasPrefix("rolling.") ? try delivery.decode(RollingFinished.self).rollingID : try delivery.decode(BulkFinished.self).opID
+            if delivery.routingKey.hasPrefix("rolling.") {
+                let finished = try delivery.decode(RollingFinished.self)
+                (op, status) = (finished.rollingID, finished.status.rawValue)
+            } else {
+                let finished = try delivery.decode(BulkFinished.self)
+                (op, status) = (finished.opID, finished.status.rawValue)
+            }
         } catch {
             return delivery.reject(requeue: false)
         }
         do {
-            try await firing.reconcile(op)
+            try await firing.reconcile(op, finished: status)
             delivery.ack()
         } catch {
             delivery.nack(requeue: true)
