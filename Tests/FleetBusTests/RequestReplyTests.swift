@@ -40,6 +40,29 @@ struct RequestReplyTests {
         await f.cleanUp()
     }
 
+    /// A request the caller gave no message id gets one of its own (what a create handled twice
+    /// after a crash is recognised by); one given is kept.
+    @Test func everyRequestCarriesAMessageIDOfItsOwn() async throws {
+        let f = try await BusFixture.make("rpc-ids")
+        let server = try await AMQPConnection.connect(url: TestEnvironment.amqpURL, name: "responder-ids")
+        let router = RequestRouter(handlers: ["id": { d in .reply(Array((d.properties.messageId ?? "").utf8)) }])
+        try await server.declare(f.requestExchange)
+        let consumer = try await server.consume(queue: f.queue, prefetch: 10)
+        let serving = Task { await router.serve(consumer, replies: server) }
+        let client = try await RPCClient.start(on: f.connection)
+        func id(_ given: String?) async throws -> String {
+            let reply = try await client.request(
+                exchange: f.queue + ".x", routingKey: "id", body: [1], properties: MessageProperties(messageId: given), timeout: .seconds(10))
+            return String(decoding: reply.body, as: UTF8.self)
+        }
+        let first = try await id(nil), second = try await id(nil)
+        #expect(!first.isEmpty && !second.isEmpty && first != second, "\(first) \(second)")
+        #expect(try await id("the-callers-key") == "the-callers-key")
+        serving.cancel()
+        await server.close()
+        await f.cleanUp()
+    }
+
     @Test func requestWithoutAnyQueueFailsAtOnce() async throws {
         let f = try await BusFixture.make("rpc-noroute")
         let client = try await RPCClient.start(on: f.connection)

@@ -111,6 +111,62 @@ struct BulkServiceTests {
         #expect(await s.bus.call(Route.bulkCreate, body, messageID: failedKey).status == 201)
     }
 
+    /// What a create that died leaves on its key blocks a retry for a lease at most (crash point 2
+    /// of docs/crash-points.md): the keys are written here as a dispatcher that died would have
+    /// left them, naming an operation that never got its record.
+    @Test func aKeyLeftByACreateThatDiedBlocksARetryForALeaseAtMost() async throws {
+        let s = try await ServiceStack.shared.handle()
+        let (tag, agent) = try await fleet(s)
+        defer { Task { await agent.close() } }
+        let body: JSONValue = ["operation_type": "reboot", "selector": ["tags": [.string(tag)]]]
+        let ttl = { (key: String) in try await s.redis.send("TTL", RedisKeys.bulkIdempotency(key)).int ?? -2 }
+
+        // Died holding its lease (2 s of it left): the retry waits for the lease, then creates.
+        let leased = unique("lease-")
+        _ = try await s.redis.send("SET", RedisKeys.bulkIdempotency(leased), "op-died-holding", "EX", "2")
+        let blocked = await s.bus.call(Route.bulkCreate, body, messageID: leased)
+        #expect(blocked.status == 409 && blocked.error?.error == "idempotency_in_progress")
+        try await Task.sleep(for: .milliseconds(2_500))
+        let created = await s.bus.call(Route.bulkCreate, body, messageID: leased)
+        #expect(created.status == 201, "\(created)")
+        #expect(try await s.redis.send("GET", RedisKeys.bulkIdempotency(leased)).string == created.body?["id"]?.stringValue)
+        #expect(try await ttl(leased) > 86_000, "a recorded operation keeps its key a day")
+        #expect(await s.bus.call(Route.bulkCreate, body, messageID: leased).body?["id"] == created.body?["id"])
+
+        // Kept a day, but the record never came (its write failed after the key was kept): taken
+        // over once a lease has passed since, not before (the record write may be in flight).
+        let recent = unique("kept-"), stale = unique("kept-")
+        _ = try await s.redis.send("SET", RedisKeys.bulkIdempotency(recent), "op-record-in-flight", "EX", "86390")
+        _ = try await s.redis.send("SET", RedisKeys.bulkIdempotency(stale), "op-record-never-came", "EX", "86000")
+        #expect(await s.bus.call(Route.bulkCreate, body, messageID: recent).error?.error == "idempotency_in_progress")
+        let takenOver = await s.bus.call(Route.bulkCreate, body, messageID: stale)
+        #expect(takenOver.status == 201, "\(takenOver)")
+        #expect(try await s.redis.send("GET", RedisKeys.bulkIdempotency(stale)).string == takenOver.body?["id"]?.stringValue)
+        #expect(try await ttl(stale) > 86_000)
+        for op in [created, takenOver] { _ = await s.bus.call(Route.bulkCancel, ["id": op.body?["id"] ?? .null]) }
+    }
+
+    /// A create without an Idempotency-Key still carries a message id of its own (the bus client
+    /// gives every request one), so a second delivery of that same message makes no second operation.
+    @Test func theSameCreateMessageDeliveredTwiceMakesOneOperation() async throws {
+        let s = try await ServiceStack.shared.handle()
+        let (tag, agent) = try await fleet(s)
+        defer { Task { await agent.close() } }
+        let body: JSONValue = ["operation_type": "reboot", "selector": ["tags": [.string(tag)]]]
+        let first = await s.bus.call(Route.bulkCreate, body)
+        #expect(first.status == 201)
+        var messageID: String?
+        for key in try await s.redis.send("KEYS", RedisKeys.bulkIdempotency("rpc:*")).array?.compactMap(\.string) ?? []
+        where try await s.redis.send("GET", key).string == first.body?["id"]?.stringValue {
+            messageID = String(key.dropFirst(RedisKeys.bulkIdempotency("").count))
+        }
+        let redelivered = try #require(messageID, "the create's own message id holds its key")
+
+        let again = await s.bus.call(Route.bulkCreate, body, messageID: redelivered)  // the same message, as a redelivery brings it
+        #expect(again.status == 200 && again.body?["id"] == first.body?["id"], "\(again)")
+        _ = await s.bus.call(Route.bulkCancel, ["id": first.body?["id"] ?? .null])
+    }
+
     @Test func cancelSkipsQueuedHostsAndASecondCancelIs409() async throws {
         let s = try await ServiceStack.shared.handle()
         let (tag, agent) = try await fleet(s)

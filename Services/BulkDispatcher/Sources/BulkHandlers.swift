@@ -46,36 +46,56 @@ public struct BulkHandlers: Sendable {
 
     /// 201 with the operation; 422 for bad input or an empty selection (`no_targets`) unless
     /// `allow_empty`; the same `message_id` (Idempotency-Key) and body return the original (200),
-    /// another body with it is a 409.
+    /// another body with it is a 409. The key is held as a lease while the operation is written
+    /// (`IdempotencyLease`).
     func create(_ r: BusRequest) async -> BusReply {
         let request: BulkOperationRequest
         do { request = try BulkOperationRequest(json: r.body) } catch { return .validation(error) }
         let canonical = String(decoding: JSONCoding.encode(r.body), as: UTF8.self)
         let opID = newID(prefix: "op-")
+        let lease = IdempotencyLease(redis: context.redis, leaseSeconds: max(60, 2 * Int(context.config.requestTimeout.components.seconds)))
         if let key = r.messageID {
-            let claimed = await answer(context.logger) {
-                let set = try await context.redis.send(RedisCommand(["SET", RedisKeys.bulkIdempotency(key), opID, "NX", "EX", "86400"]))
-                return set.isNull ? .string(try await context.redis.send("GET", RedisKeys.bulkIdempotency(key)).string ?? "") : .null
+            let taken = await answer(context.logger) {
+                switch try await lease.take(key, for: opID) {
+                case .ours: return .null
+                case .heldBy(let holder): return .string(holder)
+                }
             }
-            if claimed.status != 200 { return claimed }
-            if let existing = claimed.body?.stringValue {
-                guard let original = try? await context.redis.send("HGET", RedisKeys.bulkOperation(existing), "request").string else {
+            if taken.status != 200 { return taken }
+            if let existing = taken.body?.stringValue {
+                let original: String?
+                do { original = try await context.redis.send("HGET", RedisKeys.bulkOperation(existing), "request").string } catch {
+                    return .failure(503, "unavailable", "Redis is unavailable: \(error)")
+                }
+                if let original {
+                    guard original == canonical else {
+                        return .failure(409, "idempotency_conflict", "this Idempotency-Key was used with another body")
+                    }
+                    return await answer(context.logger) { try await record(existing).json }
+                }
+                guard (try? await lease.takeOver(key, from: existing, for: opID)) == true else {
                     return .failure(409, "idempotency_in_progress", "an operation with this Idempotency-Key is being created; retry")
                 }
-                guard original == canonical else {
-                    return .failure(409, "idempotency_conflict", "this Idempotency-Key was used with another body")
-                }
-                return await answer(context.logger) { try await record(existing).json }
             }
         }
-        let reply = await persist(request, opID: opID, canonical: canonical)
-        if reply.status >= 300, let key = r.messageID {
-            _ = try? await context.redis.send("DEL", RedisKeys.bulkIdempotency(key))  // a failed create holds no key
+        let recorded = RecordWritten()
+        let reply = await persist(request, opID: opID, canonical: canonical) {
+            if let key = r.messageID, try await !lease.keep(key, for: opID) {
+                throw BusReplyError(
+                    .failure(503, "idempotency_lease_lost", "the create outlived its hold on the Idempotency-Key; retry with the same key"))
+            }
+            await recorded.set()
+        }
+        if reply.status >= 300, let key = r.messageID, await !recorded.value {
+            try? await lease.giveBack(key, for: opID)  // a create that wrote no record holds no key
         }
         return reply
     }
 
-    private func persist(_ request: BulkOperationRequest, opID: String, canonical: String) async -> BusReply {
+    /// Writes the operation; `beforeRecord` runs just before its record is written (and may refuse it).
+    private func persist(
+        _ request: BulkOperationRequest, opID: String, canonical: String, beforeRecord: @Sendable () async throws -> Void
+    ) async -> BusReply {
         let resolve = ResolveRequest(selector: request.selectorJSON, partitionByApproval: true)
         let targets: ResolveReply
         switch await context.bus.call(Route.selectorResolve, resolve, replying: ResolveReply.self) {
@@ -110,6 +130,7 @@ public struct BulkHandlers: Sendable {
                 try await engine.hostsEnded(op: opID, to: .skipped, reason: .notApproved, outcome)
             }
             let approved = Set(hostIDs).subtracting(notApproved).sorted()
+            try await beforeRecord()
             _ = try await context.redis.pipeline([
                 RedisCommand([
                     "HSET", RedisKeys.bulkOperation(opID), "record", String(decoding: operation.encoded, as: UTF8.self),
@@ -295,4 +316,10 @@ public struct BulkHandlers: Sendable {
         let bytes: [UInt8] = if case .bulk(let b) = replies[1] { b } else { [] }
         return ParametersChunk(offset: r.offset, data: Data(bytes).base64EncodedString(), size: Int(size))
     }
+}
+
+/// Whether a create wrote its operation's record (after which its key is kept whatever fails next).
+private actor RecordWritten {
+    private(set) var value = false
+    func set() { value = true }
 }

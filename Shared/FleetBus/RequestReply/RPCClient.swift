@@ -61,6 +61,10 @@ public final class RPCClient: Sendable {
         let id = "\(prefix)-\(counter.wrappingAdd(1, ordering: .relaxed).newValue)"
         var props = properties
         props.correlationId = id
+        // Every request has a message id of its own unless the caller gave one (an Idempotency-Key):
+        // a redelivered request then carries the same id, so a create handled twice (its service
+        // died before the ack) makes one record, not two.
+        props.messageId = props.messageId ?? "rpc:\(id)"
         props.replyTo = Self.replyQueue
         // Nobody waits past the timeout: the broker drops the request if it is still queued then,
         // and a handler that takes it later drops it too (`callerGaveUp`).
