@@ -4,18 +4,21 @@ import ServiceLifecycle
 
 extension ServiceContext {
     /// Declares `topology`, then handles every delivery of `queue` concurrently (up to `prefetch`
-    /// at a time) until graceful shutdown; `handle` settles each delivery itself. The shape of
-    /// every background consumer: results, and the events the controller and scheduler follow.
+    /// at a time) until graceful shutdown, settling each as `handle` decides. The shape of every
+    /// background consumer: results, and the events the controller and scheduler follow. It goes
+    /// through a `RequestRouter`, so these messages have the commands' delivery limit too: one that
+    /// kills its consumer every time is dead-lettered after `RequestRouter`'s limit instead of
+    /// killing every replica forever, and one whose dependency is away comes back after a pause
+    /// (`.unavailable`), not in a tight loop.
     public func consume(
         _ queue: String, topology: Topology, prefetch: UInt16,
-        _ handle: @escaping @Sendable (Delivery) async -> Void
+        _ handle: @escaping RequestHandler
     ) async throws {
         try await consumer.declare(topology)
         let deliveries = try await consumer.consume(queue: queue, prefetch: prefetch)
+        let router = RequestRouter(handlers: [:], fallback: handle, logger: logger)
         await withGracefulShutdownHandler {
-            await withDiscardingTaskGroup { group in
-                for await delivery in deliveries { group.addTask { await handle(delivery) } }
-            }
+            await router.serve(deliveries, replies: publisher)
         } onGracefulShutdown: {
             deliveries.cancel()
         }

@@ -149,6 +149,43 @@ struct RequestReplyTests {
         await f.cleanUp()
     }
 
+    /// A message whose dependency is away (`.unavailable`) comes back after a growing pause, as
+    /// often as it takes, never dead-lettered for it; `.done` acks it; a fallback takes routing
+    /// keys no handler is named for (events carry ids in theirs).
+    @Test func anUnavailableDependencyIsWaitedOutWithPausesAndNotCounted() async throws {
+        let f = try await BusFixture.make("rpc-unavailable")
+        let server = try await AMQPConnection.connect(url: TestEnvironment.amqpURL, name: "unavailable-responder")
+        let attempts = Mutex<[ContinuousClock.Instant]>([])
+        let clock = ContinuousClock()
+        let router = RequestRouter(
+            handlers: [:],
+            fallback: { d in
+                let count = attempts.withLock {
+                    $0.append(clock.now)
+                    return $0.count
+                }
+                return count <= 5 ? .unavailable(reason: "redis is loading") : .done
+            }, deliveryLimit: 5)
+        try await server.declare(f.requestExchange)
+        let consumer = try await server.consume(queue: f.queue, prefetch: 10)
+        let serving = Task { await router.serve(consumer, replies: server) }
+        try await f.connection.publish(
+            OutgoingMessage(exchange: f.queue + ".x", routingKey: "bulk.op-1.finished", body: Array("event".utf8)))
+        #expect(await TestEnvironment.eventually(timeout: .seconds(30)) { attempts.withLock { $0.count } == 6 })
+        try await Task.sleep(for: .milliseconds(300))
+        let times = attempts.withLock { $0 }
+        #expect(times.count == 6, "handled once more than it was unavailable, then acked")
+        // 100 ms, doubling: 0.1, 0.2, 0.4, 0.8, 1.6 s.
+        let gaps = zip(times.dropFirst(), times).map { $0 - $1 }
+        #expect(gaps.first.map { $0 >= .milliseconds(90) } ?? false, "\(gaps)")
+        #expect(gaps.last.map { $0 >= .milliseconds(1_400) } ?? false, "the pause grew: \(gaps)")
+        let dead = try await f.connection.consume(queue: f.deadQueue, prefetch: 10)
+        #expect(await take(1, from: dead, timeout: .milliseconds(500)).isEmpty, "more than the delivery limit, and not dead-lettered")
+        serving.cancel()
+        await server.close()
+        await f.cleanUp()
+    }
+
     /// A request whose caller stopped waiting is not handled: expired in the queue by the broker
     /// (it carries the caller's timeout), or dropped by the router when it was already taken.
     @Test func aRequestWhoseCallerGaveUpIsNotHandled() async throws {

@@ -28,7 +28,9 @@ public struct ResultsConsumer: Service {
         try await context.consume(BusNames.resultsQueue, topology: Self.topology, prefetch: 200) { await handle($0) }
     }
 
-    func handle(_ delivery: Delivery) async {
+    func handle(_ delivery: Delivery) async -> RequestOutcome {
+        // A copy published again after a redelivery names its first sender in a header.
+        let user = delivery.sender(serviceUser: context.consumer.config.user)
         do {
             if delivery.routingKey == BusNames.expiredKey, delivery.exchange == BusNames.resultsExchange {
                 // A command that waited past its TTL, dead-lettered back unread (by the broker: no
@@ -38,7 +40,6 @@ public struct ResultsConsumer: Service {
                 try await engine.hostsEnded(op: command.opID, to: .failed, reason: .undeliverable, outcome)
             } else {
                 let result = try delivery.decode(AgentResult.self)
-                let user = delivery.sender(serviceUser: context.consumer.config.user)
                 try SenderCheck.require(AgentIdentity(brokerUser: user, serviceUser: context.consumer.config.user), user: user, speaksFor: [result.hostID])
                 guard let (to, reason) = result.transition else {
                     throw ValidationError(
@@ -49,10 +50,10 @@ public struct ResultsConsumer: Service {
                     result: String(decoding: result.encoded, as: UTF8.self))
                 try await engine.hostsEnded(op: result.opID, to: to, reason: reason, outcome)
             }
-            delivery.ack()
+            return .done
         } catch let refused as SenderRefused {
-            SenderCheck.refused(route: delivery.routingKey, user: delivery.properties.userId, reason: refused.reason, logger: context.logger)
-            delivery.reject(requeue: false)
+            SenderCheck.refused(route: delivery.routingKey, user: user, reason: refused.reason, logger: context.logger)
+            return .deadLetter(reason: refused.reason)
         } catch let refused as ValidationError {
             context.logger.warning(
                 "result refused; dead-lettering",
@@ -60,11 +61,11 @@ public struct ResultsConsumer: Service {
                     "amqp.routing_key": "\(delivery.routingKey)",
                     "amqp.message_id": "\(delivery.properties.messageId ?? "")", "error": "\(refused)",
                 ])
-            delivery.reject(requeue: false)
+            return .deadLetter(reason: "\(refused)")
         } catch {
-            // Redis unavailable: the result goes back to the queue and is tried again.
-            context.logger.error("result not recorded; requeueing", metadata: ["error": "\(error)"])
-            delivery.nack(requeue: true)
+            // Redis unavailable: the result goes around again, after a pause while this lasts.
+            context.logger.error("result not recorded; delivered again shortly", metadata: ["error": "\(error)"])
+            return .unavailable(reason: "\(error)")
         }
     }
 }

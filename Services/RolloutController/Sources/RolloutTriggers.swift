@@ -20,19 +20,19 @@ public struct BulkEventsConsumer: Service {
         try await context.consume(BusNames.rolloutEventsQueue, topology: Self.topology, prefetch: 500) { await handle($0) }
     }
 
-    func handle(_ delivery: Delivery) async {
+    func handle(_ delivery: Delivery) async -> RequestOutcome {
         let op: String
         do {
             op = delivery.routingKey.hasSuffix(".finished") ? try delivery.decode(BulkFinished.self).opID : try delivery.decode(BulkHostEnded.self).opID
         } catch {
-            return delivery.reject(requeue: false)
+            return .deadLetter(reason: "\(error)")
         }
         do {
             // Most bulk operations are not a rollout's.
             if let id = try await driver.store.rollout(forOperation: op) { await driver.poke(id) }
-            delivery.ack()
+            return .done
         } catch {
-            delivery.nack(requeue: true)
+            return .unavailable(reason: "\(error)")
         }
     }
 }

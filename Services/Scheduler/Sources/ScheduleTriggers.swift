@@ -66,7 +66,7 @@ public struct FinishedEventsConsumer: Service {
         try await context.consume(BusNames.schedulerEventsQueue, topology: Self.topology, prefetch: 200) { await handle($0) }
     }
 
-    func handle(_ delivery: Delivery) async {
+    func handle(_ delivery: Delivery) async -> RequestOutcome {
         let op: String, status: String
         do {
             if delivery.routingKey.hasPrefix("rolling.") {
@@ -77,13 +77,13 @@ public struct FinishedEventsConsumer: Service {
                 (op, status) = (finished.opID, finished.status.rawValue)
             }
         } catch {
-            return delivery.reject(requeue: false)
+            return .deadLetter(reason: "\(error)")
         }
         do {
             try await firing.reconcile(op, finished: status)
-            delivery.ack()
+            return .done
         } catch {
-            delivery.nack(requeue: true)
+            return .unavailable(reason: "\(error)")
         }
     }
 }

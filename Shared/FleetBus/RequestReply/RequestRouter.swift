@@ -10,6 +10,12 @@ public enum RequestOutcome: Sendable {
     /// The request failed for now (a dependency is down): deliver it again later, and dead-letter
     /// it once it has been delivered `deliveryLimit` times.
     case retryLater(reason: String)
+    /// Handled, nothing to answer: ack.
+    case done
+    /// A dependency every message needs is away (Redis restarting, say): deliver it again after a
+    /// pause that grows while this goes on, not counted toward the limit (a result must outlast an
+    /// outage of any length, and must not come back in a tight loop while it lasts).
+    case unavailable(reason: String)
 }
 
 public typealias RequestHandler = @Sendable (Delivery) async -> RequestOutcome
@@ -33,11 +39,18 @@ public struct RequestRouter: Sendable {
     public static let senderHeader = "x-fleet-sender"
 
     public let handlers: [String: RequestHandler]
+    /// Takes what no handler is named for (events, whose routing keys carry ids); nil: dead-letter it.
+    public let fallback: RequestHandler?
     public let deliveryLimit: Int
     private let logger: Logger
+    private let pacing = RetryPacing()
 
-    public init(handlers: [String: RequestHandler], deliveryLimit: Int = 5, logger: Logger = Logger(label: "fleet.router")) {
+    public init(
+        handlers: [String: RequestHandler], fallback: RequestHandler? = nil, deliveryLimit: Int = 5,
+        logger: Logger = Logger(label: "fleet.router")
+    ) {
         self.handlers = handlers
+        self.fallback = fallback
         self.deliveryLimit = deliveryLimit
         self.logger = logger
     }
@@ -57,7 +70,7 @@ public struct RequestRouter: Sendable {
     }
 
     func handle(_ delivery: Delivery, replies: AMQPConnection) async {
-        guard let handler = handlers[delivery.routingKey] else {
+        guard let handler = handlers[delivery.routingKey] ?? fallback else {
             logger.warning("no handler for routing key; dead-lettering", metadata: ["amqp.routing_key": "\(delivery.routingKey)"])
             return delivery.reject(requeue: false)
         }
@@ -68,7 +81,14 @@ public struct RequestRouter: Sendable {
         if delivery.redelivered {
             return await deliverAgain(delivery, replies: replies, reason: "redelivered unsettled: a handler died or lost its connection holding it")
         }
-        switch await handler(delivery) {
+        let outcome = await handler(delivery)
+        if case .unavailable = outcome {} else { await pacing.succeeded() }
+        switch outcome {
+        case .done:
+            delivery.ack()
+        case .unavailable(let reason):
+            await pacing.pause()
+            await deliverAgain(delivery, replies: replies, reason: reason, counted: false)
         case .deadLetter(let reason):
             logger.warning("request dead-lettered", metadata: ["amqp.routing_key": "\(delivery.routingKey)", "reason": "\(reason)"])
             delivery.reject(requeue: false)
@@ -92,16 +112,16 @@ public struct RequestRouter: Sendable {
     /// Puts the request back at the end of its queue with its delivery count one higher, or
     /// dead-letters it when it has been delivered `deliveryLimit` times. The copy is confirmed
     /// before the original is acked: a crash between the two leaves two copies, never none.
-    private func deliverAgain(_ delivery: Delivery, replies: AMQPConnection, reason: String) async {
+    private func deliverAgain(_ delivery: Delivery, replies: AMQPConnection, reason: String, counted: Bool = true) async {
         let count = Self.deliveries(delivery)
-        guard count < deliveryLimit else {
+        guard count < deliveryLimit || !counted else {
             logger.error(
                 "request delivered too many times; dead-lettering",
                 metadata: ["amqp.routing_key": "\(delivery.routingKey)", "deliveries": "\(count)", "reason": "\(reason)"])
             return delivery.reject(requeue: false)
         }
         var props = delivery.properties
-        props.headers[Self.deliveriesHeader] = .int(Int64(count + 1))
+        props.headers[Self.deliveriesHeader] = .int(Int64(counted ? count + 1 : count))
         props.headers[Self.failureHeader] = .string(reason)
         // Empty for a request that came without `user_id`: the copy must not become the router's own.
         if props.userId != replies.config.user { props.headers[Self.senderHeader] = .string(props.userId ?? "") }
@@ -114,4 +134,20 @@ public struct RequestRouter: Sendable {
             delivery.nack(requeue: true)
         }
     }
+}
+
+/// The pause before a message whose dependency is away goes around again: 100 ms, doubling while
+/// failures go on, at most 5 s; back to nothing at the first success.
+actor RetryPacing {
+    static let first = Duration.milliseconds(100)
+    static let longest = Duration.seconds(5)
+    private var next = RetryPacing.first
+
+    func pause() async {
+        let wait = next
+        next = min(next * 2, Self.longest)
+        try? await Task.sleep(for: wait)
+    }
+
+    func succeeded() { next = Self.first }
 }
