@@ -113,6 +113,57 @@ struct SchedulerCrashTests {
         #expect(open == 0, "no run is left open")
         _ = await bus.call(Route.schedulesDelete, ["id": schedule])
     }
+
+    /// What losing writes leaves (docs/crash-points.md, "Redis losing its last second"), written
+    /// here by hand: an enabled schedule missing from the due set, one whose due score is a year
+    /// late, one whose `next_run` is gone, and one missing from the index. The scheduler repairs
+    /// the first three within a sweep, and the last when it starts.
+    @Test(.timeLimit(.minutes(2))) func timersLostWithRedisWritesAreRepaired() async throws {
+        let stack = try await IsolatedStack.make(slot: 3)
+        defer { Task { await stack.close() } }
+        let bus = stack.bus, redis = stack.redis
+        var environment = stack.environment
+        environment["FLEET_RECONCILE_INTERVAL_MS"] = "500"
+        var scheduler = try ServiceProcess("fleet-scheduler", environment: environment)
+        var stopped = false
+        defer { if !stopped { scheduler.stop() } }
+        try await ServiceStack.waitUntilReady(bus, .scheduler)
+        func create(_ name: String) async throws -> String {
+            let body: JSONValue = ["name": .string(name), "operation_type": "reboot", "selector": ["tags": ["nowhere"]], "cron": "0 0 1 1 *"]
+            return try #require(await bus.call(Route.schedulesCreate, body).body?["id"]?.stringValue)
+        }
+        let nextRun = { (id: String) in try await redis.send("HGET", RedisKeys.scheduleRecord(id), "next_run").string ?? "" }
+        let due = { (id: String) in try await redis.send("ZSCORE", RedisKeys.schedulesDue, id).string.flatMap { Double($0) }.map { String(Int64($0)) } }
+        let (notDue, late, noNext, unlisted) = (
+            try await create("not due"), try await create("late"), try await create("no next"), try await create("unlisted")
+        )
+        let expected = try await nextRun(late)
+        #expect(!expected.isEmpty)
+
+        _ = try await redis.send("ZREM", RedisKeys.schedulesDue, notDue)
+        _ = try await redis.send("ZADD", RedisKeys.schedulesDue, String(Int64(expected)! + 365 * 86_400_000), late)
+        _ = try await redis.send("HSET", RedisKeys.scheduleRecord(noNext), "next_run", "")
+        _ = try await redis.send("ZREM", RedisKeys.schedulesDue, noNext)
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(20)) {
+                for id in [notDue, late, noNext] {
+                    guard let score = try? await due(id), let next = try? await nextRun(id), score == next, next == expected else { return false }
+                }
+                return true
+            }, "each enabled schedule is due again at its next_run, and the lost next_run comes back from the cron")
+
+        _ = try await redis.send("ZREM", RedisKeys.schedulesIndex, unlisted)
+        let listed = { await bus.call(Route.schedulesList, [:]).body?["schedules"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? [] }
+        #expect(!(await listed()).contains(unlisted))
+        await scheduler.terminate()
+        scheduler = try ServiceProcess("fleet-scheduler", environment: environment)
+        try await ServiceStack.waitUntilReady(bus, .scheduler)
+        #expect(await TestEnvironment.eventually(timeout: .seconds(20)) { await listed().contains(unlisted) }, "listed again after a start")
+        #expect(await scheduler.waitForLog("schedule timers repaired", timeout: .seconds(5)))
+        for id in [notDue, late, noNext, unlisted] { _ = await bus.call(Route.schedulesDelete, ["id": .string(id)]) }
+        await scheduler.terminate()
+        stopped = true
+    }
 }
 
 private actor Counter {

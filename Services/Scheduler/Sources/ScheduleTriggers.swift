@@ -19,7 +19,31 @@ public struct ScheduleClock: Service {
     }
 
     public func run() async throws {
-        await everyTick(interval) { count in await tick(reconcileOpenRuns: count % 20 == 0) }
+        let reconciler = ScheduleReconciler(firing: firing)
+        let ticksPerSweep = max(1, Int(firing.context.config.reconcileInterval / interval))
+        await everyTick(interval) { count in
+            await tick(reconcileOpenRuns: count % 20 == 0)
+            if count % ticksPerSweep == 0 { await reconcileTimers(reconciler, atStart: count == 0) }
+        }
+    }
+
+    /// The timers checked against the records (`ScheduleReconciler`); at start, the index too.
+    func reconcileTimers(_ reconciler: ScheduleReconciler, atStart: Bool) async {
+        do {
+            let orphans = atStart ? try await reconciler.indexOrphans() : .init()
+            var repairs = try await reconciler.sweep(nowMs: firing.context.clock.nowMs)
+            repairs.indexEntriesAdded = orphans.indexEntriesAdded
+            if repairs.any {
+                firing.context.logger.warning(
+                    "schedule timers repaired",
+                    metadata: [
+                        "due_set": "\(repairs.dueSet)", "next_run_set": "\(repairs.nextRunSet)",
+                        "index_removed": "\(repairs.indexEntriesRemoved)", "index_added": "\(repairs.indexEntriesAdded)",
+                    ])
+            }
+        } catch {
+            firing.context.logger.warning("schedule timers not reconciled; tried again later", metadata: ["error": "\(error)"])
+        }
     }
 
     func tick(reconcileOpenRuns: Bool) async {
