@@ -95,7 +95,7 @@ let package = Package(
             name: "SchedulerService",
             dependencies: [
                 "FleetRuntime", "FleetMessaging", "FleetBus", "FleetContracts", "FleetCore", "FleetStore",
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Services/Scheduler/Sources"),
         .executableTarget(name: "fleet-scheduler", dependencies: ["SchedulerService", "FleetRuntime", "FleetContracts"], path: "Services/Scheduler/Main"),

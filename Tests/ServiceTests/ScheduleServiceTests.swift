@@ -75,6 +75,28 @@ struct ScheduleServiceTests {
         #expect(await s.bus.call(Route.schedulesGet, ["id": id]).body?["last_run"] == .null)
     }
 
+    /// A create delivered twice (its `message_id` the same: a redelivery after a crash, or a
+    /// client's retry with its Idempotency-Key) makes one schedule; the key with another body is a
+    /// 409; two creates with their own message ids make two.
+    @Test func theSameCreateTwiceMakesOneSchedule() async throws {
+        let s = try await ServiceStack.shared.handle()
+        let body: JSONValue = [
+            "name": "once", "operation_type": "reboot", "selector": ["tags": [.string(unique("once"))]], "cron": "0 3 * * *", "enabled": false,
+        ]
+        let key = unique("sched-key-")
+        let first = await s.bus.call(Route.schedulesCreate, body, messageID: key)
+        let again = await s.bus.call(Route.schedulesCreate, body, messageID: key)
+        #expect(first.status == 201 && again.status == 200, "\(first.status) \(again.status)")
+        #expect(first.body?["id"] != nil && again.body?["id"] == first.body?["id"])
+        guard case .object(var other) = body else { return }
+        other["cron"] = "0 4 * * *"
+        let conflict = await s.bus.call(Route.schedulesCreate, .object(other), messageID: key)
+        #expect(conflict.status == 409 && conflict.error?.error == "idempotency_conflict")
+        let a = await s.bus.call(Route.schedulesCreate, body), b = await s.bus.call(Route.schedulesCreate, body)
+        #expect(a.status == 201 && b.status == 201 && a.body?["id"] != b.body?["id"])
+        for reply in [first, a, b] { _ = await s.bus.call(Route.schedulesDelete, ["id": reply.body?["id"] ?? .null]) }
+    }
+
     @Test func updateReplacesTheDefinitionAndNextRun() async throws {
         let s = try await ServiceStack.shared.handle()
         let created = try await Self.create(s, ["selector": ["tags": ["x"]], "cron": "0 3 * * *"])

@@ -24,7 +24,11 @@ struct ScheduleStoreTests {
             "name": .string(id), "cron": "0 3 * * *", "operation_type": "reboot",
             "selector": ["tags": [.string(id)]], "enabled": false,
         ])
-        try await store.create(id: id, definition: ScheduleHandlers.definition(request, id: id), nextRunMs: 2_000, enabled: false, nowMs: 1_000)
+        #expect(try await store.create(id: id, definition: ScheduleHandlers.definition(request, id: id), nextRunMs: 2_000, enabled: false, nowMs: 1_000))
+        #expect(
+            try await !store.create(id: id, definition: ScheduleHandlers.definition(request, id: id), nextRunMs: 9_000, enabled: false, nowMs: 1_500),
+            "a second create of the id writes nothing")
+        #expect(try await redis.send("HGET", RedisKeys.scheduleRecord(id), "next_run").string == "2000")
         let pending: JSONValue = ["fire_at": "1970-01-01T00:00:02Z", "trigger": "cron", "kind": "bulk", "operation_id": .null, "status": "pending"]
         #expect(try await store.claim(id, expected: 2_000, next: 62_000, fireMs: 2_000, run: pending))
         var running = ScheduleRun(fireMs: 2_000, json: pending.objectValue ?? [:])

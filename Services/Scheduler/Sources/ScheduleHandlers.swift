@@ -1,3 +1,4 @@
+import Crypto
 import FleetContracts
 import FleetCore
 import FleetMessaging
@@ -23,7 +24,16 @@ public struct ScheduleHandlers: Sendable {
 
     var routes: [String: CommandHandler] {
         [
-            Route.schedulesCreate: { r in await answer(context.logger) { try await create(r.body) }.created },
+            Route.schedulesCreate: { r in
+                // 201 for a new schedule, 200 for the same create again (its message id).
+                var created = true
+                let reply = await answer(context.logger) {
+                    let (schedule, isNew) = try await create(r)
+                    created = isNew
+                    return schedule
+                }
+                return created ? reply.created : reply
+            },
             Route.schedulesGet: { r in await answer(context.logger) { try await view(r.requiredString()) } },
             Route.schedulesList: { r in await answer(context.logger) { try await list(r) } },
             Route.schedulesUpdate: { r in await answer(context.logger) { try await update(r) } },
@@ -47,14 +57,33 @@ public struct ScheduleHandlers: Sendable {
         return .object(o)
     }
 
-    func create(_ body: JSONValue) async throws -> JSONValue {
-        let request = try ScheduleRequest(json: body)
-        let id = try RecordID.optional(body["id"], field: "id") ?? newID(prefix: "sch-")
-        if try await store.load(id) != nil { throw ConflictError(code: "exists", "schedule '\(id)' exists; update it with schedules.update") }
+    /// The new schedule (true), or the one this same create made before (false). Without an `id`
+    /// in the body the id comes from the command's `message_id` (the Idempotency-Key, or the id
+    /// every bus request carries), so a create delivered twice after a crash makes one schedule;
+    /// the same key with another body is a 409.
+    func create(_ r: BusRequest) async throws -> (JSONValue, Bool) {
+        let request = try ScheduleRequest(json: r.body)
+        let given = try RecordID.optional(r.body["id"], field: "id")
+        let id = given ?? r.messageID.map(Self.id(forMessageID:)) ?? newID(prefix: "sch-")
+        let definition = Self.definition(request, id: id)
         let now = context.clock.nowMs
         let next = ScheduleTiming.firstRun(request.schedule, now: ScheduleFiring.date(now)).map(ScheduleFiring.ms)
-        try await store.create(id: id, definition: Self.definition(request, id: id), nextRunMs: next, enabled: request.enabled, nowMs: now)
-        return try await view(id)
+        if try await store.create(id: id, definition: definition, nextRunMs: next, enabled: request.enabled, nowMs: now) {
+            return (try await view(id), true)
+        }
+        guard given == nil, r.messageID != nil else {
+            throw ConflictError(code: "exists", "schedule '\(id)' exists; update it with schedules.update")
+        }
+        guard let existing = try await store.load(id), JSONValue.object(existing.definition) == definition else {
+            throw ConflictError(code: "idempotency_conflict", "this Idempotency-Key was used with another body")
+        }
+        return (try await view(id), false)
+    }
+
+    /// `sch-` and 64 bits of the message id's SHA-256: the same id for the same create, and no
+    /// client-chosen key can aim at another's schedule.
+    static func id(forMessageID messageID: String) -> String {
+        "sch-" + SHA256.hash(data: Array(messageID.utf8)).prefix(8).map { String(format: "%02x", $0) }.joined()
     }
 
     /// Replaces the definition; `next_run` is computed again from now.

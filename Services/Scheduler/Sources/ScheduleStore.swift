@@ -34,18 +34,28 @@ struct ScheduleStore: Sendable {
     /// Runs this much older than the one being written are past their retention, and go.
     var retentionMs: Int64 = 30 * 86_400_000
 
-    func create(id: String, definition: JSONValue, nextRunMs: Int64?, enabled: Bool, nowMs: Int64) async throws {
+    /// Writes a new schedule; false (and nothing written) if one with `id` exists. The record is
+    /// written only where none is, in one script, so two creates of one id (a redelivery beside
+    /// the first delivery, two clients) make one schedule.
+    func create(id: String, definition: JSONValue, nextRunMs: Int64?, enabled: Bool, nowMs: Int64) async throws -> Bool {
         let now = Events.timestamp(Date(timeIntervalSince1970: Double(nowMs) / 1000))
-        var commands = [
-            RedisCommand([
-                "HSET", RedisKeys.scheduleRecord(id), "definition", Self.text(definition), "next_run", nextRunMs.map(String.init) ?? "",
-                "last_run", "", "last_status", "", "last_operation_id", "", "created_at", now, "updated_at", now,
-            ])
-        ]
-        commands.append(RedisCommand(["ZADD", RedisKeys.schedulesIndex, String(nowMs), id]))
+        let written = try await redis.eval(
+            Self.createScript, keys: [RedisKeys.scheduleRecord(id)], arguments: [Self.text(definition), nextRunMs.map(String.init) ?? "", now])
+        guard written.int == 1 else { return false }
+        var commands = [RedisCommand(["ZADD", RedisKeys.schedulesIndex, String(nowMs), id])]
         if enabled, let nextRunMs { commands.append(RedisCommand(["ZADD", RedisKeys.schedulesDue, String(nextRunMs), id])) }
         try await redis.pipelineChecked(commands)
+        return true
     }
+
+    /// KEYS: record. ARGV: definition JSON, next_run ('' = none), now (ISO 8601).
+    static let createScript = RedisScript(
+        """
+        if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+        redis.call('HSET', KEYS[1], 'definition', ARGV[1], 'next_run', ARGV[2], 'last_run', '', 'last_status', '',
+          'last_operation_id', '', 'created_at', ARGV[3], 'updated_at', ARGV[3])
+        return 1
+        """)
 
     /// Replaces the definition and the next run (an update).
     func replace(id: String, definition: JSONValue, nextRunMs: Int64?, enabled: Bool, nowMs: Int64) async throws {
