@@ -40,6 +40,9 @@ public enum RedisKeys {
     /// Set: operations not finished yet, which the reconciler checks for hosts nobody moves on.
     /// Owner: bulk-dispatcher.
     public static let bulkOpen = "fleet:bulk:open"
+    /// Sorted set: `<op>|<host>` of running hosts whose agent renews its claim, scored by when the
+    /// lease runs out (ms); past it the host is failed `lost`. Owner: bulk-dispatcher.
+    public static let bulkLeases = "fleet:bulk:leases"
     /// String: `Idempotency-Key` -> operation id, kept a day. Owner: bulk-dispatcher.
     public static func bulkIdempotency(_ key: String) -> String { "fleet:bulk:idempotency:\(key)" }
 

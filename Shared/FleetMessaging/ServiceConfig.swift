@@ -17,6 +17,9 @@ public struct ServiceConfig: Sendable {
     public var retentionSeconds: Int
     /// How often the dispatcher looks for hosts nothing would move on (`FLEET_RECONCILE_INTERVAL_MS`).
     public var reconcileInterval: Duration
+    /// How long a host an agent claimed stays running without the agent renewing its claim
+    /// (`FLEET_AGENT_LEASE_MS`): past it, the host is failed `lost`.
+    public var agentLease: Duration
 
     public init(environment env: [String: String] = ProcessInfo.processInfo.environment) {
         amqpURL = Self.fileContents(env["FLEET_AMQP_URL_FILE"]) ?? env["FLEET_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672/%2f"
@@ -26,6 +29,7 @@ public struct ServiceConfig: Sendable {
         requestTimeout = .milliseconds(env["FLEET_REQUEST_TIMEOUT_MS"].flatMap(Int.init) ?? 10_000)
         retentionSeconds = env["FLEET_RETENTION_SECONDS"].flatMap(Int.init) ?? 30 * 86_400
         reconcileInterval = .milliseconds(env["FLEET_RECONCILE_INTERVAL_MS"].flatMap(Int.init) ?? 10_000)
+        agentLease = .milliseconds(env["FLEET_AGENT_LEASE_MS"].flatMap(Int.init) ?? 60_000)
         environment = env
     }
 }
@@ -52,6 +56,7 @@ extension ServiceConfig {
         "FLEET_SELECTOR_BUDGET_MS": 1...600_000,
         "FLEET_RETENTION_SECONDS": 1...(10 * 365 * 86_400),
         "FLEET_RECONCILE_INTERVAL_MS": 100...3_600_000,
+        "FLEET_AGENT_LEASE_MS": 300...3_600_000,
     ]
 
     /// Checks every `FLEET_*` setting present in `env`: integers in range, a known log level,

@@ -27,6 +27,8 @@ public struct IsolatedStack: Sendable {
         let database = 7 + slot
         let amqp = TestEnvironment.serviceAMQPURL.replacingOccurrences(of: "/fleet-test", with: "/\(vhost)")
         let redisURL = TestEnvironment.redisURL.replacingOccurrences(of: "/0", with: "/\(database)")
+        // The services of the slot's last test first: they may still be draining.
+        await ServiceProcess.waitUntilGone(amqpURL: amqp)
         let redis = try await RedisClient.connect(url: redisURL)
         _ = try await redis.send("FLUSHDB")
         let connection = try await AMQPConnection.connect(url: amqp, name: vhost)

@@ -1,6 +1,7 @@
 import FleetMessaging
 import FleetRuntime
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -64,6 +65,18 @@ public final class ServiceProcess: Sendable {
             throw StackScriptError(action: "spawn \(executable)", status: -1)
         }
         pid = spawned
+        let vhostURL = env["FLEET_AMQP_URL"] ?? ""
+        Self.running.withLock { $0[spawned] = vhostURL }
+    }
+
+    /// The watchdogs not yet reaped, with the broker URL (so the vhost) each service was given.
+    private static let running = Mutex<[pid_t: String]>([:])
+
+    /// Waits (bounded) until every service started on `amqpURL` has exited: a test that stopped
+    /// its services in a `defer` (stop returns at once) must not leave them serving the vhost the
+    /// next test of its slot starts on.
+    public static func waitUntilGone(amqpURL: String, timeout: Duration = .seconds(30)) async {
+        _ = await TestEnvironment.eventually(timeout: timeout) { running.withLock { !$0.values.contains(amqpURL) } }
     }
 
     /// Sends SIGTERM (through the watchdog) and waits for the exit, on a thread of its own (a
@@ -107,6 +120,7 @@ public final class ServiceProcess: Sendable {
         await OffPool.run("reap-\(pid)") {
             var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            running.withLock { _ = $0.removeValue(forKey: pid) }
             return (status >> 8) & 0xff
         }
     }

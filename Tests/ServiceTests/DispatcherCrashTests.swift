@@ -66,6 +66,52 @@ struct DispatcherCrashTests {
         #expect(final["total"]?.int == 400)
     }
 
+    /// An agent renews its claim while a command runs longer than the lease, so its hosts are not
+    /// lost; an agent that dies mid-command leaves its hosts `lost` within a lease (here 1 s), not
+    /// running until the run timeout (300 s) (issue 13, "An agent that dies mid-command").
+    @Test(.timeLimit(.minutes(2))) func anAgentThatDiesMidCommandLosesItsHostsWithinALease() async throws {
+        let stack = try await IsolatedStack.make(slot: 1)
+        defer { Task { await stack.close() } }
+        let env = stack.environment.merging(["FLEET_AGENT_LEASE_MS": "1000"]) { $1 }
+        let bus = stack.bus
+        let selector = try ServiceProcess("fleet-selector", environment: env)
+        let dispatcher = try ServiceProcess("fleet-bulk-dispatcher", environment: env)
+        let renewing = try ServiceProcess("fleet-agent", arguments: ["--simulate", "2", "--prefix", "renews", "--latency-ms", "4000"], environment: env)
+        let dying = try ServiceProcess("fleet-agent", arguments: ["--simulate", "2", "--prefix", "dies", "--latency-ms", "120000"], environment: env)
+        defer { [selector, dispatcher, renewing, dying].forEach { $0.stop() } }
+        try await ServiceStack.waitUntilReady(bus, .bulkDispatcher)
+        for prefix in ["renews", "dies"] {
+            #expect(
+                await TestEnvironment.eventually(timeout: .seconds(60)) {
+                    await bus.call(Route.selectorResolve, ["tags": [.string(prefix)]]).body?["count"] == 2
+                })
+        }
+        func create(_ prefix: String) async throws -> String {
+            let reply = await bus.call(Route.bulkCreate, ["operation_type": "reboot", "selector": ["tags": [.string(prefix)]]])
+            return try #require(reply.body?["id"]?.stringValue, "\(reply)")
+        }
+        func hosts(_ op: String) async -> [String] {
+            (await bus.call(Route.bulkHosts, ["id": .string(op)]).body?["hosts"]?.arrayValue ?? []).map {
+                [$0["status"]?.stringValue, $0["reason"]?.stringValue].compactMap { $0 }.joined(separator: ":")
+            }
+        }
+
+        let long = try await create("renews")
+        let longProgress = await progress(stack.redis, long, once: "succeeded")
+        let longHosts = await hosts(long)
+        #expect(longProgress["succeeded"]?.string == "2", "renewed for 4 s past a 1 s lease: \(longHosts)")
+
+        let doomed = try await create("dies")
+        #expect(await TestEnvironment.eventually(timeout: .seconds(30)) { await hosts(doomed) == ["running", "running"] })
+        await dying.kill9()
+        let killed = ContinuousClock.now
+        let final = await progress(stack.redis, doomed, once: "failed", timeout: .seconds(30))
+        #expect(final["failed"]?.string == "2", "\(final)")
+        #expect(await hosts(doomed) == ["failed:lost", "failed:lost"])
+        #expect(ContinuousClock.now - killed < .seconds(10), "lost within a lease and a sweep, not the run timeout")
+        #expect(dispatcher.log.contains("agent lease ran out; host lost"))
+    }
+
     /// Three simulated hosts answering after 1.5 s, a dispatcher that reconciles every 300 ms, and a
     /// `run_script` over them with `concurrency: 1`; `body` gets the stack and the operation id.
     private func windowOfOne(_ prefix: String, _ body: (IsolatedStack, String) async throws -> Void) async throws {

@@ -27,9 +27,16 @@ struct CommandLoop<Executor: CommandExecutor>: Sendable {
             return delivery.reject(requeue: false)
         }
         let claim = await bus.call(
-            Route.bulkClaim, ClaimRequest(opID: command.opID, hostIDs: [command.hostID], agentID: executor.agentID), replying: ClaimReply.self)
+            Route.bulkClaim, ClaimRequest(opID: command.opID, hostIDs: [command.hostID], agentID: executor.agentID, renews: true),
+            replying: ClaimReply.self)
         guard case .success(let granted) = claim else { return delivery.nack(requeue: true) }
         guard !granted.claimed.isEmpty else { return delivery.ack() }
+        // While the command runs, the claim is renewed well within its lease: an agent that dies
+        // stops renewing, and its host is failed `lost` within a lease instead of the run timeout.
+        let renewing = granted.leaseMs.map { lease in Task { await renew(command, every: .milliseconds(max(100, lease / 3)), bus) } }
+        // Renewed until the result is out, not only while the command runs: a result waiting for
+        // the broker must not find its host lost.
+        defer { renewing?.cancel() }
         guard let result = await executor.execute(command, bus: bus) else { return delivery.ack() }
         do {
             try await connection.publish(OutgoingMessage(result, exchange: BusNames.fromAgentsExchange, routingKey: BusNames.resultKey))
@@ -37,6 +44,16 @@ struct CommandLoop<Executor: CommandExecutor>: Sendable {
         } catch {
             logger.warning("result not published; the command will come again", metadata: ["host.id": "\(command.hostID)", "error": "\(error)"])
             delivery.nack(requeue: true)
+        }
+    }
+
+    /// Claims the command's host again every `interval` until cancelled, or until the dispatcher
+    /// no longer grants it (the host ended: cancelled, timed out, lost).
+    func renew(_ command: AgentCommand, every interval: Duration, _ bus: BusClient) async {
+        let renewal = ClaimRequest(opID: command.opID, hostIDs: [command.hostID], agentID: executor.agentID, renewal: true)
+        while true {
+            do { try await Task.sleep(for: interval) } catch { return }
+            if case .success(let held) = await bus.call(Route.bulkClaim, renewal, replying: ClaimReply.self), held.claimed.isEmpty { return }
         }
     }
 }

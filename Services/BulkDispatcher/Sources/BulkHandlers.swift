@@ -263,12 +263,22 @@ public struct BulkHandlers: Sendable {
         let (op, hosts) = (request.opID, request.hostIDs)
         guard !op.isEmpty else { throw ValidationError("op_id", .required, "op_id is required") }
         guard !hosts.isEmpty else { throw ValidationError("host_ids", .required, "host_ids is a non-empty array") }
-        // The run deadline first: a host must never be running without one, even if this process
-        // dies between the two writes (a deadline for a host that was not claimed does nothing).
+        let deadlines = Deadlines(redis: context.redis, clock: context.clock)
+        let lease = context.config.agentLease
+        if request.renewal == true {
+            // A renewal: the hosts still running for this agent start their lease again; the run
+            // deadline stays where the first claim put it.
+            let held = try await store.heldBy(request.agentID ?? "", operation: op, hosts: hosts)
+            try await deadlines.lease(op: op, hosts: held, for: lease)
+            return ClaimReply(claimed: held, leaseMs: Int(lease.wholeMilliseconds))
+        }
+        // The run deadline (and the lease) first: a host must never be running without one, even
+        // if this process dies between the writes (a deadline for a host not claimed does nothing).
         let timeout = Int(try await context.redis.send("HGET", RedisKeys.bulkOperation(op), "timeout_seconds").int ?? 300)
-        try await Deadlines(redis: context.redis, clock: context.clock).expectResults(op: op, hosts: hosts, within: .seconds(timeout))
+        try await deadlines.expectResults(op: op, hosts: hosts, within: .seconds(timeout))
+        if request.renews == true { try await deadlines.lease(op: op, hosts: hosts, for: lease) }
         let outcome = try await store.move(operation: op, hosts: hosts, to: .running, claimant: request.agentID)
-        return ClaimReply(claimed: outcome.movedHosts)
+        return ClaimReply(claimed: outcome.movedHosts, leaseMs: request.renews == true ? Int(lease.wholeMilliseconds) : nil)
     }
 
     /// Sends the commands of the named hosts of an existing operation, those still queued and not

@@ -33,6 +33,13 @@ struct Deadlines: Sendable {
         return zip(hosts, scores).filter { $0.1.isNull }.map(\.0)
     }
 
+    /// Starts (or starts again) the lease of `hosts`, running for an agent that renews its claim.
+    func lease(op: String, hosts: [String], for lease: Duration) async throws {
+        guard !hosts.isEmpty else { return }
+        let due = String(clock.nowMs + lease.wholeMilliseconds)
+        try await redis.pipelineChecked(RedisCommand.chunked(["ZADD", RedisKeys.bulkLeases], hosts) { [due, "\(op)|\($0)"] })
+    }
+
     /// The sorted set's member for one host's deadline: `<op>|<host>|<kind>`.
     static func member(_ op: String, _ host: String, _ kind: Kind) -> String { "\(op)|\(host)|\(kind.rawValue)" }
 
@@ -43,7 +50,8 @@ struct Deadlines: Sendable {
 }
 
 /// Fails what is overdue: a running host with no result becomes `timed_out`, a queued host never
-/// claimed becomes `undeliverable` (the backstop for commands that could not be published).
+/// claimed becomes `undeliverable` (the backstop for commands that could not be published), a
+/// running host whose agent stopped renewing its lease becomes `lost`.
 /// Moves only apply from the expected status, so a late sweep, or two replicas sweeping, are harmless.
 public struct DeadlineSweeper: Service {
     let engine: BulkEngine
@@ -56,8 +64,37 @@ public struct DeadlineSweeper: Service {
     }
 
     public func run() async throws {
+        // Leases are judged only once this dispatcher has been up, and on the broker, for a whole
+        // lease: while no dispatcher ran, or the broker was away (a restart, a stall), no agent
+        // could renew, and a lease that ran out then says nothing about its agent.
+        let lease = context.config.agentLease
+        var judgeLeasesFrom = ContinuousClock.now + lease
+        var generation = context.consumer.generation
         await everyTick(interval) { _ in
-            do { try await sweep() } catch { context.logger.warning("deadline sweep failed", metadata: ["error": "\(error)"]) }
+            if !context.consumer.isConnected || context.consumer.generation != generation {
+                generation = context.consumer.generation
+                judgeLeasesFrom = ContinuousClock.now + lease
+            }
+            do {
+                try await sweep()
+                if ContinuousClock.now >= judgeLeasesFrom { try await sweepLeases() }
+            } catch { context.logger.warning("deadline sweep failed", metadata: ["error": "\(error)"]) }
+        }
+    }
+
+    func sweepLeases() async throws {
+        let now = String(context.clock.nowMs)
+        let due = try await context.redis.send("ZRANGEBYSCORE", RedisKeys.bulkLeases, "-inf", now, "LIMIT", "0", "500").array?.compactMap(\.string) ?? []
+        for member in due {
+            let parts = member.split(separator: "|").map(String.init)
+            if parts.count == 2 {
+                let outcome = try await engine.store.move(operation: parts[0], hosts: [parts[1]], to: .failed, reason: .lost)
+                if outcome.applied > 0 {
+                    context.logger.warning("agent lease ran out; host lost", metadata: ["op.id": "\(parts[0])", "host.id": "\(parts[1])"])
+                }
+                try await engine.hostsEnded(op: parts[0], to: .failed, reason: .lost, outcome)
+            }
+            _ = try await context.redis.send("ZREM", RedisKeys.bulkLeases, member)
         }
     }
 

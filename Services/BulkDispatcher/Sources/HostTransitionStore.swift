@@ -98,6 +98,18 @@ struct HostTransitionStore: Sendable {
         _ = try await redis.pipeline(commands)
     }
 
+    /// Of `hosts`, those running for `claimant` (one round trip; nothing moves).
+    func heldBy(_ claimant: String, operation op: String, hosts: [String]) async throws -> [String] {
+        guard !claimant.isEmpty, !hosts.isEmpty else { return [] }
+        let replies = try await redis.pipeline([
+            RedisCommand(["HMGET", RedisKeys.bulkHosts(op)] + hosts), RedisCommand(["HMGET", RedisKeys.bulkClaims(op)] + hosts),
+        ])
+        guard replies.count == 2, let statuses = replies[0].array, let claims = replies[1].array else { return [] }
+        return zip(hosts, zip(statuses, claims)).filter { _, entry in
+            entry.0.string == HostStatus.running.rawValue && entry.1.string == claimant
+        }.map(\.0)
+    }
+
     /// Skips every queued host with `reason`; `cancelled` also marks the operation cancelled (the
     /// aggregate becomes `cancelled`).
     func skipQueued(operation op: String, reason: HostReason) async throws -> Outcome {
