@@ -80,4 +80,52 @@ struct RolloutCrashTests {
             #expect(late > -0.1 && afterBoth < 3.0, "batch 3 started \(late) s after its instant, \(afterBoth) s after both it and the restart")
         }
     }
+
+    /// What losing the create's last writes leaves, written here by hand while the controller is
+    /// down: a running rollout with no timer and no by-operation entry (nothing would ever look at
+    /// it again), and one missing from the index. The controller, started again, gives the first
+    /// its triggers back and lists the second. Its hosts' commands are held unclaimed.
+    @Test(.timeLimit(.minutes(2))) func triggersLostWithRedisWritesAreRepaired() async throws {
+        let stack = try await IsolatedStack.make(slot: 2)
+        defer { Task { await stack.close() } }
+        let env = stack.environment.merging(["FLEET_RECONCILE_INTERVAL_MS": "500"]) { $1 }
+        let bus = stack.bus, redis = stack.redis
+        let selector = try ServiceProcess("fleet-selector", environment: env)
+        let dispatcher = try ServiceProcess("fleet-bulk-dispatcher", environment: env)
+        var controller = try ServiceProcess("fleet-rollout-controller", environment: env)
+        defer { [controller, dispatcher, selector].forEach { $0.stop() } }
+        try await ServiceStack.waitUntilReady(bus, .rolloutController)
+        try await ServiceStack.waitUntilReady(bus, .selector)
+        let hosts: [JSONValue] = (0..<2).map { ["id": .string("lost-trigger-\($0)"), "tags": ["lost-trigger"], "approval_status": "approved"] }
+        #expect(await bus.call(Route.hostsUpsert, ["hosts": .array(hosts)]).status == 200)
+        // A queue bound for the hosts holds their commands unclaimed: the batch stays in flight.
+        try await stack.connection.declare(.agentQueue(unique("held."), hostIDs: ["lost-trigger-0", "lost-trigger-1"], durable: false))
+        func create() async throws -> (String, String) {
+            let reply = await bus.call(
+                Route.rollingCreate,
+                ["operation_type": "reboot", "selector": ["tags": ["lost-trigger"]], "batch_size": 1, "delivery_timeout_seconds": 600])
+            let id = try #require(reply.body?["id"]?.stringValue, "\(reply)")
+            return (id, try #require(reply.body?["bulk_operation_id"]?.stringValue))
+        }
+        let (untriggered, op) = try await create()
+        let (unlisted, _) = try await create()
+        let listed = { await bus.call(Route.rollingList, [:]).body?["deployments"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? [] }
+        #expect(await listed().contains(unlisted))
+        // Taken while no controller runs, so no look in flight puts the timer back meanwhile.
+        await controller.terminate()
+        _ = try await redis.send("ZREM", RedisKeys.rollingTimers, untriggered)
+        _ = try await redis.send("HDEL", RedisKeys.rollingByOperation, op)
+        _ = try await redis.send("ZREM", RedisKeys.rollingIndex, unlisted)
+        controller = try ServiceProcess("fleet-rollout-controller", environment: env)
+        try await ServiceStack.waitUntilReady(bus, .rolloutController)
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(20)) {
+                let timer = try? await redis.send("ZSCORE", RedisKeys.rollingTimers, untriggered)
+                let owner = try? await redis.send("HGET", RedisKeys.rollingByOperation, op).string
+                return timer.map { !$0.isNull } == true && owner == untriggered
+            }, "the running rollout has a timer and its operation leads to it again")
+        #expect(await TestEnvironment.eventually(timeout: .seconds(20)) { await listed().contains(unlisted) }, "listed again after a start")
+        #expect(await controller.waitForLog("rollout triggers repaired", timeout: .seconds(5)))
+        for id in [untriggered, unlisted] { _ = await bus.call(Route.rollingCancel, ["id": .string(id)]) }
+    }
 }

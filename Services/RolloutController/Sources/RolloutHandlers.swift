@@ -21,7 +21,11 @@ public struct RolloutHandlers: Sendable {
         let driver = RolloutDriver(context: context, coalescer: Coalescer())
         let handlers = RolloutHandlers(driver: driver)
         return ServiceAssembly(
-            routes: handlers.routes, background: [BulkEventsConsumer(driver: driver), RolloutTimers(driver: driver), RolloutRetentionSweeper(driver: driver)])
+            routes: handlers.routes,
+            background: [
+                BulkEventsConsumer(driver: driver), RolloutTimers(driver: driver), RolloutRetentionSweeper(driver: driver),
+                RolloutReconciler(driver: driver),
+            ])
     }
 
     var routes: [String: CommandHandler] {
