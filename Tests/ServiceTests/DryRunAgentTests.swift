@@ -77,6 +77,10 @@ struct DryRunAgentTests {
         let op = try #require(r.body?["id"]?.stringValue, "\(r)")
         let stored = try await s.redis.send("STRLEN", RedisKeys.bulkParameters(op)).int ?? 0
         #expect(stored > 3_300_000, "the parameters are stored once: \(stored) bytes")
+        // Written with a day's expiry (a create that died before its record leaves none for good),
+        // then kept with the operation: no expiry while it runs, the retention once it finished.
+        let ttl = try await s.redis.send("TTL", RedisKeys.bulkParameters(op)).int ?? -2
+        #expect(ttl == -1 || ttl > 86_400, "ttl \(ttl)")
         let shown = try #require(r.body)
         #expect(shown["parameters_ref"]?["size"] == .int(stored), "\(String(describing: shown["parameters_ref"]))")
         #expect(shown["parameters"]?["content"] == nil && shown["parameters"]?["path"] == .string(target), "the record leaves the content out")

@@ -119,7 +119,9 @@ public struct BulkHandlers: Sendable {
             operation.parametersRef = dispatchable.parametersRef
             if let storedParameters {
                 try await context.redis.pipelineChecked([
-                    RedisCommand(["SET", RedisKeys.bulkParameters(opID), String(decoding: storedParameters, as: UTF8.self)])
+                    // A day's expiry until the record is written (then kept with the operation): a
+                    // create that dies before its record leaves no parameters for good.
+                    RedisCommand(["SET", RedisKeys.bulkParameters(opID), String(decoding: storedParameters, as: UTF8.self), "EX", "86400"])
                 ])
             }
             await engine.requests.remember(opID, dispatchable)
@@ -131,13 +133,14 @@ public struct BulkHandlers: Sendable {
             }
             let approved = Set(hostIDs).subtracting(notApproved).sorted()
             try await beforeRecord()
-            _ = try await context.redis.pipeline([
-                RedisCommand([
-                    "HSET", RedisKeys.bulkOperation(opID), "record", String(decoding: operation.encoded, as: UTF8.self),
-                    "request", canonical, "timeout_seconds", String(request.parameters.timeoutSeconds),
-                ]),
-                RedisCommand(["ZADD", RedisKeys.bulkIndex, String(Int(created.timeIntervalSince1970 * 1000)), opID]),
-            ])
+            _ = try await context.redis.pipeline(
+                [
+                    RedisCommand([
+                        "HSET", RedisKeys.bulkOperation(opID), "record", String(decoding: operation.encoded, as: UTF8.self),
+                        "request", canonical, "timeout_seconds", String(request.parameters.timeoutSeconds),
+                    ]),
+                    RedisCommand(["ZADD", RedisKeys.bulkIndex, String(Int(created.timeIntervalSince1970 * 1000)), opID]),
+                ] + (storedParameters == nil ? [] : [RedisCommand(["PERSIST", RedisKeys.bulkParameters(opID)])]))
             if request.dispatch { try await engine.start(op: opID, hosts: approved, request: dispatchable) }
             let stored = try await self.record(opID)
             // Finished at creation (empty, all skipped or undeliverable): the record written just
