@@ -27,6 +27,11 @@ public enum RedisKeys {
     public static func bulkSent(_ op: String) -> String { "fleet:bulk:{\(op)}:sent" }
     /// List: hosts waiting for a slot in the operation's concurrency window, in order. Owner: bulk-dispatcher.
     public static func bulkPending(_ op: String) -> String { "fleet:bulk:{\(op)}:pending" }
+    /// Sorted set: hosts whose command is being published, scored by when (ms); a host leaves it
+    /// once its publish is confirmed. One left in it long after (its dispatcher died between the
+    /// delivery deadline and the publish, or the broker stayed away past the retries) is sent
+    /// again by the reconciler. Owner: bulk-dispatcher.
+    public static func bulkUnconfirmed(_ op: String) -> String { "fleet:bulk:{\(op)}:unconfirmed" }
     /// Hash: `cancelled` (0/1) and the operation record. Owner: bulk-dispatcher.
     public static func bulkOperation(_ op: String) -> String { "fleet:bulk:{\(op)}:op" }
     /// String: the operation's parameters as JSON, when too large to travel in each command.

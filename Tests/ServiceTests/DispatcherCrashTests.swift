@@ -5,6 +5,7 @@ import FleetMessaging
 import FleetRuntime
 import FleetStore
 import FleetTestSupport
+import Foundation
 import Testing
 
 @testable import BulkDispatcherService
@@ -110,6 +111,41 @@ struct DispatcherCrashTests {
         #expect(await hosts(doomed) == ["failed:lost", "failed:lost"])
         #expect(ContinuousClock.now - killed < .seconds(10), "lost within a lease and a sweep, not the run timeout")
         #expect(dispatcher.log.contains("agent lease ran out; host lost"))
+    }
+
+    /// A dispatcher that dies between a host's delivery deadline and the publish of its command
+    /// leaves the host queued, with a deadline and no command anywhere (crash point 8): written here
+    /// by hand, as `bulk.dispatch` leaves it, on an operation created with `"dispatch": false`. The
+    /// reconciler sends it again once no dispatcher can still be retrying the publish, instead of
+    /// the deadline failing it `undeliverable` ten minutes later.
+    @Test(.timeLimit(.minutes(2))) func aCommandWhosePublishNeverHappenedIsSentAgain() async throws {
+        let stack = try await IsolatedStack.make(slot: 1)
+        defer { Task { await stack.close() } }
+        let env = stack.environment.merging(["FLEET_RECONCILE_INTERVAL_MS": "300"]) { $1 }
+        let processes = [
+            try ServiceProcess("fleet-selector", environment: env), try ServiceProcess("fleet-bulk-dispatcher", environment: env),
+            try ServiceProcess("fleet-agent", arguments: ["--simulate", "2", "--prefix", "unconfirmed", "--latency-ms", "100"], environment: env),
+        ]
+        defer { processes.reversed().forEach { $0.stop() } }
+        let bus = stack.bus, redis = stack.redis
+        try await ServiceStack.waitUntilReady(bus, .bulkDispatcher)
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(60)) {
+                await bus.call(Route.selectorResolve, ["tags": ["unconfirmed"]]).body?["count"] == 2
+            })
+        let created = await bus.call(Route.bulkCreate, ["operation_type": "reboot", "selector": ["tags": ["unconfirmed"]], "dispatch": false])
+        let op = try #require(created.body?["id"]?.stringValue, "\(created)")
+        let hosts = ["unconfirmed-0", "unconfirmed-1"]
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        for host in hosts {
+            _ = try await redis.send("SADD", RedisKeys.bulkSent(op), host)
+            _ = try await redis.send("ZADD", RedisKeys.bulkDeadlines, String(now + 600_000), "\(op)|\(host)|delivery")
+            _ = try await redis.send("ZADD", RedisKeys.bulkUnconfirmed(op), String(now - 61_000), host)
+        }
+        let final = await progress(redis, op, once: "succeeded", timeout: .seconds(30))
+        #expect(final["succeeded"]?.string == "2", "sent again and run: \(final)")
+        #expect(try await redis.send("ZCARD", RedisKeys.bulkUnconfirmed(op)).int ?? -1 == 0, "confirmed, so out of the set")
+        #expect(processes[1].log.contains("hosts.unconfirmed_resent=2"))
     }
 
     /// Three simulated hosts answering after 1.5 s, a dispatcher that reconciles every 300 ms, and a

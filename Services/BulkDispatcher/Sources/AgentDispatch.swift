@@ -27,11 +27,12 @@ struct AgentDispatch: Sendable {
     /// before its host is left to its delivery deadline.
     static let retryFor: Duration = .seconds(60)
 
-    /// Publishes the hosts' commands in confirmed batches of `window`; returns the hosts no queue took.
+    /// Publishes the hosts' commands in confirmed batches of `window`; returns the hosts no queue
+    /// took, and those still not confirmed when the retries ran out.
     /// A host counts as sent only once its publish is confirmed: one whose publish failed with a
     /// retriable error (a broker restart, a lost connection) is published again, with backoff,
     /// for up to `retryFor` (claim before run makes a second copy harmless).
-    func publish(op: String, hosts: [String], request: DispatchableRequest) async -> [String] {
+    func publish(op: String, hosts: [String], request: DispatchableRequest) async -> (unroutable: [String], unconfirmed: [String]) {
         var unroutable: [String] = []
         var unsent = hosts
         var backoff = Backoff(base: .milliseconds(200), cap: .seconds(5))
@@ -45,7 +46,7 @@ struct AgentDispatch: Sendable {
             try? await Task.sleep(for: backoff.next())
         }
         FleetMetrics.count("fleet_bulk_dispatched_total", by: hosts.count - unsent.count - unroutable.count)
-        return unroutable
+        return (unroutable, unsent)
     }
 
     /// One pass: the hosts no queue took, and those whose publish failed and may succeed later.

@@ -43,7 +43,13 @@ struct BulkEngine: Sendable {
         guard !hosts.isEmpty else { return }
         let within = Duration.seconds(request.deliveryTimeoutSeconds)
         try await Deadlines(redis: redis, clock: context.clock).expectClaims(op: op, hosts: hosts, within: within)
-        let unroutable = await agents.publish(op: op, hosts: hosts, request: request)
+        // Marked unconfirmed until the broker confirms: a dispatcher that dies before then leaves
+        // the host there, and the reconciler sends it again instead of the deadline failing it.
+        let now = String(context.clock.nowMs)
+        try await redis.pipelineChecked(RedisCommand.chunked(["ZADD", RedisKeys.bulkUnconfirmed(op)], hosts) { [now, $0] })
+        let (unroutable, unconfirmed) = await agents.publish(op: op, hosts: hosts, request: request)
+        let settled = unconfirmed.isEmpty ? hosts : Array(Set(hosts).subtracting(unconfirmed))
+        if !settled.isEmpty { try await redis.pipelineChecked(RedisCommand.chunked(["ZREM", RedisKeys.bulkUnconfirmed(op)], settled)) }
         if !unroutable.isEmpty {
             let outcome = try await store.move(operation: op, hosts: unroutable, to: .failed, reason: .undeliverable)
             try await hostsEnded(op: op, to: .failed, reason: .undeliverable, outcome)

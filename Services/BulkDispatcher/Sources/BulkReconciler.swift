@@ -23,7 +23,13 @@ actor BulkReconciler {
     /// Free slots of a concurrency window with hosts still pending, on the last sweep, by operation.
     private var idleSlots: [String: Int] = [:]
 
-    init(engine: BulkEngine) { self.engine = engine }
+    /// How often it sweeps (so a host whose publish is being retried right now is left alone).
+    let interval: Duration
+
+    init(engine: BulkEngine) {
+        self.engine = engine
+        interval = engine.context.config.reconcileInterval
+    }
 
     private var deadlines: Deadlines { Deadlines(redis: engine.redis, clock: engine.context.clock) }
 
@@ -33,6 +39,7 @@ actor BulkReconciler {
     /// What one sweep did to one operation.
     struct Repair: Equatable, Sendable {
         var resent: [String] = []
+        var unconfirmedResent: [String] = []
         var slotsFreed = 0
     }
 
@@ -64,6 +71,7 @@ actor BulkReconciler {
             try await giveADeadline(op, running: running, timeoutSeconds: request?.timeoutSeconds ?? 300)
 
             var repair = Repair()
+            repair.unconfirmedResent = try await resendUnconfirmed(op, queued: queued, request)
             let orphans = try await orphaned(op, outOfPending, sentByCaller: request.map { !$0.dispatchesItself } ?? false)
             let confirmed = orphans.intersection(suspects[op] ?? [])
             seenSuspects[op] = orphans.subtracting(confirmed)
@@ -86,13 +94,32 @@ actor BulkReconciler {
             if repair != Repair() {
                 engine.context.logger.warning(
                     "reconciled hosts no one would move on",
-                    metadata: ["op.id": "\(op)", "hosts.resent": "\(repair.resent.count)", "slots.freed": "\(repair.slotsFreed)"])
+                    metadata: [
+                        "op.id": "\(op)", "hosts.resent": "\(repair.resent.count)", "hosts.unconfirmed_resent": "\(repair.unconfirmedResent.count)",
+                        "slots.freed": "\(repair.slotsFreed)",
+                    ])
                 repairs[op] = repair
             }
         }
         suspects = seenSuspects.filter { !$0.value.isEmpty }
         idleSlots = seenIdle
         return repairs
+    }
+
+    /// Hosts whose publish was never confirmed, long enough ago that no dispatcher is still
+    /// retrying it (`AgentDispatch.retryFor` and a sweep): still queued, they are sent again (claim
+    /// before run makes a copy that did go out harmless); the others leave the set.
+    private func resendUnconfirmed(_ op: String, queued: Set<String>, _ request: DispatchableRequest?) async throws -> [String] {
+        let before = engine.context.clock.nowMs - (AgentDispatch.retryFor + interval).wholeMilliseconds
+        let stale =
+            try await engine.redis.send("ZRANGEBYSCORE", RedisKeys.bulkUnconfirmed(op), "-inf", String(before), "LIMIT", "0", "1000").array?
+            .compactMap(\.string) ?? []
+        guard !stale.isEmpty else { return [] }
+        let settled = stale.filter { !queued.contains($0) }
+        if !settled.isEmpty { _ = try await engine.redis.send(RedisCommand(["ZREM", RedisKeys.bulkUnconfirmed(op)] + settled)) }
+        let resend = stale.filter { queued.contains($0) }.sorted()
+        if !resend.isEmpty { try await self.resend(op, resend, request) }
+        return resend
     }
 
     /// Sends orphaned hosts their commands again; with the operation's request gone, they fail.

@@ -130,7 +130,10 @@ public struct RequestRouter: Sendable {
             try await replies.publish(OutgoingMessage(exchange: delivery.exchange, routingKey: delivery.routingKey, body: delivery.body, properties: props))
             delivery.ack()
         } catch {
+            // The broker is away for this connection too (it reconnects on its own): requeued after
+            // a pause, not in a tight loop of redeliveries while it is.
             logger.warning("could not deliver again; requeueing", metadata: ["error": "\(error)"])
+            await pacing.pause()
             delivery.nack(requeue: true)
         }
     }
