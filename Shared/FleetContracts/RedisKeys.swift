@@ -87,7 +87,8 @@ public enum RedisKeys {
     /// Set: operation (or rollout) ids of runs not yet finished. Owner: scheduler.
     public static let schedulesOpen = "fleet:schedules:open"
     /// String (expires after a day, as the create's Idempotency-Key does): the final status a finish
-    /// event announced for an operation (or rollout) no run was known to have created yet. A run's
+    /// event announced for an operation (or rollout) no run was known to have created yet, while
+    /// some run is being started (`schedulesPending` is not empty). A run's
     /// operation can finish before the scheduler has recorded which run created it; the run reads
     /// this when it records the operation. Owner: scheduler.
     public static func scheduleEarlyFinish(_ op: String) -> String { "fleet:schedules:early-finish:{\(op)}" }

@@ -197,6 +197,28 @@ struct DispatcherCrashTests {
         }
     }
 
+    /// Hosts that lost both their place in the pending list and their command (a create that died
+    /// between its record and its start, as crash point 6 leaves them; here the list is emptied by
+    /// hand while the window's one slot is taken) are sent by the reconciler within the window:
+    /// put back in the pending list, never more than one host running at once.
+    @Test func orphansOfAWindowAreSentWithinTheWindow() async throws {
+        try await windowOfOne("window") { stack, op in
+            let redis = stack.redis
+            let deleted = try await redis.send("DEL", RedisKeys.bulkPending(op)).int
+            #expect(deleted == 1)
+            var mostRunning = 0
+            var final: [String: RedisValue] = [:]
+            _ = await TestEnvironment.eventually(timeout: .seconds(30)) {
+                let statuses = (try? await redis.send("HVALS", RedisKeys.bulkHosts(op)).array?.compactMap(\.string)) ?? []
+                mostRunning = max(mostRunning, statuses.count { $0 == "running" })
+                final = (try? await redis.send("HGETALL", RedisKeys.bulkProgress(op)).dictionary) ?? [:]
+                return final["status"]?.string == "succeeded"
+            }
+            #expect(final["succeeded"]?.int == 3, "\(final)")
+            #expect(mostRunning == 1, "the window of one held: at most \(mostRunning) running")
+        }
+    }
+
     /// A dispatcher that recorded a host's result but died before it freed the host's slot of the
     /// window: the result comes again, applies nothing and frees nothing, and with `concurrency: 1`
     /// nothing else would ever send the pending hosts. The reconciler frees the slot.

@@ -40,6 +40,8 @@ actor BulkReconciler {
     struct Repair: Equatable, Sendable {
         var resent: [String] = []
         var unconfirmedResent: [String] = []
+        /// Orphans put back in the pending list: the window had no free slot for them.
+        var queuedForSlot = 0
         var slotsFreed = 0
     }
 
@@ -76,8 +78,21 @@ actor BulkReconciler {
             let confirmed = orphans.intersection(suspects[op] ?? [])
             seenSuspects[op] = orphans.subtracting(confirmed)
             if !confirmed.isEmpty {
-                repair.resent = confirmed.sorted()
-                try await resend(op, repair.resent, request)
+                // Orphans take only the window's free slots; the rest wait in the pending list, as
+                // they would have had the create or the release not died between its writes.
+                var orphansToSend = confirmed.sorted()
+                if let request, let window = request.concurrency?.resolve(total: statuses.values.count { $0 != notApproved }) {
+                    let inFlight = outOfPending.count - orphans.count
+                    let free = max(0, window - running.count - inFlight)
+                    if orphansToSend.count > free {
+                        let waiting = Array(orphansToSend[free...])
+                        orphansToSend = Array(orphansToSend[..<free])
+                        try await redis.pipelineChecked(RedisCommand.chunked(["RPUSH", RedisKeys.bulkPending(op)], waiting))
+                        repair.queuedForSlot = waiting.count
+                    }
+                }
+                repair.resent = orphansToSend
+                if !orphansToSend.isEmpty { try await resend(op, orphansToSend, request) }
             }
             // A window whose slots are free while hosts wait: a result whose move applied but whose
             // release did not (the dispatcher died, or Redis went away, between the two). The
@@ -96,7 +111,7 @@ actor BulkReconciler {
                     "reconciled hosts no one would move on",
                     metadata: [
                         "op.id": "\(op)", "hosts.resent": "\(repair.resent.count)", "hosts.unconfirmed_resent": "\(repair.unconfirmedResent.count)",
-                        "slots.freed": "\(repair.slotsFreed)",
+                        "hosts.queued_for_slot": "\(repair.queuedForSlot)", "slots.freed": "\(repair.slotsFreed)",
                     ])
                 repairs[op] = repair
             }

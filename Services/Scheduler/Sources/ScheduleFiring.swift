@@ -161,13 +161,17 @@ struct ScheduleFiring: Sendable {
     /// An operation can finish before `start` has written which run created it (an empty
     /// selection finishes inside the create; a fast one within milliseconds), and its records
     /// can be gone by the time anyone looks (retention). So a finish event for an operation no run
-    /// is known to have created is kept (`scheduleEarlyFinish`), then the mapping is read once
-    /// more: `start` writes the mapping before it reads what was kept, so one of the two sides
-    /// always sees the other, in whatever order they run.
+    /// is known to have created is kept (`scheduleEarlyFinish`) while any run is being started
+    /// (`schedulesPending`, which a run enters before its create and leaves after `start` has
+    /// read what was kept), then the mapping is read once more: `start` writes the mapping before
+    /// it reads what was kept, so one of the two sides always sees the other, in whatever order
+    /// they run. Operations no schedule started (most) leave nothing behind once no run is pending.
     func reconcile(_ op: String, finished: String? = nil) async throws {
         var member = try await context.redis.send("HGET", RedisKeys.schedulesByOperation, op).string
         if member == nil, let finished {
-            _ = try await context.redis.send("SET", RedisKeys.scheduleEarlyFinish(op), finished, "EX", "86400")
+            if try await context.redis.send("ZCARD", RedisKeys.schedulesPending).int ?? 0 > 0 {
+                _ = try await context.redis.send("SET", RedisKeys.scheduleEarlyFinish(op), finished, "EX", "86400")
+            }
             member = try await context.redis.send("HGET", RedisKeys.schedulesByOperation, op).string
         }
         guard let member else {
