@@ -244,6 +244,32 @@ struct BulkDispatchTests {
         return (tag, ids)
     }
 
+    /// Claiming a running host again (the same agent: a lost reply, or a hostile agent stalling)
+    /// is granted but does not push the host's run deadline on; a renewal starts only its lease.
+    @Test func aRepeatedClaimKeepsTheRunDeadline() async throws {
+        let s = try await ServiceStack.shared.handle()
+        let (tag, ids) = await hosts(s, 1)
+        let agent = try await TestAgent.bind(ids)  // holds the command, never claims it
+        defer { Task { await agent.close() } }
+        let created = await s.bus.call(Route.bulkCreate, ["operation_type": "reboot", "selector": ["tags": [.string(tag)]]])
+        let op = try #require(created.body?["id"]?.stringValue)
+        let host = try #require(ids.first)
+        let claim = ClaimRequest(opID: op, hostIDs: [host], agentID: "stalling-agent", renews: true)
+        #expect(await s.bus.call(Route.bulkClaim, claim.json).body?["claimed"] == [.string(host)])
+        let deadline = { try await s.redis.send("ZSCORE", RedisKeys.bulkDeadlines, "\(op)|\(host)|run").string }
+        let lease = { try await s.redis.send("ZSCORE", RedisKeys.bulkLeases, "\(op)|\(host)").string }
+        let (firstDeadline, firstLease) = (try await deadline(), try await lease())
+        #expect(firstDeadline != nil && firstLease != nil)
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(await s.bus.call(Route.bulkClaim, claim.json).body?["claimed"] == [.string(host)], "granted again to the same agent")
+        var renewal = claim
+        renewal.renewal = true
+        #expect(await s.bus.call(Route.bulkClaim, renewal.json).body?["claimed"] == [.string(host)])
+        #expect(try await deadline() == firstDeadline, "the run deadline stays where the first claim put it")
+        #expect(try await lease() != firstLease, "the lease started again")
+        _ = await s.bus.call(Route.bulkCancel, ["id": .string(op)])
+    }
+
     /// Polls the operation until its aggregate is `status`; returns its progress.
     private func waitFor(_ s: ServiceStack.Handle, _ op: JSONValue, _ status: String) async -> JSONValue? {
         var last: JSONValue?

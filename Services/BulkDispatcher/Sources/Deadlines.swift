@@ -22,8 +22,10 @@ struct Deadlines: Sendable {
         try await add(op: op, hosts: hosts, kind: .delivery, within: within + Self.grace)
     }
 
+    /// A host runs once per operation, so its run deadline is set once (`NX`): an agent claiming
+    /// its host again (a lost reply, or a hostile agent) cannot push its own deadline on.
     func expectResults(op: String, hosts: [String], within: Duration) async throws {
-        try await add(op: op, hosts: hosts, kind: .run, within: within + Self.grace)
+        try await add(op: op, hosts: hosts, kind: .run, within: within + Self.grace, onlyNew: true)
     }
 
     /// Of `hosts`, those without a `kind` deadline (one pipelined round trip).
@@ -43,9 +45,10 @@ struct Deadlines: Sendable {
     /// The sorted set's member for one host's deadline: `<op>|<host>|<kind>`.
     static func member(_ op: String, _ host: String, _ kind: Kind) -> String { "\(op)|\(host)|\(kind.rawValue)" }
 
-    private func add(op: String, hosts: [String], kind: Kind, within: Duration) async throws {
+    private func add(op: String, hosts: [String], kind: Kind, within: Duration, onlyNew: Bool = false) async throws {
         let due = String(clock.nowMs + within.wholeMilliseconds)
-        try await redis.pipelineChecked(RedisCommand.chunked(["ZADD", RedisKeys.bulkDeadlines], hosts) { [due, Self.member(op, $0, kind)] })
+        let head = onlyNew ? ["ZADD", RedisKeys.bulkDeadlines, "NX"] : ["ZADD", RedisKeys.bulkDeadlines]
+        try await redis.pipelineChecked(RedisCommand.chunked(head, hosts) { [due, Self.member(op, $0, kind)] })
     }
 }
 
