@@ -25,6 +25,24 @@ public enum TestEnvironment {
     public static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
+    /// A TCP port on 127.0.0.1 nothing listens on now, as the kernel picks one for a bind to port 0
+    /// (a random port of the ephemeral range can be in use by an outgoing connection: a service
+    /// then cannot serve its metrics, as one CI run showed). The socket is closed before the
+    /// caller binds, so another bind could still take it in between: rare, not impossible.
+    public static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        return bound ? Int(UInt16(bigEndian: address.sin_port)) : Int.random(in: 40_000...49_999)
+    }
+
     /// A name no other test (or earlier run) uses, so tests can run in parallel against one broker.
     public static func uniqueName(_ prefix: String) -> String {
         "test.\(prefix).\(UInt32.random(in: 0...UInt32.max))"

@@ -76,7 +76,7 @@ struct BusContractTests {
     @Test(arguments: ["fleet-bulk-dispatcher", "fleet-rollout-controller", "fleet-scheduler"])
     func sigtermStopsEveryPartInOrderAndExitsZero(service: String) async throws {
         _ = try await ServiceStack.shared.handle()  // the vhost and its topology exist
-        let port = Int.random(in: 40_000...49_999)
+        let port = TestEnvironment.freePort()
         let replica = try ServiceProcess(service, environment: ["FLEET_METRICS_PORT": String(port)])
         #expect(await replica.waitForLog("serving", "listening on 127.0.0.1:\(port)"), "\(replica.log.suffix(1500))")
         let asked = ContinuousClock.now
@@ -89,7 +89,7 @@ struct BusContractTests {
     @Test func sigtermDrainsInFlightCommandsAndExitsZero() async throws {
         let s = try await ServiceStack.shared.handle()
         // With its /metrics endpoint up, which must stop in the same orderly shutdown.
-        let replica = try ServiceProcess("fleet-groups", environment: ["FLEET_METRICS_PORT": String(Int.random(in: 40_000...49_999))])
+        let replica = try ServiceProcess("fleet-groups", environment: ["FLEET_METRICS_PORT": String(TestEnvironment.freePort())])
         #expect(await replica.waitForLog("serving"), "\(replica.log.suffix(1500))")
         // Many commands in flight across both replicas, then SIGTERM to one of them.
         async let replies = withTaskGroup(of: Int.self) { group in

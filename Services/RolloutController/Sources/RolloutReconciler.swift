@@ -62,23 +62,9 @@ public struct RolloutReconciler: Service {
 
     /// Records missing from the index, found by a scan of the keyspace (at start only).
     func indexOrphans() async throws -> Int {
-        let redis = context.redis
-        var added = 0
-        var cursor = "0"
-        repeat {
-            let reply = try await redis.send("SCAN", cursor, "MATCH", "fleet:rolling:{*}:record", "COUNT", "1000").array ?? []
-            guard reply.count == 2, let next = reply[0].string else { break }
-            cursor = next
-            for key in reply[1].array?.compactMap(\.string) ?? [] {
-                guard let open = key.firstIndex(of: "{"), let close = key.lastIndex(of: "}"), open < close else { continue }
-                let id = String(key[key.index(after: open)..<close])
-                guard let stored = try await driver.store.load(id) else { continue }
-                let created =
-                    stored.record["created_at"]?.stringValue.flatMap { try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse($0) }
-                    .map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) } ?? 0
-                if try await redis.send("ZADD", RedisKeys.rollingIndex, "NX", String(created), id).int == 1 { added += 1 }
-            }
-        } while cursor != "0"
-        return added
+        try await IndexRepair.relist(context.redis, recordsOf: "fleet:rolling:", into: RedisKeys.rollingIndex) { id in
+            guard let stored = try await driver.store.load(id) else { return nil }
+            return IndexRepair.milliseconds(stored.record["created_at"]?.stringValue)
+        }
     }
 }

@@ -83,22 +83,9 @@ struct ScheduleReconciler: Sendable {
     /// every key name once).
     func indexOrphans() async throws -> Repairs {
         var repairs = Repairs()
-        var cursor = "0"
-        repeat {
-            let reply = try await redis.send("SCAN", cursor, "MATCH", "fleet:schedules:{*}:record", "COUNT", "1000").array ?? []
-            guard reply.count == 2, let next = reply[0].string else { break }
-            cursor = next
-            for key in reply[1].array?.compactMap(\.string) ?? [] {
-                guard let open = key.firstIndex(of: "{"), let close = key.lastIndex(of: "}"), open < close else { continue }
-                let id = String(key[key.index(after: open)..<close])
-                let created =
-                    try await redis.send("HGET", key, "created_at").string.flatMap {
-                        try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse($0)
-                    }.map(ScheduleFiring.ms) ?? 0
-                // NX: a schedule already listed keeps its place.
-                if try await redis.send("ZADD", RedisKeys.schedulesIndex, "NX", String(created), id).int == 1 { repairs.indexEntriesAdded += 1 }
-            }
-        } while cursor != "0"
+        repairs.indexEntriesAdded = try await IndexRepair.relist(redis, recordsOf: "fleet:schedules:", into: RedisKeys.schedulesIndex) { id in
+            IndexRepair.milliseconds(try await redis.send("HGET", RedisKeys.scheduleRecord(id), "created_at").string)
+        }
         return repairs
     }
 
