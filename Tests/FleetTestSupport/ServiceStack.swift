@@ -32,7 +32,7 @@ public actor ServiceStack {
         let redis = try await RedisClient.connect(url: TestEnvironment.serviceRedisURL)
         _ = try await redis.send("FLUSHDB")
         // Two schedulers: every schedule test also checks that replicas fire each instant once.
-        let metricsPort = Int.random(in: 30_000...39_999)
+        let metricsPort = TestEnvironment.freePort()  // not a random one: the ephemeral range may hold it
         let processes = try ["fleet-selector", "fleet-groups", "fleet-bulk-dispatcher", "fleet-rollout-controller", "fleet-scheduler", "fleet-scheduler"].map {
             // A short grace after a run timeout, so timeout tests take a second, not five.
             try ServiceProcess(
