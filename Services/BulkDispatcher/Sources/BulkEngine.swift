@@ -42,11 +42,13 @@ struct BulkEngine: Sendable {
     func dispatch(op: String, hosts: [String], request: DispatchableRequest) async throws {
         guard !hosts.isEmpty else { return }
         let within = Duration.seconds(request.deliveryTimeoutSeconds)
-        try await Deadlines(redis: redis, clock: context.clock).expectClaims(op: op, hosts: hosts, within: within)
-        // Marked unconfirmed until the broker confirms: a dispatcher that dies before then leaves
-        // the host there, and the reconciler sends it again instead of the deadline failing it.
+        // The delivery deadlines, and the hosts marked unconfirmed until the broker confirms (a
+        // dispatcher that dies before then leaves them there, and the reconciler sends them again
+        // instead of the deadline failing them): one round trip.
         let now = String(context.clock.nowMs)
-        try await redis.pipelineChecked(RedisCommand.chunked(["ZADD", RedisKeys.bulkUnconfirmed(op)], hosts) { [now, $0] })
+        try await redis.pipelineChecked(
+            Deadlines(redis: redis, clock: context.clock).claimDeadlines(op: op, hosts: hosts, within: within)
+                + RedisCommand.chunked(["ZADD", RedisKeys.bulkUnconfirmed(op)], hosts) { [now, $0] })
         let (unroutable, unconfirmed) = await agents.publish(op: op, hosts: hosts, request: request)
         let settled = unconfirmed.isEmpty ? hosts : Array(Set(hosts).subtracting(unconfirmed))
         if !settled.isEmpty { try await redis.pipelineChecked(RedisCommand.chunked(["ZREM", RedisKeys.bulkUnconfirmed(op)], settled)) }

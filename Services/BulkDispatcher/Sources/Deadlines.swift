@@ -18,8 +18,9 @@ struct Deadlines: Sendable {
 
     enum Kind: String { case run, delivery }
 
-    func expectClaims(op: String, hosts: [String], within: Duration) async throws {
-        try await add(op: op, hosts: hosts, kind: .delivery, within: within + Self.grace)
+    /// The writes of hosts' delivery deadlines, for a caller to send in one pipeline with its own.
+    func claimDeadlines(op: String, hosts: [String], within: Duration) -> [RedisCommand] {
+        commands(op: op, hosts: hosts, kind: .delivery, within: within + Self.grace)
     }
 
     /// A host runs once per operation, so its run deadline is set once (`NX`): an agent claiming
@@ -46,9 +47,13 @@ struct Deadlines: Sendable {
     static func member(_ op: String, _ host: String, _ kind: Kind) -> String { "\(op)|\(host)|\(kind.rawValue)" }
 
     private func add(op: String, hosts: [String], kind: Kind, within: Duration, onlyNew: Bool = false) async throws {
+        try await redis.pipelineChecked(commands(op: op, hosts: hosts, kind: kind, within: within, onlyNew: onlyNew))
+    }
+
+    private func commands(op: String, hosts: [String], kind: Kind, within: Duration, onlyNew: Bool = false) -> [RedisCommand] {
         let due = String(clock.nowMs + within.wholeMilliseconds)
         let head = onlyNew ? ["ZADD", RedisKeys.bulkDeadlines, "NX"] : ["ZADD", RedisKeys.bulkDeadlines]
-        try await redis.pipelineChecked(RedisCommand.chunked(head, hosts) { [due, Self.member(op, $0, kind)] })
+        return RedisCommand.chunked(head, hosts) { [due, Self.member(op, $0, kind)] }
     }
 }
 
