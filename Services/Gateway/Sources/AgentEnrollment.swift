@@ -71,7 +71,7 @@ public struct AgentEnrollment: Sendable {
                 ["exchange": .string(topic.exchange), "write": .string(topic.write), "read": .string(topic.read)])
         }
         // The old password's connections go: enrolling again is how a leaked URL is replaced.
-        if status != 201 { _ = try await call("DELETE", "connections/username/\(Self.segment(user))", nil, allowing: [404]) }
+        if status != 201 { try await closeConnections(of: user) }
         return Enrolled(brokerUser: user, amqpURL: amqpURL(user: user, password: password), created: status == 201)
     }
 
@@ -79,8 +79,23 @@ public struct AgentEnrollment: Sendable {
     public func revoke(_ identity: AgentIdentity) async throws(EnrollmentError) -> Bool {
         guard let user = identity.brokerUser else { throw EnrollmentError(.invalid, "the services' own broker user is not revoked here") }
         let status = try await call("DELETE", "users/\(Self.segment(user))", nil, allowing: [404])
-        _ = try await call("DELETE", "connections/username/\(Self.segment(user))", nil, allowing: [404])
+        try await closeConnections(of: user)
         return status != 404
+    }
+
+    /// Closes every connection of `user`. The broker answers 500 when a connection it listed ends
+    /// while it closes it (deleting the user closes them too, at the same moment): closing is
+    /// idempotent, so a 5xx is tried again, a few times within about two seconds.
+    private func closeConnections(of user: String) async throws(EnrollmentError) {
+        let path = "connections/username/\(Self.segment(user))"
+        for attempt in 1... {
+            do {
+                _ = try await call("DELETE", path, nil, allowing: [404])
+                return
+            } catch  where error.serverFault && attempt < 5 {
+                try? await Task.sleep(for: .milliseconds(100 * attempt))
+            }
+        }
     }
 
     func amqpURL(user: String, password: String) -> String {
@@ -117,7 +132,9 @@ public struct AgentEnrollment: Sendable {
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         guard (200..<300).contains(status) || allowing.contains(status) else {
             let reason = String(decoding: data.prefix(300), as: UTF8.self)
-            throw EnrollmentError(status == 401 ? .misconfigured : .unavailable, "\(method) /api/\(path) answered \(status): \(reason)")
+            var error = EnrollmentError(status == 401 ? .misconfigured : .unavailable, "\(method) /api/\(path) answered \(status): \(reason)")
+            error.serverFault = status >= 500
+            throw error
         }
         return status
     }
@@ -128,6 +145,8 @@ public struct EnrollmentError: Error, Sendable, CustomStringConvertible {
     public enum Kind: Sendable { case invalid, misconfigured, unavailable }
     public let kind: Kind
     public let message: String
+    /// The management API answered 5xx: the same call may well succeed a moment later.
+    public internal(set) var serverFault = false
 
     init(_ kind: Kind, _ message: String) {
         self.kind = kind
