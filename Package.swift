@@ -168,6 +168,7 @@ let package = Package(
                 "FleetRuntime", "FleetMessaging", "FleetContracts", "FleetCore", "FleetBus", "FleetStore", "FleetTestSupport", "BulkDispatcherService",
                 "SelectorService", "AgentService", "FleetctlKit", "SchedulerService",
                 .product(name: "PropertyBased", package: "swift-property-based"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             path: "Tests/ServiceTests"),
         .testTarget(

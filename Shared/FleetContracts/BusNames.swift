@@ -108,6 +108,8 @@ public enum Route {
     public static let bulkCancel = "bulk.cancel"
     public static let bulkClaim = "bulk.claim"
     public static let bulkDispatch = "bulk.dispatch"
+    /// `{"id", "statuses", "reasons"?}`: a new operation over the original's hosts that match.
+    public static let bulkRerun = "bulk.rerun"
     public static let rollingCreate = "rolling.create"
     public static let rollingGet = "rolling.get"
     public static let rollingList = "rolling.list"
@@ -115,6 +117,12 @@ public enum Route {
     public static let rollingPause = "rolling.pause"
     public static let rollingResume = "rolling.resume"
     public static let rollingCancel = "rolling.cancel"
+    /// `{"id"}`: on from `awaiting_approval`.
+    public static let rollingPromote = "rolling.promote"
+    /// `{"id", "reason"}`: halts as the failure budget does, recording the reason.
+    public static let rollingHalt = "rolling.halt"
+    /// `{"id", "statuses", "reasons"?}`: a new rollout over the original's hosts that match.
+    public static let rollingRerun = "rolling.rerun"
     public static let schedulesCreate = "schedules.create"
     public static let schedulesGet = "schedules.get"
     public static let schedulesList = "schedules.list"

@@ -20,6 +20,10 @@ public struct ServiceConfig: Sendable {
     /// How long a host an agent claimed stays running without the agent renewing its claim
     /// (`FLEET_AGENT_LEASE_MS`): past it, the host is failed `lost`.
     public var agentLease: Duration
+    /// The hosts a rollout's HTTP gates may address (`FLEET_GATE_HOSTS`, comma-separated, names
+    /// compared lowercased); nil: any. A gate is a GET the controller makes for whoever may create
+    /// a rollout, so a deployment that keeps its alerting systems on known hosts lists them.
+    public var gateHosts: Set<String>?
 
     public init(environment env: [String: String] = ProcessInfo.processInfo.environment) {
         amqpURL = Self.fileContents(env["FLEET_AMQP_URL_FILE"]) ?? env["FLEET_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672/%2f"
@@ -30,7 +34,12 @@ public struct ServiceConfig: Sendable {
         retentionSeconds = env["FLEET_RETENTION_SECONDS"].flatMap(Int.init) ?? 30 * 86_400
         reconcileInterval = .milliseconds(env["FLEET_RECONCILE_INTERVAL_MS"].flatMap(Int.init) ?? 10_000)
         agentLease = .milliseconds(env["FLEET_AGENT_LEASE_MS"].flatMap(Int.init) ?? 60_000)
+        gateHosts = env["FLEET_GATE_HOSTS"].map(Self.hostList)
         environment = env
+    }
+
+    static func hostList(_ text: String) -> Set<String> {
+        Set(text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty })
     }
 }
 
@@ -79,6 +88,9 @@ extension ServiceConfig {
             }
         } else if let url = env["FLEET_AMQP_URL"] {
             do throws(AMQPError) { _ = try AMQPConfig(url: url) } catch { throw ConfigError(variable: "FLEET_AMQP_URL", message: error.message) }
+        }
+        if let hosts = env["FLEET_GATE_HOSTS"], hostList(hosts).isEmpty || hostList(hosts).contains(where: { $0.contains(" ") || $0.contains("/") }) {
+            throw ConfigError(variable: "FLEET_GATE_HOSTS", message: "'\(hosts)' is not a comma-separated list of host names")
         }
         if let url = env["FLEET_REDIS_URL"], URLComponents(string: url)?.scheme != "redis" {
             throw ConfigError(variable: "FLEET_REDIS_URL", message: "'\(url)' is not a redis:// URL")

@@ -64,8 +64,16 @@ struct CommandAndEventFixtureTests {
         try golden.check(
             RollingDeployment(
                 id: "ro-1kq3x", operationType: "reboot", selector: operation.selector, parameters: ["delay_seconds": 0], settings: settings,
-                plan: RolloutPlan(total: 4, batches: [1, 2, 1], failureBudget: 1), bulkOperationID: "op-2ao62yafcj4ed",
+                plan: settings.plan(total: 4), bulkOperationID: "op-2ao62yafcj4ed",
                 createdAt: "2026-12-01T10:00:00.000Z", progress: progress))
+        let plan = RolloutPlan(
+            total: 3, batchSize: .count(2), failureThresholdPct: nil, maxFailures: 1, canary: CanarySettings(hosts: .count(1), soakSeconds: 60),
+            delaySeconds: 30)
+        try golden.check(PlanPreview(rollout: plan, hostIDs: ["web-1", "web-2", "web-3"], notApproved: ["web-2"]))
+        // A deployment stored before the policy fields still decodes, with their defaults.
+        let url = GoldenFixtureTests.fixtures.appendingPathComponent("rolling.deployment.v1.before-policy.json")
+        let old = try RollingDeployment.decode(Array(try Data(contentsOf: url)))
+        #expect(old.plan.policy == .everyFailure && old.plan.canary == nil && old.gates == .array([]) && old.haltCode == nil)
     }
 
     @Test func parametersByReference() throws {

@@ -21,6 +21,23 @@ struct APIGrammarTests {
         _ = try CronSchedule(cron: "@daily", timeZone: "Europe/Paris")
     }
 
+    /// The gate URL grammar: the spec states `RolloutGate.urlPattern` itself, and it takes and
+    /// refuses what an operator would expect.
+    @Test func theSpecStatesTheGateURLPattern() throws {
+        let spec = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appending(path: "../../docs/openapi.yaml")
+        let yamlEscaped = RolloutGate.urlPattern.replacingOccurrences(of: "\\", with: "\\\\")
+        #expect(try String(contentsOf: spec, encoding: .utf8).contains("pattern: \"\(yamlEscaped)\""))
+        for ok in ["http://127.0.0.1:8080/health", "https://alerts.example/api/v1/ok?rollout=ro-1&x=%2F", "HTTP://a", "http://a-b.c/"] {
+            #expect(RolloutGate.isAcceptable(ok), "\(ok)")
+        }
+        for bad in [
+            "ftp://a/", "http://u:p@a/", "http://a b/", "http://a/\u{1c}", "http://ä/", "http://a/%zz", "http:///x", "http://[::1]/", "http://a/#f",
+            "http://a:/",
+        ] {
+            #expect(!RolloutGate.isAcceptable(bad), "\(bad)")
+        }
+    }
+
     /// docs/openapi.yaml states the release the executables report.
     @Test func theSpecStatesTheRelease() throws {
         let spec = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appending(path: "../../docs/openapi.yaml")

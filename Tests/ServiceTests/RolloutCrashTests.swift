@@ -77,7 +77,9 @@ struct RolloutCrashTests {
             // Never early; and once the controller is back, at once if the instant has passed.
             let late = batches[2].1.timeIntervalSince(due)
             let afterBoth = batches[2].1.timeIntervalSince(max(due, back))
-            #expect(late > -0.1 && afterBoth < 3.0, "batch 3 started \(late) s after its instant, \(afterBoth) s after both it and the restart")
+            // "At once" on a loaded 2-core machine with every suite running: well under the 10 s a
+            // lost timer would wait for the reconciler (4.1 s was seen once under that load).
+            #expect(late > -0.1 && afterBoth < 7.0, "batch 3 started \(late) s after its instant, \(afterBoth) s after both it and the restart")
         }
     }
 
@@ -127,5 +129,48 @@ struct RolloutCrashTests {
         #expect(await TestEnvironment.eventually(timeout: .seconds(20)) { await listed().contains(unlisted) }, "listed again after a start")
         #expect(await controller.waitForLog("rollout triggers repaired", timeout: .seconds(5)))
         for id in [untriggered, unlisted] { _ = await bus.call(Route.rollingCancel, ["id": .string(id)]) }
+    }
+    /// A controller killed while the canary soaks, and again while it awaits approval, resumes
+    /// each time where it was: the soak ends, the gate is asked, the rollout waits for the promote,
+    /// and after it the rest goes out once.
+    @Test(.timeLimit(.minutes(2))) func sigkillWhileSoakingAndWhileAwaitingApprovalResumesThere() async throws {
+        let stack = try await IsolatedStack.make(slot: 2)
+        defer { Task { await stack.close() } }
+        let env = stack.environment, bus = stack.bus
+        let gates = try await GateServer()
+        defer { gates.stop() }
+        let selector = try ServiceProcess("fleet-selector", environment: env)
+        let dispatcher = try ServiceProcess("fleet-bulk-dispatcher", environment: env)
+        var controller = try ServiceProcess("fleet-rollout-controller", environment: env)
+        let agent = try ServiceProcess("fleet-agent", arguments: ["--simulate", "3", "--prefix", "rsoak"], environment: env)
+        defer { [agent, controller, dispatcher, selector].forEach { $0.stop() } }
+        try await ServiceStack.waitUntilReady(bus, .rolloutController)
+        #expect(await TestEnvironment.eventually(timeout: .seconds(60)) { await bus.call(Route.selectorResolve, ["tags": ["rsoak"]]).body?["count"] == 3 })
+        let events = try await EventRecorder(stack.connection, pattern: "rolling.#")
+        defer { events.stop() }
+        let created = await bus.call(
+            Route.rollingCreate,
+            [
+                "operation_type": "run_script", "selector": ["tags": ["rsoak"]], "parameters": ["content": "true"], "batch_size": 2,
+                "canary": ["hosts": 1, "soak_seconds": 3, "promotion": "manual"],
+                "gates": [["type": "http", "url": .string(gates.base + "/ok"), "timeout_seconds": 5, "after": "canary"]],
+            ])
+        let id = try #require(created.body?["id"]?.stringValue, "\(created)")
+        func status() async -> JSONValue? { await bus.call(Route.rollingGet, ["id": .string(id)]).body?["status"] }
+
+        #expect(await TestEnvironment.eventually(timeout: .seconds(20)) { await status() == "soaking" })
+        await controller.kill9()
+        controller = try ServiceProcess("fleet-rollout-controller", environment: env)
+        #expect(await TestEnvironment.eventually(timeout: .seconds(30)) { await status() == "awaiting_approval" }, "the soak ended after the restart")
+        #expect(gates.received().count == 1, "the gate asked once")
+        await controller.kill9()
+        controller = try ServiceProcess("fleet-rollout-controller", environment: env)
+        try await ServiceStack.waitUntilReady(bus, .rolloutController)
+        try await Task.sleep(for: .seconds(1))
+        #expect(await status() == "awaiting_approval", "still waiting after a restart")
+        #expect(await bus.call(Route.rollingPromote, ["id": .string(id)]).status == 200)
+        #expect(await TestEnvironment.eventually(timeout: .seconds(30)) { await status() == "succeeded" })
+        #expect(events.received(EventRoute.rollingBatch(id)).map { $0["batch"] } == [1, 2], "each batch once")
+        #expect(gates.received().count == 1)
     }
 }

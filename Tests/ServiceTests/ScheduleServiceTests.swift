@@ -214,11 +214,13 @@ struct ScheduleServiceTests {
         #expect(run.body?["kind"] == "rolling")
         let rollout = try #require(run.body?["operation_id"])
         #expect(await s.bus.call(Route.rollingGet, ["id": rollout]).body?["plan"]?["batches"] == [1, 1, 1])
-        // No agent: each host fails undeliverable, within a 100 % budget, so the rollout completes.
+        // No agent: each host fails undeliverable, within a 100 % budget, so the rollout runs to
+        // its end; no host succeeded, so it ended `failed`, and so did the run.
         #expect(
             await TestEnvironment.eventually(timeout: .seconds(30)) {
-                await s.bus.call(Route.schedulesGet, ["id": id]).body?["last_status"] == "succeeded"
+                await s.bus.call(Route.schedulesGet, ["id": id]).body?["last_status"] == "failed"
             })
+        #expect(await s.bus.call(Route.rollingGet, ["id": rollout]).body?["halt_code"] == .null, "not halted: ran to the end")
     }
 }
 

@@ -10,7 +10,7 @@ struct ServiceConfigTests {
     @Test(arguments: [
         ("FLEET_PREFETCH", "abc"), ("FLEET_PREFETCH", "0"), ("FLEET_REQUEST_TIMEOUT_MS", "-5"), ("FLEET_METRICS_PORT", "70000"),
         ("FLEET_SELECTOR_BUDGET_MS", "1.5"), ("FLEET_LOG_LEVEL", "verbose"), ("FLEET_AMQP_URL", "http://127.0.0.1:5672/"),
-        ("FLEET_REDIS_URL", "127.0.0.1:6379"),
+        ("FLEET_REDIS_URL", "127.0.0.1:6379"), ("FLEET_GATE_HOSTS", " , "), ("FLEET_GATE_HOSTS", "alerts.example/health"),
     ])
     func aBadValueNamesItsVariable(variable: String, value: String) {
         do throws(ConfigError) {
@@ -26,7 +26,10 @@ struct ServiceConfigTests {
         try ServiceConfig.check([
             "FLEET_PREFETCH": "64", "FLEET_METRICS_PORT": "0", "FLEET_LOG_LEVEL": "debug",
             "FLEET_AMQP_URL": "amqp://u:p@127.0.0.1:5672/%2f", "FLEET_REDIS_URL": "redis://127.0.0.1:6379/3",
+            "FLEET_GATE_HOSTS": "127.0.0.1, Alerts.Example",
         ])
+        #expect(ServiceConfig(environment: ["FLEET_GATE_HOSTS": "127.0.0.1, Alerts.Example"]).gateHosts == ["127.0.0.1", "alerts.example"])
+        #expect(ServiceConfig(environment: [:]).gateHosts == nil)
     }
 
     /// An agent's broker URL (it holds its password) comes from a file: the first line, trimmed,

@@ -26,7 +26,8 @@ public struct BulkHandlers: Sendable {
 
     public var routes: [String: CommandHandler] {
         [
-            Route.bulkCreate: { r in await create(r) },
+            Route.bulkCreate: { r in await create(body: r.body, messageID: r.messageID) },
+            Route.bulkRerun: { r in await rerun(r) },
             Route.bulkGet: { r in await answer(context.logger) { try await record(r.requiredString()).json } },
             Route.bulkProgress: { r in await answer(context.logger) { try await progress(r.requiredString()).json } },
             Route.bulkHosts: { r in await answer(context.logger) { try await hosts(r).json } },
@@ -48,13 +49,14 @@ public struct BulkHandlers: Sendable {
     /// `allow_empty`; the same `message_id` (Idempotency-Key) and body return the original (200),
     /// another body with it is a 409. The key is held as a lease while the operation is written
     /// (`IdempotencyLease`).
-    func create(_ r: BusRequest) async -> BusReply {
+    func create(body: JSONValue, messageID: String?, parentID: String? = nil) async -> BusReply {
         let request: BulkOperationRequest
-        do { request = try BulkOperationRequest(json: r.body) } catch { return .validation(error) }
-        let canonical = String(decoding: JSONCoding.encode(r.body), as: UTF8.self)
+        do { request = try BulkOperationRequest(json: body) } catch { return .validation(error) }
+        if request.dryRun { return await plan(request) }  // creates nothing, so takes no Idempotency-Key
+        let canonical = String(decoding: JSONCoding.encode(body), as: UTF8.self)
         let opID = newID(prefix: "op-")
         let lease = IdempotencyLease(redis: context.redis, leaseSeconds: max(60, 2 * Int(context.config.requestTimeout.components.seconds)))
-        if let key = r.messageID {
+        if let key = messageID {
             let taken = await answer(context.logger) {
                 switch try await lease.take(key, for: opID) {
                 case .ours: return .null
@@ -79,22 +81,58 @@ public struct BulkHandlers: Sendable {
             }
         }
         let recorded = RecordWritten()
-        let reply = await persist(request, opID: opID, canonical: canonical) {
-            if let key = r.messageID, try await !lease.keep(key, for: opID) {
+        let reply = await persist(request, opID: opID, canonical: canonical, parentID: parentID) {
+            if let key = messageID, try await !lease.keep(key, for: opID) {
                 throw BusReplyError(
                     .failure(503, "idempotency_lease_lost", "the create outlived its hold on the Idempotency-Key; retry with the same key"))
             }
             await recorded.set()
         }
-        if reply.status >= 300, let key = r.messageID, await !recorded.value {
+        if reply.status >= 300, let key = messageID, await !recorded.value {
             try? await lease.giveBack(key, for: opID)  // a create that wrote no record holds no key
         }
         return reply
     }
 
+    /// `bulk.rerun`: a new operation with the original's type, parameters and limits over exactly
+    /// its hosts whose final status (and reason) the request names, `parent_id` naming the
+    /// original. 404 for no such operation; 422 `no_hosts_match` when no host matches. The
+    /// message id (an Idempotency-Key) makes a repeated rerun one operation.
+    func rerun(_ r: BusRequest) async -> BusReply {
+        let rerun: RerunRequest
+        do { rerun = try RerunRequest(json: r.body) } catch { return .validation(error) }
+        let original: String?
+        let hosts: [String]
+        do {
+            original = try await context.redis.send("HGET", RedisKeys.bulkOperation(rerun.id), "request").string
+            hosts = try await BulkRecords(context.redis).matching(rerun.id, rerun)
+        } catch { return .failure(503, "unavailable", "Redis is unavailable: \(error)") }
+        guard let original, case .object(var body)? = JSONCoding.decode(Array(original.utf8)) else {
+            return .failure(404, "not_found", "no bulk operation '\(rerun.id)'")
+        }
+        if let refusal = RerunRequest.refusal(matching: hosts.count) { return refusal }
+        body["selector"] = ["explicit_host_ids": .array(hosts.map { .string($0) })]
+        body["dispatch"] = nil  // a rollout's operation was created with nothing sent; a rerun sends
+        return await create(body: .object(body), messageID: r.messageID.map { "rerun:" + $0 }, parentID: rerun.id)
+    }
+
+    /// A dry run: 200 with what the create would do (the hosts, those skipped and why), or the
+    /// 422 it would answer; nothing is written.
+    func plan(_ request: BulkOperationRequest) async -> BusReply {
+        let resolve = ResolveRequest(selector: request.selectorJSON, partitionByApproval: true)
+        switch await context.bus.call(Route.selectorResolve, resolve, replying: ResolveReply.self) {
+        case .success(let targets):
+            if targets.hostIDs.isEmpty && !request.allowEmpty {
+                return .failure(422, "no_targets", "the selector resolved to no host (send \"allow_empty\": true to create it anyway)")
+            }
+            return .ok(PlanPreview(bulk: targets.hostIDs.sorted(), notApproved: Set(targets.notApprovedHostIDs ?? [])).json)
+        case .failure(let failure): return failure.reply
+        }
+    }
+
     /// Writes the operation; `beforeRecord` runs just before its record is written (and may refuse it).
     private func persist(
-        _ request: BulkOperationRequest, opID: String, canonical: String, beforeRecord: @Sendable () async throws -> Void
+        _ request: BulkOperationRequest, opID: String, canonical: String, parentID: String?, beforeRecord: @Sendable () async throws -> Void
     ) async -> BusReply {
         let resolve = ResolveRequest(selector: request.selectorJSON, partitionByApproval: true)
         let targets: ResolveReply
@@ -117,6 +155,7 @@ public struct BulkHandlers: Sendable {
                 createdAt: ISO8601DateFormatter().string(from: created), status: .queued,
                 progress: BulkProgress(ProgressCounters(total: hostIDs.count)))
             operation.parametersRef = dispatchable.parametersRef
+            operation.parentID = parentID
             if let storedParameters {
                 try await context.redis.pipelineChecked([
                     // A day's expiry until the record is written (then kept with the operation): a

@@ -164,6 +164,9 @@ struct HostTransitionStore: Sendable {
               redis.call('HSET', KEYS[1], host, reason == '' and to or (to .. ':' .. reason))
               redis.call('HINCRBY', KEYS[2], from, -1)
               redis.call('HINCRBY', KEYS[2], to, 1)
+              -- Per-reason tallies (`failed_undeliverable`, `skipped_not_approved`): a rollout's failure
+              -- policy counts some reasons and not others. Only terminal moves carry a reason.
+              if reason ~= '' then redis.call('HINCRBY', KEYS[2], to .. '_' .. reason, 1) end
               if result ~= '' and #ARGV == 6 then redis.call('HSET', KEYS[3], host, result) end
               if to == 'running' and claimant ~= '' then redis.call('HSET', KEYS[5], host, claimant) end
               applied = applied + 1

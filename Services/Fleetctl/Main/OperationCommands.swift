@@ -6,7 +6,7 @@ import Foundation
 struct Bulk: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Bulk operations.",
-        subcommands: [Create.self, List.self, Get.self, Progress.self, HostResults.self, Cancel.self, Watch.self])
+        subcommands: [Create.self, List.self, Get.self, Progress.self, HostResults.self, Cancel.self, Rerun.self, Watch.self])
     static let columns = ["id", "operation_type", "status", "total", "created_at"]
 
     struct Create: AsyncParsableCommand {
@@ -74,6 +74,15 @@ struct Bulk: AsyncParsableCommand {
         @Argument var id: String
         func run() async throws { try await global.request(.POST, "/bulk/\(seg(id))/cancel") }
     }
+    struct Rerun: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "A new operation over the hosts that failed (or were skipped); same type and parameters.",
+            discussion: "fleetctl bulk rerun op-123 --failed --reasons exit_code,timed_out")
+        @OptionGroup var global: Global
+        @Argument var id: String
+        @OptionGroup var which: RerunFlags
+        func run() async throws { try await global.request(.POST, "/bulk/\(seg(id))/rerun", which.body()) }
+    }
     struct Watch: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "A live progress bar until the operation ends; exit 2 unless it succeeded.")
         @OptionGroup var global: Global
@@ -91,21 +100,77 @@ struct RolloutFlags: ParsableArguments {
     @Option(help: "A ramp of batch sizes, comma-separated (1,5,25%); the last repeats.") var batches: String?
     @Option(help: "Seconds between batches.") var delay: Int?
     @Option(help: "Halt when failed hosts exceed this percentage of all hosts.") var threshold: Double?
+    @Option(help: "Halt when more than this many hosts failed (with --threshold, the stricter wins).") var maxFailures: Int?
+    @Option(help: "The failure reasons that count toward the budget, comma-separated (default: all).") var count: String?
+    @Option(help: "Halt when more than this percentage of hosts was never reached (undeliverable).") var maxUnreached: Double?
+    @Option(help: "A canary first batch: n or p%.") var canary: String?
+    @Option(help: "Seconds the canary soaks before the gates.") var soak: Int?
+    @Flag(help: "Wait for `fleetctl rolling promote` after the canary.") var manualPromotion = false
+    @Option(help: "An HTTP gate after every batch: a GET that must answer 2xx (repeatable).") var gate: [String] = []
+    @Option(help: "An HTTP gate after the canary only (repeatable).") var canaryGate: [String] = []
+    @Flag(help: "Wait for `fleetctl rolling promote` after every batch.") var approveEachBatch = false
+    @Option(help: "Failure domains: a host field or facts.<key> whose values a batch spreads over.") var spreadBy: String?
+    @Option(help: "With --spread-by: at most this many hosts of one value per batch.") var maxPerDomain: Int?
+    @Flag(help: "With --spread-by: finish one domain before the next.") var sequentialDomains = false
 
-    var isSet: Bool { batchSize != nil || batches != nil || delay != nil || threshold != nil }
+    var isSet: Bool {
+        batchSize != nil || batches != nil || delay != nil || threshold != nil || maxFailures != nil || count != nil || maxUnreached != nil
+            || canary != nil || !gate.isEmpty || !canaryGate.isEmpty || approveEachBatch || spreadBy != nil
+    }
 
     func apply(_ b: inout RequestBuilder) {
         b.set("batch_size", RequestBuilder.size(batchSize))
         b.set("batches", batches.map { .array(RequestBuilder.list($0).compactMap(RequestBuilder.size)) })
         b.set("batch_delay_seconds", delay.map { .int(Int64($0)) })
         b.set("failure_threshold_pct", threshold.map { .double($0) })
+        b.set("max_failures", maxFailures.map { .int(Int64($0)) })
+        if count != nil || maxUnreached != nil {
+            var policy: [String: JSONValue] = [:]
+            if let count { policy["count"] = .array(RequestBuilder.list(count).map { .string($0) }) }
+            if let maxUnreached { policy["max_unreached_pct"] = .double(maxUnreached) }
+            b.set("failure_policy", .object(policy))
+        }
+        if let canary {
+            var c: [String: JSONValue] = ["hosts": RequestBuilder.size(canary) ?? .null, "promotion": manualPromotion ? "manual" : "auto"]
+            if let soak { c["soak_seconds"] = .int(Int64(soak)) }
+            b.set("canary", .object(c))
+        }
+        var gates: [JSONValue] = gate.map { ["type": "http", "url": .string($0), "after": "every_batch"] }
+        gates += canaryGate.map { ["type": "http", "url": .string($0), "after": "canary"] }
+        if approveEachBatch { gates.append(["type": "approval", "after": "every_batch"]) }
+        if !gates.isEmpty { b.set("gates", .array(gates)) }
+        b.set("spread_by", spreadBy.map { .string($0) })
+        b.set("max_per_domain", maxPerDomain.map { .int(Int64($0)) })
+        if sequentialDomains { b.set("domain_order", "sequential") }
+    }
+}
+
+/// Which hosts a rerun takes, shared by `bulk rerun` and `rolling rerun`.
+struct RerunFlags: ParsableArguments {
+    @Flag(help: "The hosts that failed.") var failed = false
+    @Flag(help: "The hosts that were skipped.") var skipped = false
+    @Flag(help: "The hosts that succeeded.") var succeeded = false
+    @Option(help: "Only these reasons, comma-separated (exit_code, timed_out, halted, ...).") var reasons: String?
+
+    func validate() throws {
+        guard failed || skipped || succeeded else { throw ArgumentParser.ValidationError("name the hosts to run again: --failed, --skipped or --succeeded") }
+    }
+
+    func body() -> JSONValue {
+        let statuses = [("failed", failed), ("skipped", skipped), ("succeeded", succeeded)].filter(\.1).map { JSONValue.string($0.0) }
+        var body: [String: JSONValue] = ["statuses": .array(statuses)]
+        if let reasons { body["reasons"] = .array(RequestBuilder.list(reasons).map { .string($0) }) }
+        return .object(body)
     }
 }
 
 struct Rolling: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Rolling deployments.",
-        subcommands: [Create.self, List.self, Get.self, Progress.self, Pause.self, Resume.self, Cancel.self, Watch.self])
+        subcommands: [
+            Create.self, Plan.self, List.self, Get.self, Progress.self, Pause.self, Resume.self, Cancel.self, Promote.self, Halt.self, Rerun.self,
+            Watch.self,
+        ])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -125,6 +190,23 @@ struct Rolling: AsyncParsableCommand {
                 guard wait, let id = created["id"]?.stringValue else { return global.show(created) }
                 print(id)
                 try await watch(global.client, path: "/rolling/\(seg(id))/progress", progressOf: { $0 }, timeout: timeout)
+            }
+        }
+    }
+    struct Plan: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show the batches, the skipped hosts and the budget a rollout would have; create nothing.",
+            discussion: "fleetctl rolling plan --type reboot --tags web --batch-size 10% --canary 1 --soak 300 --max-failures 2")
+        @OptionGroup var global: Global
+        @OptionGroup var operation: OperationFlags
+        @OptionGroup var rollout: RolloutFlags
+        func run() async throws {
+            try await FleetctlMain.run {
+                var b = try operation.builder()
+                rollout.apply(&b)
+                b.set("dry_run", true)
+                let plan = try await global.client.call(.POST, "/rolling", b.json)
+                if global.json { print(Rendering.json(plan)) } else { print(Rendering.plan(plan)) }
             }
         }
     }
@@ -162,6 +244,26 @@ struct Rolling: AsyncParsableCommand {
         @OptionGroup var global: Global
         @Argument var id: String
         func run() async throws { try await global.request(.POST, "/rolling/\(seg(id))/cancel") }
+    }
+    struct Promote: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Let a rollout awaiting approval go on.")
+        @OptionGroup var global: Global
+        @Argument var id: String
+        func run() async throws { try await global.request(.POST, "/rolling/\(seg(id))/promote") }
+    }
+    struct Rerun: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A new rollout, same policy, over the hosts that failed (or were skipped).")
+        @OptionGroup var global: Global
+        @Argument var id: String
+        @OptionGroup var which: RerunFlags
+        func run() async throws { try await global.request(.POST, "/rolling/\(seg(id))/rerun", which.body()) }
+    }
+    struct Halt: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Halt a rollout as its failure budget would, recording why.")
+        @OptionGroup var global: Global
+        @Argument var id: String
+        @Option(help: "Why: what an operator reads later.") var reason: String
+        func run() async throws { try await global.request(.POST, "/rolling/\(seg(id))/halt", ["reason": .string(reason)]) }
     }
     struct Watch: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "A live progress bar (batches, counts, ETA) until it ends; exit 2 unless it succeeded.")

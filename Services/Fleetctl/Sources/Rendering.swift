@@ -59,6 +59,24 @@ public enum Rendering {
         return line
     }
 
+    /// A dry run's plan: a summary line, the batches as a table (the first hosts of each), and the
+    /// hosts that would be skipped.
+    public static func plan(_ p: JSONValue) -> String {
+        let counted = p["counted_reasons"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ",") ?? ""
+        var summary = "total \(text(p["total"]))  ineligible \(p["ineligible"]?.arrayValue?.count ?? 0)"
+        if let budget = p["failure_budget"], budget != .null { summary += "  failure budget \(text(budget)) (counts \(counted))" }
+        if let unreached = p["unreached_budget"], unreached != .null { summary += "  unreached budget \(text(unreached))" }
+        summary += "  estimated \(text(p["estimated_duration_seconds"]))s of waits"
+        let rows: [JSONValue] = (p["batches"]?.arrayValue ?? []).map { b in
+            let hosts = b["host_ids"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            let shown = hosts.prefix(5).joined(separator: ",") + (hosts.count > 5 ? ",… (+\(hosts.count - 5))" : "")
+            return ["batch": .int((b["index"]?.intValue ?? 0) + 1), "size": b["size"] ?? .null, "hosts": .string(shown)]
+        }
+        var out = summary + "\n" + table(rows, columns: ["batch", "size", "hosts"])
+        for skipped in p["ineligible"]?.arrayValue ?? [] { out += "\nskipped \(text(skipped["host_id"])): \(text(skipped["reason"]))" }
+        return out
+    }
+
     /// The process exit status for an operation's final status: 0 only when it succeeded.
     public static func exitCode(forStatus status: String?) -> Int32 {
         switch status {

@@ -73,6 +73,7 @@ public struct Gateway: Sendable {
             try await forward(Route.bulkHosts, query(r, ["status", "cursor"], id: id(c)))
         }
         route(router, .post, "bulk/:id/cancel", .operate, "fleet_bulk_operations") { _, c in try await forward(Route.bulkCancel, ["id": id(c)]) }
+        route(router, .post, "bulk/:id/rerun", .operate, "fleet_bulk_operations") { r, c in try await rerun(Route.bulkRerun, r, c) }
 
         route(router, .post, "rolling", .operate, "fleet_rolling_deployments") { r, _ in try await create(Route.rollingCreate, r) }
         route(router, .get, "rolling", .read, "fleet_rolling_deployments") { r, _ in await forward(Route.rollingList, query(r)) }
@@ -80,10 +81,18 @@ public struct Gateway: Sendable {
         route(router, .get, "rolling/:id/progress", .read, "fleet_rolling_deployments") { _, c in
             try await forward(Route.rollingProgress, ["id": id(c)])
         }
-        for (action, route) in [("pause", Route.rollingPause), ("resume", Route.rollingResume), ("cancel", Route.rollingCancel)] {
+        for (action, route) in [
+            ("pause", Route.rollingPause), ("resume", Route.rollingResume), ("cancel", Route.rollingCancel), ("promote", Route.rollingPromote),
+        ] {
             self.route(router, .post, "rolling/:id/\(action)", .operate, "fleet_rolling_deployments") { _, c in
                 try await forward(route, ["id": id(c)])
             }
+        }
+        route(router, .post, "rolling/:id/rerun", .operate, "fleet_rolling_deployments") { r, c in try await rerun(Route.rollingRerun, r, c) }
+        route(router, .post, "rolling/:id/halt", .operate, "fleet_rolling_deployments") { r, c in
+            guard case .object(var o) = try await body(r) else { throw Refusal.badRequest("the body is a JSON object with a reason") }
+            o["id"] = try id(c)
+            return await forward(Route.rollingHalt, .object(o))
         }
 
         // `/scheduled` answers as an alias of `/schedules`.
@@ -174,15 +183,18 @@ public struct Gateway: Sendable {
     }
 
     /// One bus call, its reply as the response. `locating`: a create, whose 201 carries the new
-    /// record's URL in `Location` (the request's path and the reply's `id`).
-    private func forward(_ route: String, _ body: JSONValue, _ request: Request? = nil, locating: Bool = false) async -> Response {
+    /// record's URL in `Location` (the collection's path, `collection` or the request's, and the
+    /// reply's `id`).
+    private func forward(
+        _ route: String, _ body: JSONValue, _ request: Request? = nil, locating: Bool = false, collection: String? = nil
+    ) async -> Response {
         let key = request?.headers.first { $0.name.canonicalName == "idempotency-key" }?.value
         let reply = await bus.call(route, body, messageID: key)
         var response = JSONResponse.from(reply)
         if locating, reply.status == 201, let request, let id = reply.body?["id"]?.stringValue,
             let encoded = id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed)
         {
-            response.headers[.location] = request.uri.path + "/" + encoded
+            response.headers[.location] = (collection ?? request.uri.path) + "/" + encoded
         }
         return response
     }
@@ -202,6 +214,16 @@ public struct Gateway: Sendable {
         let body = try await body(r)
         if let refusal = typeRefusal(body) { return refusal }
         return await forward(route, body, r, locating: true)
+    }
+
+    /// A rerun: the body with the path's id, forwarded with the Idempotency-Key; its 201 locates
+    /// the new record like a create's.
+    private func rerun(_ route: String, _ r: Request, _ c: Context) async throws -> Response {
+        guard case .object(var o) = try await body(r) else { throw Refusal.badRequest("the body is a JSON object with statuses") }
+        o["id"] = try id(c)
+        // `/api/v1/fleet/bulk/{id}/rerun` -> `/api/v1/fleet/bulk`: the new record is a sibling.
+        let collection = r.uri.path.split(separator: "/", omittingEmptySubsequences: false).dropLast(2).joined(separator: "/")
+        return await forward(route, .object(o), r, locating: true, collection: collection)
     }
 
     /// The list parameters of a GET: `limit` as an integer (anything else is passed on, for the

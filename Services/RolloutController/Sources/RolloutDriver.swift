@@ -44,10 +44,10 @@ struct RolloutDriver: Sendable {
         for _ in 0..<16 {
             guard let r = try await store.load(id) else { return }
             let plan = r.plan
-            let (counts, batchDone) = try await observe(r)
+            let seen = try await observe(r)
             let now = context.clock.nowMs
-            let (next, effects) = r.state.advance(nowMs: now, .init(failed: counts.failed, batchDone: batchDone), plan: plan, delayMs: r.delayMs)
-            let dashboard = Self.dashboard(next, plan: plan, counts: counts)
+            let (next, effects) = r.state.advance(nowMs: now, seen, plan: plan, delayMs: r.delayMs)
+            let dashboard = Self.dashboard(next, plan: plan, seen: seen)
             if next == r.state && effects.isEmpty {
                 try await store.mirror(id, progress: dashboard, wakeAtMs: next.wakeAtMs(nowMs: now, recheckMs: Self.recheckMs))
                 return
@@ -89,6 +89,15 @@ struct RolloutDriver: Sendable {
                 await context.announce(
                     EventRoute.rollingBatch(id),
                     RollingBatchStarted(rollingID: id, batch: k + 1, totalBatches: r.plan.batches.count, hosts: r.plan.batches[k]))
+            case .runGates(let k):
+                // Off the look: a gate may take its whole timeout, and looks run inline in the
+                // events consumer and the timer loop. The state's gate deadline covers a run lost
+                // with its process.
+                Task {
+                    do { try await runGates(afterBatch: k, rollout: r) } catch {
+                        context.logger.warning("gate outcome not written", metadata: ["rolling.id": "\(id)", "error": "\(error)"])
+                    }
+                }
             case .finished(let status):
                 if let reason = state.haltedReason {
                     let failed = try await bulkCounters(r.operationID).failed
@@ -99,6 +108,31 @@ struct RolloutDriver: Sendable {
                 try await expire(id)
                 await context.announce(EventRoute.rollingFinished(id), RollingFinished(rollingID: id, status: status, haltedReason: state.haltedReason))
             }
+        }
+    }
+
+    /// Runs the HTTP gates after batch `k` and writes their outcome: on to the promote or the
+    /// delay, or a halt (`gate_failed`) whose skip and events follow at once. A controller that
+    /// dies before writing it runs them again when the state's gate deadline passes.
+    func runGates(afterBatch k: Int, rollout r: StoredRollout) async throws {
+        let failure = await GateRunner(allowedHosts: context.config.gateHosts).run(r.plan.httpGates(afterBatch: k))
+        for _ in 0..<16 {
+            guard let now = try await store.load(r.id) else { return }
+            let nowMs = context.clock.nowMs
+            let next: RolloutState
+            var effects: [RolloutState.Effect] = []
+            if let failure {
+                guard let halted = now.state.gateFailed(afterBatch: k, failure) else { return }
+                (next, effects) = halted
+            } else {
+                guard let passed = now.state.gatesPassed(afterBatch: k, nowMs: nowMs, plan: r.plan, delayMs: r.delayMs) else { return }
+                next = passed
+            }
+            guard try await store.save(r.id, next, ifRev: now.rev, progress: ["status": next.status.rawValue]) else { continue }
+            try await store.wake(r.id, atMs: next.wakeAtMs(nowMs: nowMs, recheckMs: Self.recheckMs))
+            try await perform(effects, rollout: now, state: next)
+            if failure == nil { await poke(r.id) }  // no delay: the next batch is due now
+            return
         }
     }
 
@@ -122,21 +156,27 @@ struct RolloutDriver: Sendable {
     /// The operation's counters and whether every host of the current batch is terminal, read in
     /// that order in one round trip: the counters are then at least as new as the statuses, so a
     /// batch seen done never comes with a failure count that misses one of its hosts.
-    func observe(_ r: StoredRollout) async throws -> (ProgressCounters, Bool) {
+    func observe(_ r: StoredRollout) async throws -> RolloutState.Observation {
         let s = r.state
-        guard s.phase == .batch, s.dispatched, s.batch >= 0, !s.status.isTerminal else { return (try await bulkCounters(r.operationID), false) }
+        let records = BulkRecords(context.redis)
+        guard s.phase == .batch, s.dispatched, s.batch >= 0, !s.status.isTerminal else {
+            let (counters, reasons) = try await records.countersAndReasons(r.operationID)
+            return .init(counters: counters, reasons: reasons, batchDone: false)
+        }
         let hosts = try await store.hosts(r.id, r.plan.range(ofBatch: s.batch))
-        let (done, counters) = try await BulkRecords(context.redis).terminalThenCounters(r.operationID, hosts)
-        return (counters, done)
+        let (done, counters, reasons) = try await records.terminalThenCounters(r.operationID, hosts)
+        return .init(counters: counters, reasons: reasons, batchDone: done)
     }
 
     /// The dashboard hash `fleet:rolling:{id}:progress`.
-    static func dashboard(_ s: RolloutState, plan: RolloutPlan, counts c: ProgressCounters) -> [String: String] {
-        [
+    static func dashboard(_ s: RolloutState, plan: RolloutPlan, seen: RolloutState.Observation) -> [String: String] {
+        let c = seen.counters
+        return [
             "total": "\(c.total)", "queued": "\(c.queued)", "running": "\(c.running)", "succeeded": "\(c.succeeded)",
             "failed": "\(c.failed)", "skipped": "\(c.skipped)", "status": s.status.rawValue, "current_batch": "\(s.batch + 1)",
-            "total_batches": "\(plan.batches.count)", "failure_budget": "\(plan.failureBudget)", "failed_counted": "\(c.failed)",
-            "next_batch_at": s.nextAtMs.map { "\($0)" } ?? "",
+            "total_batches": "\(plan.batches.count)", "failure_budget": "\(plan.failureBudget)", "failed_counted": "\(seen.counted(plan))",
+            "unreached": "\(seen.unreached)", "unreached_budget": plan.unreachedBudget.map { "\($0)" } ?? "",
+            "next_batch_at": s.phase == .delay ? s.nextAtMs.map { "\($0)" } ?? "" : "",
         ]
     }
 }

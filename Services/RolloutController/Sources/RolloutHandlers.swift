@@ -30,27 +30,36 @@ public struct RolloutHandlers: Sendable {
 
     var routes: [String: CommandHandler] {
         [
-            Route.rollingCreate: { r in await create(r) },
+            Route.rollingCreate: { r in await create(body: r.body, messageID: r.messageID) },
+            Route.rollingRerun: { r in await rerun(r) },
             Route.rollingGet: { r in await answer(context.logger) { try await view(r.requiredString()).json } },
             Route.rollingProgress: { r in await answer(context.logger) { try await progress(r.requiredString()).json } },
             Route.rollingList: { r in await answer(context.logger) { try await list(r).json } },
             Route.rollingPause: { r in await answer(context.logger) { try await act(.pause, r.requiredString()).json } },
             Route.rollingResume: { r in await answer(context.logger) { try await act(.resume, r.requiredString()).json } },
             Route.rollingCancel: { r in await answer(context.logger) { try await act(.cancel, r.requiredString()).json } },
+            Route.rollingPromote: { r in await answer(context.logger) { try await act(.promote, r.requiredString()).json } },
+            Route.rollingHalt: { r in await halt(r) },
         ]
     }
 
     /// 201 with the rollout and its plan. The bulk operation is created with the same
     /// Idempotency-Key (prefixed), so a repeated create finds its operation and the rollout made
     /// for it: 200 with the original, or 409 if the body differs.
-    func create(_ r: BusRequest) async -> BusReply {
+    func create(body: JSONValue, messageID: String?, parentID: String? = nil) async -> BusReply {
         let request: RolloutRequest
-        do { request = try RolloutRequest(json: r.body) } catch { return .validation(error) }
-        let canonical = String(decoding: JSONCoding.encode(r.body), as: UTF8.self)
+        do { request = try RolloutRequest(json: body) } catch { return .validation(error) }
+        let refused = request.settings.gates.enumerated().filter { !$0.element.isAllowed(by: context.config.gateHosts) }
+        if !refused.isEmpty {
+            return .validation(
+                ValidationError(refused.map { FieldError("gates[\($0.offset)].url", .invalidValue, "the gate's host is not one FLEET_GATE_HOSTS lists") }))
+        }
+        if request.operation.dryRun { return await plan(request) }
+        let canonical = String(decoding: JSONCoding.encode(body), as: UTF8.self)
         let operation: BulkOperation
         switch await context.bus.call(
             Route.bulkCreate, BulkCreate(request.operation, dispatch: false), replying: BulkOperation.self,
-            messageID: r.messageID.map { "rolling:" + $0 })
+            messageID: messageID.map { "rolling:" + $0 })
         {
         case .success(let created): operation = created
         case .failure(let failure): return failure.reply
@@ -63,25 +72,72 @@ public struct RolloutHandlers: Sendable {
             return await answer(context.logger) { try await view(existing).json }
         }
         return await answer(context.logger) {
-            let hosts = try await BulkRecords(context.redis).hostIDs(op)
-            let plan = request.settings.plan(total: hosts.count)
+            let (hosts, plan) = try await arrange(request, try await BulkRecords(context.redis).hostIDs(op))
             let id = newID(prefix: "ro-")
             let now = context.clock.nowMs
-            var record: [String: JSONValue] = [
+            var record = request.settings.json
+            record.merge([
                 "id": .string(id), "operation_type": .string(request.operation.type.rawValue),
-                "selector": request.operation.selectorJSON, "parameters": operation.parameters,
-                "batch_size": request.settings.batchSize.json, "batch_delay_seconds": .int(Int64(request.settings.batchDelaySeconds)),
-                "failure_threshold_pct": .double(request.settings.failureThresholdPct), "plan": plan.json,
+                "selector": request.operation.selectorJSON, "parameters": operation.parameters, "plan": plan.json,
                 "bulk_operation_id": .string(op), "created_at": .string(Self.iso(now)), "request": .string(canonical),
-            ]
-            record["batches"] = request.settings.ramp.map { .array($0.map(\.json)) } ?? .null
+            ]) { _, new in new }
+            for key in ["batches", "failure_threshold_pct", "max_failures", "canary"] where record[key] == nil { record[key] = .null }
+            if record["gates"] == nil { record["gates"] = .array([]) }
+            if let parentID { record["parent_id"] = .string(parentID) }
             let state = RolloutState(createdAtMs: now)
-            try await store.create(
-                record: record, hosts: hosts, state: state,
-                progress: RolloutDriver.dashboard(state, plan: plan, counts: ProgressCounters(total: hosts.count)), nowMs: now)
+            let none = RolloutState.Observation(counters: ProgressCounters(total: hosts.count), reasons: [:], batchDone: false)
+            try await store.create(record: record, hosts: hosts, state: state, progress: RolloutDriver.dashboard(state, plan: plan, seen: none), nowMs: now)
             await driver.poke(id)  // the first batch goes out now
             return try await view(id).json
         }.created
+    }
+
+    /// `rolling.rerun`: a new rollout with the original's type, parameters and whole policy
+    /// (batches, budget, canary, gates) over exactly its hosts whose final status (and reason)
+    /// the request names, `parent_id` naming the original. 404 for no such rollout; 422
+    /// `no_hosts_match` when none matches.
+    func rerun(_ r: BusRequest) async -> BusReply {
+        let rerun: RerunRequest
+        do { rerun = try RerunRequest(json: r.body) } catch { return .validation(error) }
+        let stored: StoredRollout?
+        let hosts: [String]
+        do {
+            stored = try await store.load(rerun.id)
+            if let stored { hosts = try await BulkRecords(context.redis).matching(stored.operationID, rerun) } else { hosts = [] }
+        } catch { return .failure(503, "unavailable", "Redis is unavailable: \(error)") }
+        guard let stored, let text = stored.record["request"]?.stringValue, case .object(var body)? = JSONCoding.decode(Array(text.utf8)) else {
+            return .failure(404, "not_found", "no rolling deployment '\(rerun.id)'")
+        }
+        if let refusal = RerunRequest.refusal(matching: hosts.count) { return refusal }
+        body["selector"] = ["explicit_host_ids": .array(hosts.map { .string($0) })]
+        return await create(body: .object(body), messageID: r.messageID.map { "rerun:" + $0 }, parentID: rerun.id)
+    }
+
+    /// A dry run: 200 with the batches as the rollout would cut them (the dispatcher's own dry
+    /// run says which hosts, and which it would skip); nothing is created or sent.
+    func plan(_ request: RolloutRequest) async -> BusReply {
+        switch await context.bus.call(Route.bulkCreate, BulkCreate(request.operation, dispatch: false), replying: PlanPreview.self) {
+        case .success(let bulk):
+            let skipped = Set(bulk.ineligible.map(\.hostID))
+            return await answer(context.logger) {
+                let (hosts, plan) = try await arrange(request, (bulk.batches.flatMap(\.hostIDs) + skipped).sorted())
+                return PlanPreview(rollout: plan, hostIDs: hosts, notApproved: skipped).json
+            }
+        case .failure(let failure): return failure.reply
+        }
+    }
+
+    /// The hosts in the order the rollout takes them, and its plan. With failure domains the
+    /// selector says each host's domain (hosts it no longer selects count as having none).
+    func arrange(_ request: RolloutRequest, _ hosts: [String]) async throws -> ([String], RolloutPlan) {
+        guard let domains = request.settings.domains else { return (hosts, request.settings.plan(total: hosts.count)) }
+        let resolve = ResolveRequest(selector: request.operation.selectorJSON, domainOf: domains.spreadBy)
+        let values: [String: String]
+        switch await context.bus.call(Route.selectorResolve, resolve, replying: ResolveReply.self) {
+        case .success(let reply): values = reply.domains ?? [:]
+        case .failure(let failure): throw BusReplyError(failure.reply)
+        }
+        return request.settings.plan(hosts: hosts, domain: { values[$0] })
     }
 
     /// The rollout: what was asked, the plan, where it stands, and its progress.
@@ -91,6 +147,7 @@ public struct RolloutHandlers: Sendable {
         o["request"] = nil
         o["status"] = .string(r.state.status.rawValue)
         o["halted_reason"] = r.state.haltedReason.map { .string($0) } ?? .null
+        o["halt_code"] = r.state.haltCode.map { .string($0.rawValue) } ?? .null
         o["progress"] = try await progress(r).json
         return try RollingDeployment(json: .object(o))
     }
@@ -103,10 +160,12 @@ public struct RolloutHandlers: Sendable {
     }
 
     private func progress(_ r: StoredRollout) async throws -> RollingProgress {
-        let c = try await driver.bulkCounters(r.operationID)
+        let (c, reasons) = try await BulkRecords(context.redis).countersAndReasons(r.operationID)
+        let seen = RolloutState.Observation(counters: c, reasons: reasons, batchDone: false)
         return RollingProgress(
             counters: BulkProgress(c), status: r.state.status, currentBatch: r.state.batch + 1, totalBatches: r.plan.batches.count,
-            failureBudget: r.plan.failureBudget, failedCounted: c.failed, nextBatchAt: r.state.nextAtMs.map(Self.iso))
+            failureBudget: r.plan.failureBudget, failedCounted: seen.counted(r.plan), unreached: seen.unreached,
+            unreachedBudget: r.plan.unreachedBudget, nextBatchAt: r.state.phase == .delay ? r.state.nextAtMs.map(Self.iso) : nil)
     }
 
     /// Newest first.
@@ -117,20 +176,38 @@ public struct RolloutHandlers: Sendable {
         return RollingDeploymentList(deployments: deployments)
     }
 
-    /// Pause, resume or cancel: 409 `invalid_transition` unless docs/domain.md, "Rollouts" allows it.
+    /// Pause, resume, cancel or promote: 409 `invalid_transition` unless docs/domain.md, "Rollouts" allows it.
     func act(_ action: RolloutAction, _ id: String) async throws -> RollingDeployment {
+        try await transition(id, action.rawValue) { r, now in try r.state.apply(action, nowMs: now, plan: r.plan, delayMs: r.delayMs) }
+    }
+
+    /// `{"id", "reason"}`: halts the rollout exactly as its failure budget would, with the reason
+    /// recorded (an alerting system's, an operator's). 409 once it has ended.
+    func halt(_ r: BusRequest) async -> BusReply {
+        let request: RolloutHaltRequest
+        do { request = try RolloutHaltRequest(json: r.body) } catch { return .validation(error) }
+        return await answer(context.logger) {
+            try await transition(request.id, "halt") { stored, _ in try stored.state.halt(reason: "halted: \(request.reason)") }.json
+        }
+    }
+
+    /// Decides `change` on the rollout as read and writes it with compare-and-set (read again if
+    /// another writer won), then performs its effects.
+    private func transition(
+        _ id: String, _ name: String, _ change: (StoredRollout, Int64) throws -> (RolloutState, [RolloutState.Effect])
+    ) async throws -> RollingDeployment {
         for _ in 0..<16 {
             guard let r = try await store.load(id) else { throw BusReplyError.notFound("no rolling deployment '\(id)'") }
             let now = context.clock.nowMs
-            let (next, effects) = try r.state.apply(action, nowMs: now)
-            let counts = try await driver.bulkCounters(r.operationID)
-            guard try await store.save(id, next, ifRev: r.rev, progress: RolloutDriver.dashboard(next, plan: r.plan, counts: counts)) else { continue }
+            let (next, effects) = try change(r, now)
+            let seen = try await driver.observe(r)
+            guard try await store.save(id, next, ifRev: r.rev, progress: RolloutDriver.dashboard(next, plan: r.plan, seen: seen)) else { continue }
             try await store.wake(id, atMs: next.wakeAtMs(nowMs: now, recheckMs: RolloutDriver.recheckMs))
             try await driver.perform(effects, rollout: r, state: next)
-            if action == .resume { await driver.poke(id) }  // a batch that finished while paused: the next may be due now
+            await driver.poke(id)  // a batch done while paused, a promote with no delay: the next may be due now
             return try await view(id)
         }
-        throw ConflictError(code: "busy", "the rollout changed too often to apply \(action.rawValue); retry")
+        throw ConflictError(code: "busy", "the rollout changed too often to \(name) it; retry")
     }
 
     static func iso(_ ms: Int64) -> String {

@@ -13,10 +13,14 @@ struct StoredRollout: Sendable {
 
     var id: String { record["id"]?.stringValue ?? "" }
     var operationID: String { record["bulk_operation_id"]?.stringValue ?? "" }
-    var plan: RolloutPlan {
-        RolloutPlan(
-            total: Int(record["plan"]?["total"]?.intValue ?? 0), batches: record["plan"]?["batches"]?.arrayValue?.compactMap(\.intValue).map(Int.init) ?? [],
-            failureBudget: Int(record["plan"]?["failure_budget"]?.intValue ?? 0))
+    /// Decoded once per load: every look reads it.
+    let plan: RolloutPlan
+
+    init(record: [String: JSONValue], state: RolloutState, rev: Int64, plan: RolloutPlan) {
+        self.record = record
+        self.state = state
+        self.rev = rev
+        self.plan = plan
     }
     var delayMs: Int64 { (record["batch_delay_seconds"]?.intValue ?? 0) * 1000 }
 }
@@ -53,9 +57,10 @@ struct RolloutStore: Sendable {
         let parts = try await redis.send("HMGET", RedisKeys.rollingRecord(id), "record", "state", "rev").array ?? []
         guard parts.count == 3, let text = parts[0].string, case .object(let record)? = JSONCoding.decode(Array(text.utf8)),
             let stateText = parts[1].string, let state = try? JSONDecoder().decode(RolloutState.self, from: Data(stateText.utf8)),
-            let rev = parts[2].string.flatMap({ Int64($0) })
+            let rev = parts[2].string.flatMap({ Int64($0) }),
+            let planJSON = record["plan"], let plan = try? JSONDecoder().decode(RolloutPlan.self, from: Data(JSONCoding.encode(planJSON)))
         else { return nil }
-        return StoredRollout(record: record, state: state, rev: rev)
+        return StoredRollout(record: record, state: state, rev: rev, plan: plan)
     }
 
     /// Writes `state` if the rollout is still at `rev`; also the dashboard fields. True if written.

@@ -178,6 +178,13 @@ actor InventoryCache {
         ids.filter { index.host($0)?.approvalStatus != "approved" }
     }
 
+    /// Of `ids`, each host's value of `key` (hosts without one are left out).
+    func domains(_ ids: [String], _ key: FailureDomains.Key) -> [String: String] {
+        var out: [String: String] = [:]
+        for id in ids { if let host = index.host(id), let value = key.value(of: host) { out[id] = value } }
+        return out
+    }
+
     /// Syncs, then returns the hosts with ids after `cursor`, in id order, at most `limit`.
     func page(after cursor: String?, limit: Int, among ids: [String]? = nil) async throws -> (hosts: [FleetHost], next: String?) {
         try await sync()

@@ -106,6 +106,7 @@ public struct SelectorHandlers: Sendable {
         let s = try await resolveSelection(selector, explain: options.explain)
         var reply = ResolveReply(hostIDs: s.hostIDs, unknownHostIDs: s.unknownHostIDs.isEmpty ? nil : s.unknownHostIDs)
         if options.partitionByApproval { reply.notApprovedHostIDs = await cache.notApproved(s.hostIDs) }
+        if let key = options.domainOf.flatMap(FailureDomains.Key.init) { reply.domains = await cache.domains(s.hostIDs, key) }
         if let e = s.explanation {
             reply.explanation = ResolveReply.Explanation(
                 admitted: e.admitted.map { ResolveReply.Admitted(hostID: $0.hostID, admittedBy: $0.admittedBy, clauses: $0.clauses) },

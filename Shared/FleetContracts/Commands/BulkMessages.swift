@@ -15,11 +15,14 @@ public struct BulkCreate: FleetMessage {
     public var concurrency: JSONValue?
     /// false: created with nothing sent (the rollout controller sends its batches with `bulk.dispatch`).
     public var dispatch: Bool?
+    /// true: the reply is the plan (`operation.plan`), and nothing is created.
+    public var dryRun: Bool?
 
     public init(
         operationType: String, selector: JSONValue, parameters: JSONValue? = nil, allowEmpty: Bool? = nil,
-        deliveryTimeoutSeconds: Int? = nil, concurrency: JSONValue? = nil, dispatch: Bool? = nil
+        deliveryTimeoutSeconds: Int? = nil, concurrency: JSONValue? = nil, dispatch: Bool? = nil, dryRun: Bool? = nil
     ) {
+        self.dryRun = dryRun
         self.operationType = operationType
         self.selector = selector
         self.parameters = parameters
@@ -34,12 +37,12 @@ public struct BulkCreate: FleetMessage {
         self.init(
             operationType: request.type.rawValue, selector: request.selectorJSON, parameters: request.parameters.json,
             allowEmpty: request.allowEmpty ? true : nil, deliveryTimeoutSeconds: request.deliveryTimeoutSeconds,
-            concurrency: request.concurrency?.json, dispatch: dispatch)
+            concurrency: request.concurrency?.json, dispatch: dispatch, dryRun: request.dryRun ? true : nil)
     }
 
     enum CodingKeys: String, CodingKey {
         case operationType = "operation_type", selector, parameters, allowEmpty = "allow_empty"
-        case deliveryTimeoutSeconds = "delivery_timeout_seconds", concurrency, dispatch
+        case deliveryTimeoutSeconds = "delivery_timeout_seconds", concurrency, dispatch, dryRun = "dry_run"
     }
 }
 
@@ -63,6 +66,8 @@ public struct BulkOperation: FleetMessage {
     /// Set when the parameters are stored once for the agents to fetch; `parameters` then leaves
     /// out their values over 4 KiB.
     public var parametersRef: ParametersRef?
+    /// The operation this one reruns (`bulk.rerun`); absent otherwise.
+    public var parentID: String?
 
     public init(
         id: String, operationType: String, parameters: JSONValue, selector: JSONValue, allowEmpty: Bool, deliveryTimeoutSeconds: Int,
@@ -84,7 +89,7 @@ public struct BulkOperation: FleetMessage {
     enum CodingKeys: String, CodingKey {
         case id, operationType = "operation_type", parameters, selector, allowEmpty = "allow_empty"
         case deliveryTimeoutSeconds = "delivery_timeout_seconds", concurrency, createdAt = "created_at", status, total, progress
-        case parametersRef = "parameters_ref"
+        case parametersRef = "parameters_ref", parentID = "parent_id"
     }
 }
 
@@ -211,4 +216,9 @@ public struct BulkOperationList: FleetMessage {
     public var operations: [BulkOperation]
 
     public init(operations: [BulkOperation]) { self.operations = operations }
+}
+
+/// The answer of a `"dry_run": true` `bulk.create` or `rolling.create`: FleetCore's plan preview.
+extension PlanPreview: FleetMessage {
+    public static let messageName = "operation.plan"
 }

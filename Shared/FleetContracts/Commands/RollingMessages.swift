@@ -12,6 +12,15 @@ public struct RollingCreate: FleetMessage {
     public var batches: JSONValue?
     public var batchDelaySeconds: Int?
     public var failureThresholdPct: Double?
+    public var maxFailures: Int?
+    /// `{"count": [reasons], "max_unreached_pct"}`, `{"hosts", "soak_seconds", "promotion"}`, and
+    /// the gates: as the request states them, FleetCore checks them.
+    public var failurePolicy: JSONValue?
+    public var canary: JSONValue?
+    public var gates: JSONValue?
+    public var spreadBy: String?
+    public var maxPerDomain: Int?
+    public var domainOrder: String?
 
     public init(operation: BulkCreate, settings: RolloutSettings) {
         var operation = operation
@@ -21,10 +30,19 @@ public struct RollingCreate: FleetMessage {
         batches = settings.ramp.map { .array($0.map(\.json)) }
         batchDelaySeconds = settings.batchDelaySeconds
         failureThresholdPct = settings.failureThresholdPct
+        maxFailures = settings.maxFailures
+        failurePolicy = settings.failurePolicy.json
+        canary = settings.canary?.json
+        gates = settings.gates.isEmpty ? nil : .array(settings.gates.map(\.json))
+        spreadBy = settings.domains?.spreadBy
+        maxPerDomain = settings.domains?.maxPerDomain
+        domainOrder = settings.domains?.order.rawValue
     }
 
     enum CodingKeys: String, CodingKey {
         case batchSize = "batch_size", batches, batchDelaySeconds = "batch_delay_seconds", failureThresholdPct = "failure_threshold_pct"
+        case maxFailures = "max_failures", failurePolicy = "failure_policy", canary, gates
+        case spreadBy = "spread_by", maxPerDomain = "max_per_domain", domainOrder = "domain_order"
     }
 
     // One flat object: the operation's fields beside the settings.
@@ -35,6 +53,13 @@ public struct RollingCreate: FleetMessage {
         batches = try c.decodeIfPresent(JSONValue.self, forKey: .batches)
         batchDelaySeconds = try c.decodeIfPresent(Int.self, forKey: .batchDelaySeconds)
         failureThresholdPct = try c.decodeIfPresent(Double.self, forKey: .failureThresholdPct)
+        maxFailures = try c.decodeIfPresent(Int.self, forKey: .maxFailures)
+        failurePolicy = try c.decodeIfPresent(JSONValue.self, forKey: .failurePolicy)
+        canary = try c.decodeIfPresent(JSONValue.self, forKey: .canary)
+        gates = try c.decodeIfPresent(JSONValue.self, forKey: .gates)
+        spreadBy = try c.decodeIfPresent(String.self, forKey: .spreadBy)
+        maxPerDomain = try c.decodeIfPresent(Int.self, forKey: .maxPerDomain)
+        domainOrder = try c.decodeIfPresent(String.self, forKey: .domainOrder)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -44,6 +69,13 @@ public struct RollingCreate: FleetMessage {
         try c.encodeIfPresent(batches, forKey: .batches)
         try c.encodeIfPresent(batchDelaySeconds, forKey: .batchDelaySeconds)
         try c.encodeIfPresent(failureThresholdPct, forKey: .failureThresholdPct)
+        try c.encodeIfPresent(maxFailures, forKey: .maxFailures)
+        try c.encodeIfPresent(failurePolicy, forKey: .failurePolicy)
+        try c.encodeIfPresent(canary, forKey: .canary)
+        try c.encodeIfPresent(gates, forKey: .gates)
+        try c.encodeIfPresent(spreadBy, forKey: .spreadBy)
+        try c.encodeIfPresent(maxPerDomain, forKey: .maxPerDomain)
+        try c.encodeIfPresent(domainOrder, forKey: .domainOrder)
     }
 }
 
@@ -59,13 +91,18 @@ public struct RollingProgress: FleetMessage {
     public var totalBatches: Int
     public var failureBudget: Int
     public var failedCounted: Int
+    /// Hosts that ended `undeliverable`, and how many may (null: no unreached budget).
+    public var unreached: Int
+    public var unreachedBudget: Int?
     /// When the next batch is due, while a delay runs; else null.
     public var nextBatchAt: String?
 
     public init(
         counters: BulkProgress, status: RolloutStatus, currentBatch: Int, totalBatches: Int, failureBudget: Int, failedCounted: Int,
-        nextBatchAt: String?
+        unreached: Int = 0, unreachedBudget: Int? = nil, nextBatchAt: String?
     ) {
+        self.unreached = unreached
+        self.unreachedBudget = unreachedBudget
         self.counters = counters
         self.status = status
         self.currentBatch = currentBatch
@@ -77,7 +114,7 @@ public struct RollingProgress: FleetMessage {
 
     enum CodingKeys: String, CodingKey {
         case status, currentBatch = "current_batch", totalBatches = "total_batches", failureBudget = "failure_budget"
-        case failedCounted = "failed_counted", nextBatchAt = "next_batch_at"
+        case failedCounted = "failed_counted", nextBatchAt = "next_batch_at", unreached, unreachedBudget = "unreached_budget"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -88,6 +125,8 @@ public struct RollingProgress: FleetMessage {
         totalBatches = try c.decode(Int.self, forKey: .totalBatches)
         failureBudget = try c.decode(Int.self, forKey: .failureBudget)
         failedCounted = try c.decode(Int.self, forKey: .failedCounted)
+        unreached = try c.decodeIfPresent(Int.self, forKey: .unreached) ?? 0
+        unreachedBudget = try c.decodeIfPresent(Int.self, forKey: .unreachedBudget)
         nextBatchAt = try c.decodeIfPresent(String.self, forKey: .nextBatchAt)
     }
 
@@ -99,6 +138,8 @@ public struct RollingProgress: FleetMessage {
         try c.encode(totalBatches, forKey: .totalBatches)
         try c.encode(failureBudget, forKey: .failureBudget)
         try c.encode(failedCounted, forKey: .failedCounted)
+        try c.encode(unreached, forKey: .unreached)
+        try c.encode(unreachedBudget, forKey: .unreachedBudget)
         try c.encode(nextBatchAt, forKey: .nextBatchAt)  // null, not absent
     }
 }
@@ -114,19 +155,35 @@ public struct RollingDeployment: FleetMessage {
     public var batchSize: JSONValue
     public var batches: JSONValue
     public var batchDelaySeconds: Int
-    public var failureThresholdPct: Double
+    public var failureThresholdPct: Double?
+    public var maxFailures: Int?
+    public var failurePolicy: JSONValue
+    public var canary: JSONValue
+    public var gates: JSONValue
     public var plan: RolloutPlan
     /// The bulk operation that tracks each host.
     public var bulkOperationID: String
     public var createdAt: String
     public var status: RolloutStatus
     public var haltedReason: String?
+    /// `failure_budget`, `unreached_budget`, `gate_failed` or `external` once halted; else null.
+    public var haltCode: String?
+    /// The rollout this one reruns (`rolling.rerun`); absent otherwise.
+    public var parentID: String?
+    /// The failure domains, when given: `{"spread_by", "max_per_domain", "domain_order"}`.
+    public var failureDomains: FailureDomains?
     public var progress: RollingProgress
 
     public init(
         id: String, operationType: String, selector: JSONValue, parameters: JSONValue, settings: RolloutSettings, plan: RolloutPlan,
-        bulkOperationID: String, createdAt: String, progress: RollingProgress, haltedReason: String? = nil
+        bulkOperationID: String, createdAt: String, progress: RollingProgress, haltedReason: String? = nil, haltCode: String? = nil
     ) {
+        maxFailures = settings.maxFailures
+        failurePolicy = settings.failurePolicy.json
+        canary = settings.canary?.json ?? .null
+        gates = .array(settings.gates.map(\.json))
+        failureDomains = settings.domains
+        self.haltCode = haltCode
         self.id = id
         self.operationType = operationType
         self.selector = selector
@@ -147,6 +204,7 @@ public struct RollingDeployment: FleetMessage {
         case id, operationType = "operation_type", selector, parameters, batchSize = "batch_size", batches
         case batchDelaySeconds = "batch_delay_seconds", failureThresholdPct = "failure_threshold_pct", plan
         case bulkOperationID = "bulk_operation_id", createdAt = "created_at", status, haltedReason = "halted_reason", progress
+        case maxFailures = "max_failures", failurePolicy = "failure_policy", canary, gates, haltCode = "halt_code", parentID = "parent_id"
         case currentBatch = "current_batch", totalBatches = "total_batches", failureBudget = "failure_budget", nextBatchAt = "next_batch_at"
     }
 
@@ -159,7 +217,14 @@ public struct RollingDeployment: FleetMessage {
         batchSize = try c.decodeIfPresent(JSONValue.self, forKey: .batchSize) ?? .null
         batches = try c.decodeIfPresent(JSONValue.self, forKey: .batches) ?? .null
         batchDelaySeconds = try c.decode(Int.self, forKey: .batchDelaySeconds)
-        failureThresholdPct = try c.decode(Double.self, forKey: .failureThresholdPct)
+        failureThresholdPct = try c.decodeIfPresent(Double.self, forKey: .failureThresholdPct)
+        maxFailures = try c.decodeIfPresent(Int.self, forKey: .maxFailures)
+        failurePolicy = try c.decodeIfPresent(JSONValue.self, forKey: .failurePolicy) ?? FailurePolicy.everyFailure.json
+        canary = try c.decodeIfPresent(JSONValue.self, forKey: .canary) ?? .null
+        gates = try c.decodeIfPresent(JSONValue.self, forKey: .gates) ?? .array([])
+        haltCode = try c.decodeIfPresent(String.self, forKey: .haltCode)
+        parentID = try c.decodeIfPresent(String.self, forKey: .parentID)
+        failureDomains = try? FailureDomains(from: decoder)
         plan = try c.decode(RolloutPlan.self, forKey: .plan)
         bulkOperationID = try c.decode(String.self, forKey: .bulkOperationID)
         createdAt = try c.decode(String.self, forKey: .createdAt)
@@ -179,11 +244,18 @@ public struct RollingDeployment: FleetMessage {
         try c.encode(batches, forKey: .batches)
         try c.encode(batchDelaySeconds, forKey: .batchDelaySeconds)
         try c.encode(failureThresholdPct, forKey: .failureThresholdPct)
+        try c.encode(maxFailures, forKey: .maxFailures)
+        try c.encode(failurePolicy, forKey: .failurePolicy)
+        try c.encode(canary, forKey: .canary)
+        try c.encode(gates, forKey: .gates)
         try c.encode(plan, forKey: .plan)
         try c.encode(bulkOperationID, forKey: .bulkOperationID)
         try c.encode(createdAt, forKey: .createdAt)
         try c.encode(status, forKey: .status)
         try c.encode(haltedReason, forKey: .haltedReason)
+        try c.encode(haltCode, forKey: .haltCode)
+        try c.encodeIfPresent(parentID, forKey: .parentID)
+        try failureDomains?.encode(to: encoder)  // flat, beside the other settings
         try c.encode(progress, forKey: .progress)
         try c.encode(progress.currentBatch, forKey: .currentBatch)
         try c.encode(progress.totalBatches, forKey: .totalBatches)

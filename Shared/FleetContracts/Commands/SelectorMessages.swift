@@ -12,18 +12,22 @@ public struct ResolveRequest: FleetMessage {
     public var explain: Bool
     /// Adds `not_approved_host_ids`: the selected hosts not `approved`.
     public var partitionByApproval: Bool
+    /// Adds `domains`: each selected host's value of this field or `facts.<key>` (a rollout's
+    /// failure domains, `FailureDomains.Key`).
+    public var domainOf: String?
 
-    public static let optionKeys: Set<String> = ["explain", "partition_by_approval"]
+    public static let optionKeys: Set<String> = ["explain", "partition_by_approval", "domain_of"]
 
-    public init(selector: [String: JSONValue], explain: Bool = false, partitionByApproval: Bool = false) {
+    public init(selector: [String: JSONValue], explain: Bool = false, partitionByApproval: Bool = false, domainOf: String? = nil) {
         self.selector = selector
         self.explain = explain
         self.partitionByApproval = partitionByApproval
+        self.domainOf = domainOf
     }
 
     /// The selector of a request: `selector` must be an object (anything else resolves nothing).
-    public init(selector json: JSONValue, explain: Bool = false, partitionByApproval: Bool = false) {
-        self.init(selector: json.objectValue ?? [:], explain: explain, partitionByApproval: partitionByApproval)
+    public init(selector json: JSONValue, explain: Bool = false, partitionByApproval: Bool = false, domainOf: String? = nil) {
+        self.init(selector: json.objectValue ?? [:], explain: explain, partitionByApproval: partitionByApproval, domainOf: domainOf)
     }
 
     /// Reads a request body already parsed (the selector service's own input): the options are
@@ -35,9 +39,16 @@ public struct ResolveRequest: FleetMessage {
             guard let b = v.boolValue else { throw ValidationError(key, .invalidType, "\(key) must be a boolean, got \(v.typeName)") }
             return b
         }
+        var domainOf: String?
+        if let v = o["domain_of"], v != .null {
+            guard let s = v.stringValue, FailureDomains.Key(s) != nil else {
+                throw ValidationError("domain_of", .invalidValue, "domain_of is a single-valued host field (platform, site_id, ...) or facts.<key>")
+            }
+            domainOf = s
+        }
         self.init(
             selector: o.filter { !Self.optionKeys.contains($0.key) }, explain: try flag("explain"),
-            partitionByApproval: try flag("partition_by_approval"))
+            partitionByApproval: try flag("partition_by_approval"), domainOf: domainOf)
     }
 
     struct Key: CodingKey {
@@ -57,6 +68,7 @@ public struct ResolveRequest: FleetMessage {
         self.selector = selector
         explain = try c.decodeIfPresent(Bool.self, forKey: Key("explain")) ?? false
         partitionByApproval = try c.decodeIfPresent(Bool.self, forKey: Key("partition_by_approval")) ?? false
+        domainOf = try c.decodeIfPresent(String.self, forKey: Key("domain_of"))
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -64,6 +76,7 @@ public struct ResolveRequest: FleetMessage {
         for (key, value) in selector where !Self.optionKeys.contains(key) { try c.encode(value, forKey: Key(key)) }
         if explain { try c.encode(true, forKey: Key("explain")) }
         if partitionByApproval { try c.encode(true, forKey: Key("partition_by_approval")) }
+        if let domainOf { try c.encode(domainOf, forKey: Key("domain_of")) }
     }
 }
 
@@ -79,6 +92,8 @@ public struct ResolveReply: FleetMessage {
     public var notApprovedHostIDs: [String]?
     /// With `explain`.
     public var explanation: Explanation?
+    /// With `domain_of`: each selected host's value (hosts without one are left out).
+    public var domains: [String: String]?
 
     public struct Explanation: Codable, Sendable, Hashable {
         public var admitted: [Admitted]
@@ -123,6 +138,7 @@ public struct ResolveReply: FleetMessage {
 
     enum CodingKeys: String, CodingKey {
         case hostIDs = "host_ids", count, unknownHostIDs = "unknown_host_ids", notApprovedHostIDs = "not_approved_host_ids", explanation
+        case domains
     }
 }
 

@@ -12,8 +12,12 @@ public struct BulkOperationRequest: Sendable, Hashable {
     public var concurrency: BatchSize?
     /// False: create with nothing dispatched; `bulk.dispatch` sends named hosts later (rollouts).
     public var dispatch: Bool
+    /// True: answer the plan (`PlanPreview`) and create nothing.
+    public var dryRun: Bool
 
-    public static let keys: Set<String> = ["operation_type", "selector", "parameters", "allow_empty", "delivery_timeout_seconds", "concurrency", "dispatch"]
+    public static let keys: Set<String> = [
+        "operation_type", "selector", "parameters", "allow_empty", "delivery_timeout_seconds", "concurrency", "dispatch", "dry_run",
+    ]
 
     public var type: OperationType { parameters.type }
 
@@ -22,6 +26,7 @@ public struct BulkOperationRequest: Sendable, Hashable {
         let type: OperationType? = r.choice("operation_type", default: OperationType?.none)
         allowEmpty = r.bool("allow_empty", default: false)
         dispatch = r.bool("dispatch", default: true)
+        dryRun = r.bool("dry_run", default: false)
         deliveryTimeoutSeconds = Int(r.int("delivery_timeout_seconds", in: 1...86_400, default: 600) ?? 600)
         concurrency = nil
         if let c = r.raw("concurrency") {

@@ -57,6 +57,13 @@ public struct BulkRecords: Sendable {
         (try await redis.send("HKEYS", RedisKeys.bulkHosts(op)).array ?? []).compactMap(\.string).sorted()
     }
 
+    /// The hosts of the operation a rerun would take, sorted: those whose final status (and
+    /// reason) `rerun` names. Empty for an operation that does not exist.
+    public func matching(_ op: String, _ rerun: RerunRequest) async throws -> [String] {
+        let all = (try await redis.send("HGETALL", RedisKeys.bulkHosts(op)).dictionary ?? [:]).compactMapValues { $0.string.flatMap(HostEntry.init(stored:)) }
+        return all.filter { rerun.matches($0.value.status, $0.value.reason) }.map(\.key).sorted()
+    }
+
     /// The entries of `hosts`, in order (nil for a host not in the operation).
     public func entries(_ op: String, _ hosts: [String]) async throws -> [HostEntry?] {
         guard !hosts.isEmpty else { return [] }
@@ -66,15 +73,35 @@ public struct BulkRecords: Sendable {
     /// Whether every one of `hosts` is terminal, then the counters, read in that order in one round
     /// trip: the counters are at least as new as the statuses, so hosts seen done never come with
     /// counts that miss one of them.
-    public func terminalThenCounters(_ op: String, _ hosts: [String]) async throws -> (allTerminal: Bool, counters: ProgressCounters) {
-        guard !hosts.isEmpty else { return (true, try await counters(op)) }  // HMGET takes at least one field
+    public func terminalThenCounters(_ op: String, _ hosts: [String]) async throws -> (
+        allTerminal: Bool, counters: ProgressCounters, reasons: [HostReason: Int]
+    ) {
+        guard !hosts.isEmpty else {  // HMGET takes at least one field
+            let (counters, reasons) = try await countersAndReasons(op)
+            return (true, counters, reasons)
+        }
         let replies = try await redis.pipelineChecked([
             RedisCommand(["HMGET", RedisKeys.bulkHosts(op)] + hosts),
             RedisCommand(["HGETALL", RedisKeys.bulkProgress(op)]),
         ])
         let entries = (replies[0].array ?? []).map { $0.string.flatMap(HostEntry.init(stored:)) }
         let done = entries.count == hosts.count && entries.allSatisfy { $0?.status.isTerminal == true }
-        return (done, Self.progress(replies[1].dictionary ?? [:])?.counters ?? ProgressCounters(total: 0))
+        let hash = replies[1].dictionary ?? [:]
+        return (done, Self.progress(hash)?.counters ?? ProgressCounters(total: 0), Self.reasons(hash))
+    }
+
+    /// The counters and the per-reason tallies (`failed_<reason>`, `skipped_<reason>`) in one read.
+    public func countersAndReasons(_ op: String) async throws -> (counters: ProgressCounters, reasons: [HostReason: Int]) {
+        let hash = try await redis.send("HGETALL", RedisKeys.bulkProgress(op)).dictionary ?? [:]
+        return (Self.progress(hash)?.counters ?? ProgressCounters(total: 0), Self.reasons(hash))
+    }
+
+    static func reasons(_ hash: [String: RedisValue]) -> [HostReason: Int] {
+        var out: [HostReason: Int] = [:]
+        for reason in HostReason.allCases {
+            if let n = hash["\(reason.status.rawValue)_\(reason.rawValue)"]?.int { out[reason] = Int(n) }
+        }
+        return out
     }
 
     static func progress(_ hash: [String: RedisValue]) -> (counters: ProgressCounters, status: AggregateStatus)? {
