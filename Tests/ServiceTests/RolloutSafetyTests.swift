@@ -137,12 +137,13 @@ struct RolloutSafetyTests {
             "POST", "/rolling",
             [
                 "operation_type": "run_script", "selector": ["tags": [.string(prefix)]], "parameters": ["content": "true"], "batch_size": 2,
-                "canary": ["hosts": 1, "soak_seconds": 2, "promotion": "manual"],
+                "canary": ["hosts": 1, "soak_seconds": 4, "promotion": "manual"],
                 "gates": [["type": "http", "url": .string(gates.base + "/ok"), "timeout_seconds": 5, "after": "canary"]],
             ])
         #expect(status == 201, "\(String(describing: created))")
         let id = try #require(created?["id"]?.stringValue)
-        #expect(created?["plan"]?["batches"] == [1, 2, 2] && created?["plan"]?["estimated_duration_seconds"] == 2)
+        #expect(created?["plan"]?["batches"] == [1, 2, 2] && created?["plan"]?["estimated_duration_seconds"] == 4)
+        // The soak lasts 4 s: long enough to be seen on a loaded machine.
         #expect(await TestEnvironment.eventually(timeout: .seconds(20)) { await Self.httpGet(id)?["status"] == "soaking" }, "soaking after the canary")
         #expect(gates.received().isEmpty, "no gate during the soak")
         let waiting = await R.waitFor(s, .string(id)) { $0["status"] == "awaiting_approval" }
