@@ -73,7 +73,7 @@ struct OperationParameterTests {
 
     @Test(
         arguments: [
-            (OperationType.runScript, .object(["content": "echo hi", "shell": "SH", "timeout_seconds": 86_400])),
+            (OperationType.runScript, .object(["content": "echo hi", "shell": "sh", "timeout_seconds": 86_400])),
             (.deployFile, ["path": "/etc/app/app.conf", "content": "aGk=", "encoding": "base64", "mode": "0640", "owner_uid": 0, "backup": true]),
             (.deployFile, ["path": "C:\\app\\app.conf", "content": "x"]),
             (.serviceControl, ["action": "reload", "services": ["nginx", "getty@tty1", "foo.service"]]),
@@ -145,5 +145,14 @@ struct OperationParameterTests {
         let p = try OperationParameters(type: .reboot, json: ["delay_seconds": 30])
         #expect(try p.steps(platform: .linux, manager: .apt) == [.power(["shutdown", "-r", "now"], delaySeconds: 30)])
         #expect(try p.steps(platform: .windows, manager: .choco) == [.power(["shutdown", "/r", "/t", "0"], delaySeconds: 30)])
+    }
+
+    /// Closed choices are exact, as docs/openapi.yaml's enums are: `REBOOT` is not `reboot` (the
+    /// gateway's feature check on `apply_deployment_plan` compares the value as sent).
+    @Test func choicesAreExact() {
+        #expect(throws: ValidationError.self) { try OperationParameters(type: .runScript, json: ["content": "x", "shell": "SH"]) }
+        #expect(throws: ValidationError.self) {
+            try BulkOperationRequest(json: ["operation_type": "APPLY_DEPLOYMENT_PLAN", "selector": ["all_hosts": true], "parameters": ["plan": [:]]])
+        }
     }
 }

@@ -10,13 +10,6 @@ struct RolloutCheckpointTests {
     let none = RolloutState.Observation(failed: 0, batchDone: false)
     let done = RolloutState.Observation(failed: 0, batchDone: true)
 
-    /// The state after the current batch's dispatch completed, as the controller records it.
-    func sent(_ s: RolloutState) -> RolloutState {
-        var s = s
-        s.dispatched = true
-        return s
-    }
-
     /// A rollout of `plan` with its first batch out and done, looked at at `now`.
     func canaryDone(_ plan: RolloutPlan, now: Int64 = 1_000) -> (RolloutState, [RolloutState.Effect]) {
         let first = sent(RolloutState(createdAtMs: 0).advance(nowMs: 0, none, plan: plan, delayMs: 500).0)

@@ -9,13 +9,6 @@ struct RolloutStateTests {
     let none = RolloutState.Observation(failed: 0, batchDone: false)
     let done = RolloutState.Observation(failed: 0, batchDone: true)
 
-    /// Marks the current batch's dispatch as completed, as the controller does after sending it.
-    func sent(_ s: RolloutState) -> RolloutState {
-        var s = s
-        s.dispatched = true
-        return s
-    }
-
     @Test func firstBatchAtOnceThenEachAfterTheLastIsDoneAndTheDelayPassed() {
         let s0 = RolloutState(createdAtMs: 1_000)
         #expect(s0.status == .queued)

@@ -107,26 +107,38 @@ public struct BulkHandlers: Sendable {
             original = try await context.redis.send("HGET", RedisKeys.bulkOperation(rerun.id), "request").string
             hosts = try await BulkRecords(context.redis).matching(rerun.id, rerun)
         } catch { return .failure(503, "unavailable", "Redis is unavailable: \(error)") }
-        guard let original, case .object(var body)? = JSONCoding.decode(Array(original.utf8)) else {
+        guard let original, case .object(let body)? = JSONCoding.decode(Array(original.utf8)) else {
             return .failure(404, "not_found", "no bulk operation '\(rerun.id)'")
         }
         if let refusal = RerunRequest.refusal(matching: hosts.count) { return refusal }
-        body["selector"] = ["explicit_host_ids": .array(hosts.map { .string($0) })]
-        body["dispatch"] = nil  // a rollout's operation was created with nothing sent; a rerun sends
-        return await create(body: .object(body), messageID: r.messageID.map { "rerun:" + $0 }, parentID: rerun.id)
+        let again = RerunRequest.create(rerunning: body, hosts: hosts, messageID: r.messageID)
+        return await create(body: again.body, messageID: again.messageID, parentID: rerun.id)
     }
+
+    /// The hosts a create takes (partitioned by approval), or what it answers instead: the
+    /// selector's refusal, or 422 `no_targets` for an empty selection without `allow_empty`.
+    private func targets(_ request: BulkOperationRequest) async -> Result<ResolveReply, Refusal> {
+        let resolve = ResolveRequest(selector: request.selectorJSON, partitionByApproval: true)
+        switch await context.bus.call(Route.selectorResolve, resolve, replying: ResolveReply.self) {
+        case .success(let targets):
+            guard !targets.hostIDs.isEmpty || request.allowEmpty else {
+                return .failure(
+                    Refusal(reply: .failure(422, "no_targets", "the selector resolved to no host (send \"allow_empty\": true to create it anyway)")))
+            }
+            return .success(targets)
+        case .failure(let failure): return .failure(Refusal(reply: failure.reply))
+        }
+    }
+
+    /// A reply that ends a create before it writes anything.
+    struct Refusal: Error { let reply: BusReply }
 
     /// A dry run: 200 with what the create would do (the hosts, those skipped and why), or the
     /// 422 it would answer; nothing is written.
     func plan(_ request: BulkOperationRequest) async -> BusReply {
-        let resolve = ResolveRequest(selector: request.selectorJSON, partitionByApproval: true)
-        switch await context.bus.call(Route.selectorResolve, resolve, replying: ResolveReply.self) {
-        case .success(let targets):
-            if targets.hostIDs.isEmpty && !request.allowEmpty {
-                return .failure(422, "no_targets", "the selector resolved to no host (send \"allow_empty\": true to create it anyway)")
-            }
-            return .ok(PlanPreview(bulk: targets.hostIDs.sorted(), notApproved: Set(targets.notApprovedHostIDs ?? [])).json)
-        case .failure(let failure): return failure.reply
+        switch await targets(request) {
+        case .success(let targets): return .ok(PlanPreview(bulk: targets.hostIDs.sorted(), notApproved: Set(targets.notApprovedHostIDs ?? [])).json)
+        case .failure(let refusal): return refusal.reply
         }
     }
 
@@ -134,17 +146,13 @@ public struct BulkHandlers: Sendable {
     private func persist(
         _ request: BulkOperationRequest, opID: String, canonical: String, parentID: String?, beforeRecord: @Sendable () async throws -> Void
     ) async -> BusReply {
-        let resolve = ResolveRequest(selector: request.selectorJSON, partitionByApproval: true)
         let targets: ResolveReply
-        switch await context.bus.call(Route.selectorResolve, resolve, replying: ResolveReply.self) {
+        switch await self.targets(request) {
         case .success(let reply): targets = reply
-        case .failure(let failure): return failure.reply
+        case .failure(let refusal): return refusal.reply
         }
         let hostIDs = targets.hostIDs
         let notApproved = targets.notApprovedHostIDs ?? []
-        if hostIDs.isEmpty && !request.allowEmpty {
-            return .failure(422, "no_targets", "the selector resolved to no host (send \"allow_empty\": true to create it anyway)")
-        }
         let reply = await answer(context.logger) {
             let created = context.clock.now
             // Parameters too large for every command are stored once, before any command names them.

@@ -116,24 +116,31 @@ struct RolloutDriver: Sendable {
     /// dies before writing it runs them again when the state's gate deadline passes.
     func runGates(afterBatch k: Int, rollout r: StoredRollout) async throws {
         let failure = await GateRunner(allowedHosts: context.config.gateHosts).run(r.plan.httpGates(afterBatch: k))
-        for _ in 0..<16 {
-            guard let now = try await store.load(r.id) else { return }
-            let nowMs = context.clock.nowMs
-            let next: RolloutState
-            var effects: [RolloutState.Effect] = []
-            if let failure {
-                guard let halted = now.state.gateFailed(afterBatch: k, failure) else { return }
-                (next, effects) = halted
-            } else {
-                guard let passed = now.state.gatesPassed(afterBatch: k, nowMs: nowMs, plan: r.plan, delayMs: r.delayMs) else { return }
-                next = passed
-            }
-            guard try await store.save(r.id, next, ifRev: now.rev, progress: ["status": next.status.rawValue]) else { continue }
-            try await store.wake(r.id, atMs: next.wakeAtMs(nowMs: nowMs, recheckMs: Self.recheckMs))
-            try await perform(effects, rollout: now, state: next)
-            if failure == nil { await poke(r.id) }  // no delay: the next batch is due now
-            return
+        _ = try await transition(r.id, "record the gate outcome of") { stored, now in
+            if let failure { return stored.state.gateFailed(afterBatch: k, failure) }
+            return stored.state.gatesPassed(afterBatch: k, nowMs: now, plan: stored.plan, delayMs: stored.delayMs).map { ($0, []) }
         }
+    }
+
+    /// Decides `change` on the rollout as read (nil: nothing to change) and writes it with
+    /// compare-and-set, reading again if another writer won; then performs its effects and looks
+    /// again (a batch done while paused, a promote or gate with no delay: the next may be due now).
+    /// False when there is no such rollout. Operators' actions and gate outcomes come this way.
+    func transition(
+        _ id: String, _ name: String, _ change: (StoredRollout, Int64) throws -> (RolloutState, [RolloutState.Effect])?
+    ) async throws -> Bool {
+        for _ in 0..<16 {
+            guard let r = try await store.load(id) else { return false }
+            let now = context.clock.nowMs
+            guard let (next, effects) = try change(r, now) else { return true }
+            let seen = try await observe(r)
+            guard try await store.save(id, next, ifRev: r.rev, progress: Self.dashboard(next, plan: r.plan, seen: seen)) else { continue }
+            try await store.wake(id, atMs: next.wakeAtMs(nowMs: now, recheckMs: Self.recheckMs))
+            try await perform(effects, rollout: r, state: next)
+            await poke(id)
+            return true
+        }
+        throw ConflictError(code: "busy", "the rollout changed too often to \(name) it; retry")
     }
 
     /// Applies `change` with compare-and-set until it writes or has nothing to change (nil).
@@ -176,7 +183,7 @@ struct RolloutDriver: Sendable {
             "failed": "\(c.failed)", "skipped": "\(c.skipped)", "status": s.status.rawValue, "current_batch": "\(s.batch + 1)",
             "total_batches": "\(plan.batches.count)", "failure_budget": "\(plan.failureBudget)", "failed_counted": "\(seen.counted(plan))",
             "unreached": "\(seen.unreached)", "unreached_budget": plan.unreachedBudget.map { "\($0)" } ?? "",
-            "next_batch_at": s.phase == .delay ? s.nextAtMs.map { "\($0)" } ?? "" : "",
+            "next_batch_at": s.nextBatchAtMs.map { "\($0)" } ?? "",
         ]
     }
 }

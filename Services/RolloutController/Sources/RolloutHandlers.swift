@@ -81,8 +81,6 @@ public struct RolloutHandlers: Sendable {
                 "selector": request.operation.selectorJSON, "parameters": operation.parameters, "plan": plan.json,
                 "bulk_operation_id": .string(op), "created_at": .string(Self.iso(now)), "request": .string(canonical),
             ]) { _, new in new }
-            for key in ["batches", "failure_threshold_pct", "max_failures", "canary"] where record[key] == nil { record[key] = .null }
-            if record["gates"] == nil { record["gates"] = .array([]) }
             if let parentID { record["parent_id"] = .string(parentID) }
             let state = RolloutState(createdAtMs: now)
             let none = RolloutState.Observation(counters: ProgressCounters(total: hosts.count), reasons: [:], batchDone: false)
@@ -105,12 +103,12 @@ public struct RolloutHandlers: Sendable {
             stored = try await store.load(rerun.id)
             if let stored { hosts = try await BulkRecords(context.redis).matching(stored.operationID, rerun) } else { hosts = [] }
         } catch { return .failure(503, "unavailable", "Redis is unavailable: \(error)") }
-        guard let stored, let text = stored.record["request"]?.stringValue, case .object(var body)? = JSONCoding.decode(Array(text.utf8)) else {
+        guard let stored, let text = stored.record["request"]?.stringValue, case .object(let body)? = JSONCoding.decode(Array(text.utf8)) else {
             return .failure(404, "not_found", "no rolling deployment '\(rerun.id)'")
         }
         if let refusal = RerunRequest.refusal(matching: hosts.count) { return refusal }
-        body["selector"] = ["explicit_host_ids": .array(hosts.map { .string($0) })]
-        return await create(body: .object(body), messageID: r.messageID.map { "rerun:" + $0 }, parentID: rerun.id)
+        let again = RerunRequest.create(rerunning: body, hosts: hosts, messageID: r.messageID)
+        return await create(body: again.body, messageID: again.messageID, parentID: rerun.id)
     }
 
     /// A dry run: 200 with the batches as the rollout would cut them (the dispatcher's own dry
@@ -165,7 +163,7 @@ public struct RolloutHandlers: Sendable {
         return RollingProgress(
             counters: BulkProgress(c), status: r.state.status, currentBatch: r.state.batch + 1, totalBatches: r.plan.batches.count,
             failureBudget: r.plan.failureBudget, failedCounted: seen.counted(r.plan), unreached: seen.unreached,
-            unreachedBudget: r.plan.unreachedBudget, nextBatchAt: r.state.phase == .delay ? r.state.nextAtMs.map(Self.iso) : nil)
+            unreachedBudget: r.plan.unreachedBudget, nextBatchAt: r.state.nextBatchAtMs.map(Self.iso))
     }
 
     /// Newest first.
@@ -191,23 +189,12 @@ public struct RolloutHandlers: Sendable {
         }
     }
 
-    /// Decides `change` on the rollout as read and writes it with compare-and-set (read again if
-    /// another writer won), then performs its effects.
+    /// Applies `change` through the driver; the rollout as it then stands.
     private func transition(
         _ id: String, _ name: String, _ change: (StoredRollout, Int64) throws -> (RolloutState, [RolloutState.Effect])
     ) async throws -> RollingDeployment {
-        for _ in 0..<16 {
-            guard let r = try await store.load(id) else { throw BusReplyError.notFound("no rolling deployment '\(id)'") }
-            let now = context.clock.nowMs
-            let (next, effects) = try change(r, now)
-            let seen = try await driver.observe(r)
-            guard try await store.save(id, next, ifRev: r.rev, progress: RolloutDriver.dashboard(next, plan: r.plan, seen: seen)) else { continue }
-            try await store.wake(id, atMs: next.wakeAtMs(nowMs: now, recheckMs: RolloutDriver.recheckMs))
-            try await driver.perform(effects, rollout: r, state: next)
-            await driver.poke(id)  // a batch done while paused, a promote with no delay: the next may be due now
-            return try await view(id)
-        }
-        throw ConflictError(code: "busy", "the rollout changed too often to \(name) it; retry")
+        guard try await driver.transition(id, name, change) else { throw BusReplyError.notFound("no rolling deployment '\(id)'") }
+        return try await view(id)
     }
 
     static func iso(_ ms: Int64) -> String {

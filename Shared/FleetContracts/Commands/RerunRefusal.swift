@@ -13,4 +13,14 @@ extension RerunRequest {
         }
         return nil
     }
+
+    /// The create a rerun makes: the original's request over exactly `hosts`, sent (a rollout's
+    /// operation was created with nothing sent), and under the caller's key with `rerun:` before it.
+    public static func create(rerunning original: [String: JSONValue], hosts: [String], messageID: String?) -> (body: JSONValue, messageID: String?) {
+        var body = original
+        body["selector"] = ["explicit_host_ids": .array(hosts.map { .string($0) })]
+        body["dispatch"] = nil
+        body["dry_run"] = nil
+        return (.object(body), messageID.map { "rerun:" + $0 })
+    }
 }

@@ -24,7 +24,7 @@ public struct CanarySettings: Sendable, Hashable {
             r.errors.add(r.at("hosts"), .required, "hosts is required")
         }
         let soak = r.int("soak_seconds", in: 0...86_400, default: 0)
-        let promotion = r.choice("promotion", default: Promotion.auto, ignoringCase: false)
+        let promotion = r.choice("promotion", default: Promotion.auto)
         try r.throwIfAny()
         self.init(hosts: hosts, soakSeconds: Int(soak ?? 0), promotion: promotion ?? .auto)
     }

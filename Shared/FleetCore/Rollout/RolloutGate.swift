@@ -29,8 +29,8 @@ public struct RolloutGate: Sendable, Hashable, Codable {
 
     public init(json: JSONValue, path base: String) throws(ValidationError) {
         var r = ObjectReader(json, path: base, allowed: Self.keys)
-        let kind = r.choice("type", default: Kind?.none, ignoringCase: false)
-        let after = r.choice("after", default: After?.none, ignoringCase: false)
+        let kind = r.choice("type", default: Kind?.none)
+        let after = r.choice("after", default: After?.none)
         var url: String?
         var timeout: Int64? = 10
         if kind == .http {

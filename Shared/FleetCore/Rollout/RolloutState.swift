@@ -82,13 +82,6 @@ public struct RolloutState: Sendable, Hashable, Codable {
             self.batchDone = batchDone
         }
 
-        /// `failed` failures (each counted) beside one success, for tests of the budget.
-        public init(failed: Int, batchDone: Bool) {
-            self.init(
-                counters: ProgressCounters(total: failed + 1, queued: 0, running: 0, succeeded: 1, failed: failed, skipped: 0), reasons: [:],
-                batchDone: batchDone)
-        }
-
         public func counted(_ plan: RolloutPlan) -> Int { plan.policy.counted(failed: counters.failed, reasons: reasons) }
         public var unreached: Int { reasons[.undeliverable] ?? 0 }
     }
@@ -200,6 +193,9 @@ public struct RolloutState: Sendable, Hashable, Codable {
             status = activeStatus
         }
     }
+
+    /// When the next batch is due: the end of a running delay; nil in any other wait.
+    public var nextBatchAtMs: Int64? { phase == .delay ? nextAtMs : nil }
 
     /// The status a rollout that is not paused has in its phase.
     var activeStatus: RolloutStatus {

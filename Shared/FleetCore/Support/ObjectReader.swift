@@ -71,14 +71,14 @@ struct ObjectReader {
         return b
     }
 
-    /// `ignoringCase: false` for fields whose schema is an exact enum.
-    mutating func choice<E: RawRepresentable & CaseIterable>(_ key: String, default value: E?, ignoringCase: Bool = true) -> E?
-    where E.RawValue == String {
+    /// Exactly one of the raw values, as docs/openapi.yaml's enums state them (case matters: a
+    /// gate on the value, such as the gateway's feature check on `operation_type`, sees the same).
+    mutating func choice<E: RawRepresentable & CaseIterable>(_ key: String, default value: E?) -> E? where E.RawValue == String {
         guard let v = present(key) else {
             if value == nil { errors.add(at(key), .required, "\(key) is required") }
             return value
         }
-        guard let s = v.stringValue, let e = E(rawValue: ignoringCase ? s.lowercased() : s) else {
+        guard let s = v.stringValue, let e = E(rawValue: s) else {
             errors.add(at(key), .invalidValue, "\(key) must be one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
             return nil
         }
