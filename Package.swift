@@ -45,7 +45,10 @@ let package = Package(
         // What an agent needs, and no more (no hiredis, no HTTP server).
         .target(
             name: "FleetMessaging",
-            dependencies: ["FleetBus", "FleetContracts", "FleetCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "FleetBus", "FleetContracts", "FleetCore", .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
             path: "Shared/FleetMessaging"),
         // Metrics: the swift-metrics API bootstrapped with a Prometheus registry, served on /metrics.
         .target(

@@ -32,6 +32,9 @@ public enum RedisKeys {
     /// delivery deadline and the publish, or the broker stayed away past the retries) is sent
     /// again by the reconciler. Owner: bulk-dispatcher.
     public static func bulkUnconfirmed(_ op: String) -> String { "fleet:bulk:{\(op)}:unconfirmed" }
+    /// Hash: host id -> when its command was last published (ms): what the dispatch-to-result
+    /// histogram measures from. Owner: bulk-dispatcher.
+    public static func bulkDispatchedAt(_ op: String) -> String { "fleet:bulk:{\(op)}:dispatched" }
     /// Hash: `cancelled` (0/1) and the operation record. Owner: bulk-dispatcher.
     public static func bulkOperation(_ op: String) -> String { "fleet:bulk:{\(op)}:op" }
     /// String: the operation's parameters as JSON, when too large to travel in each command.
@@ -93,9 +96,8 @@ public enum RedisKeys {
     /// this when it records the operation. Owner: scheduler.
     public static func scheduleEarlyFinish(_ op: String) -> String { "fleet:schedules:early-finish:{\(op)}" }
 
-    /// Hash: fleet-wide counters (integers): `operations_created`, `hosts_targeted`, `hosts_<status>`
-    /// (moves into running, succeeded, failed, skipped) and `operations_<aggregate>` (finished
-    /// operations by outcome). Owner: bulk-dispatcher.
+    /// Hash: fleet-wide gauges and cumulative totals (integers; the fields are FleetCore's
+    /// `FleetStats`). Owner: bulk-dispatcher.
     public static let fleetStats = "fleet:stats"
 
     /// Hash: SHA-256 (hex) of an API token -> `{"scope", "name", "created_at"}`. Owner: gateway.

@@ -1,3 +1,4 @@
+import CoreMetrics
 import FleetBus
 import FleetContracts
 import FleetCore
@@ -24,9 +25,15 @@ public struct BusClient: Sendable {
     /// `fleet.from-agents` for the requests agents make (`BusNames.exchange(for:)`).
     /// Broker trouble is a 503 reply, no answer in time a 504: callers always get a `BusReply`.
     public func call(_ route: String, _ body: JSONValue, messageID: String? = nil) async -> BusReply {
-        let props = MessageProperties(
-            contentType: "application/json", messageId: messageID, persistent: false,
-            headers: [BusNames.versionHeader: .string(BusNames.contractVersion)])
+        var headers: [String: AMQPFieldValue] = [BusNames.versionHeader: .string(BusNames.contractVersion)]
+        if let requestID = RequestID.current { headers[RequestID.header] = .string(requestID) }
+        let props = MessageProperties(contentType: "application/json", messageId: messageID, persistent: false, headers: headers)
+        let started = ContinuousClock.now
+        defer {
+            let elapsed = ContinuousClock.now - started
+            Timer(label: "fleet_bus_call_duration_seconds", dimensions: [("route", route)]).recordNanoseconds(
+                elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        }
         do {
             let delivery = try await rpc.request(
                 exchange: BusNames.exchange(for: route), routingKey: route,

@@ -14,6 +14,8 @@ extension OutgoingMessage {
         props.contentType = "application/json"
         props.type = M.messageName
         props.headers[BusNames.versionHeader] = .string(String(M.messageVersion))
+        // Events and agent commands of a client's request carry its id, as commands do.
+        if let requestID = RequestID.current, props.headers[RequestID.header] == nil { props.headers[RequestID.header] = .string(requestID) }
         self.init(exchange: exchange, routingKey: routingKey, body: message.encoded, properties: props, mandatory: mandatory)
     }
 }

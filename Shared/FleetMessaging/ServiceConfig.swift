@@ -7,6 +7,8 @@ public struct ServiceConfig: Sendable {
     public var amqpURL: String
     public var redisURL: String
     public var logLevel: Logger.Level
+    /// `FLEET_LOG_FORMAT`: `text` (the default) or `json`, a line per record for log shippers.
+    public var logFormat: LogFormat
     /// How many commands one replica handles at once.
     public var prefetch: UInt16
     /// How long a call to another service waits for its reply.
@@ -29,6 +31,7 @@ public struct ServiceConfig: Sendable {
         amqpURL = Self.fileContents(env["FLEET_AMQP_URL_FILE"]) ?? env["FLEET_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672/%2f"
         redisURL = env["FLEET_REDIS_URL"] ?? "redis://127.0.0.1:6379/0"
         logLevel = env["FLEET_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        logFormat = env["FLEET_LOG_FORMAT"].flatMap(LogFormat.init(rawValue:)) ?? .text
         prefetch = env["FLEET_PREFETCH"].flatMap(UInt16.init) ?? 32
         requestTimeout = .milliseconds(env["FLEET_REQUEST_TIMEOUT_MS"].flatMap(Int.init) ?? 10_000)
         retentionSeconds = env["FLEET_RETENTION_SECONDS"].flatMap(Int.init) ?? 30 * 86_400
@@ -37,6 +40,12 @@ public struct ServiceConfig: Sendable {
         gateHosts = env["FLEET_GATE_HOSTS"].map(Self.hostList)
         environment = env
     }
+
+    /// How long an agent told to stop (SIGTERM) lets the commands it holds finish before it
+    /// reports them failed `agent_error` and exits (`FLEET_AGENT_STOP_GRACE_MS`, default 30 s:
+    /// inside systemd's default stop timeout of 90 s). Read from `environment`: a stored property
+    /// here made every debug build of the services crash at their first connect (Swift 6.3.1).
+    public var agentStopGrace: Duration { .milliseconds(environment["FLEET_AGENT_STOP_GRACE_MS"].flatMap(Int.init) ?? 30_000) }
 
     static func hostList(_ text: String) -> Set<String> {
         Set(text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty })
@@ -66,6 +75,7 @@ extension ServiceConfig {
         "FLEET_RETENTION_SECONDS": 1...(10 * 365 * 86_400),
         "FLEET_RECONCILE_INTERVAL_MS": 100...3_600_000,
         "FLEET_AGENT_LEASE_MS": 300...3_600_000,
+        "FLEET_AGENT_STOP_GRACE_MS": 0...3_600_000,
     ]
 
     /// Checks every `FLEET_*` setting present in `env`: integers in range, a known log level,
@@ -80,6 +90,9 @@ extension ServiceConfig {
         if let level = env["FLEET_LOG_LEVEL"], Logger.Level(rawValue: level) == nil {
             let levels = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
             throw ConfigError(variable: "FLEET_LOG_LEVEL", message: "'\(level)' is not one of \(levels)")
+        }
+        if let format = env["FLEET_LOG_FORMAT"], LogFormat(rawValue: format) == nil {
+            throw ConfigError(variable: "FLEET_LOG_FORMAT", message: "'\(format)' is not one of \(LogFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if let path = env["FLEET_AMQP_URL_FILE"] {
             guard let url = fileContents(path) else { throw ConfigError(variable: "FLEET_AMQP_URL_FILE", message: "'\(path)' cannot be read") }

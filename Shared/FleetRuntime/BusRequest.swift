@@ -42,6 +42,22 @@ public struct BusRequest: Sendable {
     public func cursor() throws(ValidationError) -> String? {
         try RecordID.optional(body["cursor"], field: "cursor")
     }
+
+    /// The page `cursor` of a newest-first list: absent, or the `next_cursor` of the page before
+    /// (anything else is a 422 naming `cursor`).
+    public func indexCursor() throws(ValidationError) -> IndexCursor? {
+        try IndexCursor.optional(body["cursor"])
+    }
+
+    /// The list filter `status`: absent, or one of `Status`'s values exactly (else a 422 naming it).
+    public func statusFilter<Status: RawRepresentable & CaseIterable>(_: Status.Type) throws(ValidationError) -> Status?
+    where Status.RawValue == String {
+        guard let v = body["status"], v != .null else { return nil }
+        guard let text = v.stringValue, let status = Status(rawValue: text) else {
+            throw ValidationError("status", .invalidValue, "status is one of \(Status.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return status
+    }
 }
 
 /// A new record id: `prefix` and 64 random bits in base 36 (`op-2ao62yafcj4ed`).

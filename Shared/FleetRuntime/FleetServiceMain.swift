@@ -59,12 +59,7 @@ public enum FleetServiceMain {
         ServiceConfig.checkedOrExit(config.environment, process: "fleet-\(name.rawValue)")
         unblockShutdownSignals()
         _ = FleetMetrics.registry  // before any metric is created
-        let level = config.logLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        FleetLogging.bootstrap(level: config.logLevel, format: config.logFormat)
         let logger = Logger(label: "fleet.\(name.rawValue)")
         let consumer = try await AMQPConnection.connect(url: config.amqpURL, name: "\(name.rawValue)-consume", logger: logger)
         let outbound = try await AMQPConnection.connect(url: config.amqpURL, name: "\(name.rawValue)-publish", logger: logger)
@@ -75,6 +70,9 @@ public enum FleetServiceMain {
             publisher: outbound, consumer: consumer, logger: logger)
         let assembly = try await assemble(context)
         var handlers = assembly.routes
+        let ready: @Sendable () async -> Bool = {
+            (try? await redis.send("PING")) != nil && consumer.isConnected && outbound.isConnected
+        }
         handlers[name.healthRoute] = { _ in
             let redisUp = (try? await redis.send("PING")) != nil
             let ready = redisUp && consumer.isConnected && outbound.isConnected
@@ -87,7 +85,7 @@ public enum FleetServiceMain {
         let service = CommandService(
             name: name, handlers: handlers, consumer: consumer, replies: outbound,
             prefetch: config.prefetch, logger: logger)
-        let metrics = MetricsEndpoint(service: name, environment: config.environment, logger: logger)
+        let metrics = MetricsEndpoint(service: name, environment: config.environment, logger: logger, ready: ready)
         let group = ServiceGroup(services: [service, metrics] + assembly.background, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
         await consumer.close()

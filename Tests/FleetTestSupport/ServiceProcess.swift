@@ -44,6 +44,8 @@ public final class ServiceProcess: Sendable {
         env["FLEET_AMQP_URL"] = TestEnvironment.serviceAMQPURL
         env["FLEET_REDIS_URL"] = TestEnvironment.serviceRedisURL
         env["FLEET_LOG_LEVEL"] = "info"
+        // Agents stopped at a test's end let what they hold finish for 2 s, not 30.
+        env["FLEET_AGENT_STOP_GRACE_MS"] = "2000"
         for (k, v) in extra { env[k] = v }
         let argv: [UnsafeMutablePointer<CChar>?] =
             (["/bin/bash", "-c", watchdog, "watchdog", String(getpid()), binary] + arguments)

@@ -15,8 +15,10 @@ public actor ServiceStack {
         public let redis: RedisClient
         public let connection: AMQPConnection
         public let processes: [ServiceProcess]
-        /// Where the bulk dispatcher serves /metrics (the other services' endpoints are off).
+        /// Where the bulk dispatcher and the rollout controller serve /metrics (the other
+        /// services' endpoints are off).
         public let dispatcherMetricsPort: Int
+        public let controllerMetricsPort: Int
     }
 
     private var starting: Task<Handle, Error>?
@@ -33,13 +35,17 @@ public actor ServiceStack {
         _ = try await redis.send("FLUSHDB")
         // Two schedulers: every schedule test also checks that replicas fire each instant once.
         let metricsPort = TestEnvironment.freePort()  // not a random one: the ephemeral range may hold it
+        let controllerMetricsPort = TestEnvironment.freePort()
         let processes = try ["fleet-selector", "fleet-groups", "fleet-bulk-dispatcher", "fleet-rollout-controller", "fleet-scheduler", "fleet-scheduler"].map {
             // A short grace after a run timeout, so timeout tests take a second, not five.
             try ServiceProcess(
                 $0,
                 environment: [
                     "FLEET_RESULT_GRACE_MS": "300",
-                    "FLEET_METRICS_PORT": $0 == "fleet-bulk-dispatcher" ? String(metricsPort) : "0",
+                    "FLEET_METRICS_PORT": $0 == "fleet-bulk-dispatcher"
+                        ? String(metricsPort) : $0 == "fleet-rollout-controller" ? String(controllerMetricsPort) : "0",
+                    // Each command's log line (with its request id) from the two services a bulk create crosses.
+                    "FLEET_LOG_LEVEL": ["fleet-selector", "fleet-bulk-dispatcher"].contains($0) ? "debug" : "info",
                 ])
         }
         let connection = try await AMQPConnection.connect(url: TestEnvironment.serviceAMQPURL, name: "service-tests")
@@ -47,7 +53,9 @@ public actor ServiceStack {
         for service in ServiceName.allCases {
             try await waitUntilReady(bus, service)
         }
-        return Handle(bus: bus, redis: redis, connection: connection, processes: processes, dispatcherMetricsPort: metricsPort)
+        return Handle(
+            bus: bus, redis: redis, connection: connection, processes: processes, dispatcherMetricsPort: metricsPort,
+            controllerMetricsPort: controllerMetricsPort)
     }
 
     /// Polls the service's health route until it answers ready (bounded).

@@ -36,6 +36,12 @@ struct FleetctlTests {
             started = (process, url, token)
             return (url, token)
         }
+
+        /// The gateway's process (its log), once started.
+        func process() async throws -> ServiceProcess {
+            _ = try await start()
+            return started!.0
+        }
     }
 
     func fleetctl(_ arguments: [String], token: String? = nil) async throws -> CommandRun {

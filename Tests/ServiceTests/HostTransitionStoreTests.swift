@@ -95,9 +95,38 @@ struct HostTransitionStoreTests {
         for (field, value) in after where value != (before[field] ?? 0) { grew[field] = value - (before[field] ?? 0) }
         #expect(
             grew == [
+                "operations_created_total": 1, "hosts_targeted_total": 2, "hosts_started_total": 2, "hosts_succeeded_total": 1,
+                "hosts_failed_total": 1, "operations_partial_total": 1,
+                // deprecated names, kept one release
                 "operations_created": 1, "hosts_targeted": 2, "hosts_running": 2, "hosts_succeeded": 1,
                 "hosts_failed": 1, "operations_partial": 1,
-            ], "exactly these moves, the duplicate not counted")
+            ], "exactly these moves, the duplicate not counted; the gauges back where they were")
+    }
+
+    /// The gauges follow each transition: up while hosts are queued or running, back to where
+    /// they were once the operations have finished, whichever way the hosts went.
+    @Test func fleetGaugesFollowEveryTransitionAndReturnToZero() async throws {
+        let s = try await store()
+        let before = await gauges(s)
+        func now() async -> [Int64] { zip(await gauges(s), before).map { $0 - $1 } }
+        let (a, b) = (unique("op-"), unique("op-"))
+        try await s.create(operation: a, hostIDs: ["h1", "h2", "h3"])
+        try await s.create(operation: b, hostIDs: ["h1", "h2"])
+        #expect(await now() == [5, 0, 2])
+        _ = try await s.move(operation: a, hosts: ["h1", "h2"], to: .running)
+        _ = try await s.move(operation: a, hosts: ["h1"], to: .running)  // a duplicate claim moves nothing
+        #expect(await now() == [3, 2, 2])
+        _ = try await s.move(operation: a, hosts: ["h1"], to: .succeeded)
+        _ = try await s.move(operation: a, hosts: ["h2"], to: .failed, reason: .timedOut)
+        _ = try await s.move(operation: b, hosts: ["h1"], to: .running)
+        #expect(await now() == [2, 1, 2])
+        _ = try await s.skipQueued(operation: a, reason: .cancelled)
+        #expect(await now() == [1, 1, 1], "a finished: one operation running")
+        _ = try await s.move(operation: b, hosts: ["h1"], to: .failed, reason: .lost)
+        _ = try await s.move(operation: b, hosts: ["h2"], to: .skipped, reason: .notApproved)
+        #expect(await now() == [0, 0, 0], "everything finished: nothing in flight")
+        try await s.create(operation: unique("op-"), hostIDs: [])
+        #expect(await now() == [0, 0, 0], "an empty operation is never running")
     }
 
     @Test func aRepeatedClaimBySameAgentIsGrantedWithoutCountingTwice() async throws {
@@ -126,6 +155,7 @@ struct HostTransitionStoreTests {
         await propertyCheck(count: 60, input: Gen.int(in: 1...8), move.array(of: 0...40)) { total, moves in
             let op = unique("prop-")
             let hosts = (0..<total).map { "h\($0)" }
+            let gaugesBefore = await gauges(s)
             try? await s.create(operation: op, hostIDs: hosts)
             var model = ProgressCounters(total: total)
             var statuses = Array(repeating: HostStatus.queued, count: total)
@@ -148,6 +178,15 @@ struct HostTransitionStoreTests {
             }
             #expect(finishes <= 1)
             #expect(try! await s.progress(operation: op)?.0 == model)
+            let open: Int64 = model.queued + model.running > 0 ? 1 : 0
+            #expect(
+                zip(await gauges(s), gaugesBefore).map { $0 - $1 } == [Int64(model.queued), Int64(model.running), open],
+                "the fleet gauges are this operation's queued and running hosts, and whether it is open")
         }
+    }
+
+    private func gauges(_ s: HostTransitionStore) async -> [Int64] {
+        let h = ((try? await s.redis.send("HGETALL", RedisKeys.fleetStats).dictionary) ?? [:]).compactMapValues(\.int)
+        return [FleetStats.hostsQueued, FleetStats.hostsInFlight, FleetStats.operationsRunning].map { h[$0] ?? 0 }
     }
 }

@@ -84,5 +84,19 @@ struct RetentionTests {
                 return runs.count == 1 && runs.first?["operation_id"]?.stringValue != first
             }, "the run older than the retention went when the newer one was written")
         #expect(await bus.call(Route.schedulesGet, ["id": sid]).status == 200, "the schedule itself is not a finished record")
+
+        // The fleet-wide gauges after this run of four operations (bulk, rollout, two schedule
+        // runs; 3 hosts each): nothing in flight once they have finished, and the totals add up.
+        var stats: [String: Int64] = [:]
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(30)) {
+                stats = ((try? await redis.send("HGETALL", RedisKeys.fleetStats).dictionary) ?? [:]).compactMapValues(\.int)
+                return stats["operations_succeeded_total"] == 4
+            }, "\(stats)")
+        let expected: [String: Int64] = [
+            FleetStats.hostsQueued: 0, FleetStats.hostsInFlight: 0, FleetStats.operationsRunning: 0,
+            "operations_created_total": 4, "hosts_targeted_total": 12, "hosts_started_total": 12, "hosts_succeeded_total": 12,
+        ]
+        #expect(expected.allSatisfy { stats[$0.key] == $0.value }, "\(stats)")
     }
 }

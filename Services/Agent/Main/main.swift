@@ -51,11 +51,7 @@ struct FleetAgent: AsyncParsableCommand {
     func run() async throws {
         ServiceConfig.checkedOrExit(process: "fleet-agent")
         let config = ServiceConfig()
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = config.logLevel
-            return h
-        }
+        FleetLogging.bootstrap(level: config.logLevel, format: config.logFormat)
         let logger = Logger(label: "fleet.agent")
         guard let simulate else { return try await serveThisHost(config, logger) }
         var settings = SimulatedFleet.Settings(
@@ -76,7 +72,12 @@ struct FleetAgent: AsyncParsableCommand {
         if !noRegister { try await registerWhenReachable(logger: logger) { try await fleet.register(bus) } }
         if registerOnly { return await connection.close() }
         logger.info("simulating", metadata: ["hosts": "\(simulate)", "queue": "\(fleet.queue)"])
-        try await fleet.serve(connection, bus: bus)
+        let stop = AgentStop(grace: config.agentStopGrace, logger: logger)
+        let signals = stop.installSignalHandlers(connection)
+        try await fleet.serve(connection, bus: bus, stop: stop)
+        signals.forEach { $0.cancel() }
+        logger.info("stopped: every command held was finished and reported")
+        await connection.close()
     }
 
     private static func ids(_ list: String?) -> Set<String> {
@@ -90,6 +91,11 @@ struct FleetAgent: AsyncParsableCommand {
         try await bindWhenDeclared(logger: logger) { try await agent.bind(connection) }
         try await registerWhenReachable(logger: logger) { try await agent.register(bus) }
         logger.info("serving", metadata: ["host.id": "\(id)", "dry_run": "\(dryRun)"])
-        try await agent.serve(connection, bus: bus)
+        let stop = AgentStop(grace: config.agentStopGrace, logger: logger)
+        let signals = stop.installSignalHandlers(connection)
+        try await agent.serve(connection, bus: bus, stop: stop)
+        signals.forEach { $0.cancel() }
+        logger.info("stopped: every command held was finished and reported")
+        await connection.close()
     }
 }

@@ -21,6 +21,8 @@ protocol CommandExecutor: Sendable {
 struct CommandLoop<Executor: CommandExecutor>: Sendable {
     let executor: Executor
     let logger: Logger
+    /// What a stop reports if it comes before the result is out.
+    var stop: AgentStop? = nil
 
     func handle(_ delivery: Delivery, _ connection: AMQPConnection, _ bus: BusClient) async {
         guard let command = try? delivery.decode(AgentCommand.self), executor.serves(command.hostID) else {
@@ -31,6 +33,8 @@ struct CommandLoop<Executor: CommandExecutor>: Sendable {
             replying: ClaimReply.self)
         guard case .success(let granted) = claim else { return delivery.nack(requeue: true) }
         guard !granted.claimed.isEmpty else { return delivery.ack() }
+        stop?.hold(command)
+        defer { stop?.release(command) }
         // While the command runs, the claim is renewed well within its lease: an agent that dies
         // stops renewing, and its host is failed `lost` within a lease instead of the run timeout.
         let renewing = granted.leaseMs.map { lease in Task { await renew(command, every: .milliseconds(max(100, lease / 3)), bus) } }

@@ -67,9 +67,11 @@ public struct HostAgent: Sendable {
         try await connection.declare(.agentQueue(queue, hostIDs: [hostID]))
     }
 
-    public func serve(_ connection: AMQPConnection, bus: BusClient) async throws {
+    /// Serves until the queue's deliveries end (`stop` cancels them at SIGTERM).
+    public func serve(_ connection: AMQPConnection, bus: BusClient, stop: AgentStop? = nil) async throws {
         let deliveries = try await connection.consume(queue: queue, prefetch: 1)
-        for await delivery in deliveries { await handle(delivery, connection, bus) }
+        stop?.consuming(deliveries)
+        for await delivery in deliveries { await handle(delivery, connection, bus, stop: stop) }
     }
 
     /// The package manager this host would use.
@@ -81,8 +83,8 @@ public struct HostAgent: Sendable {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.0) }?.1 ?? .auto
     }
 
-    func handle(_ delivery: Delivery, _ connection: AMQPConnection, _ bus: BusClient) async {
-        await CommandLoop(executor: self, logger: logger).handle(delivery, connection, bus)
+    func handle(_ delivery: Delivery, _ connection: AMQPConnection, _ bus: BusClient, stop: AgentStop? = nil) async {
+        await CommandLoop(executor: self, logger: logger, stop: stop).handle(delivery, connection, bus)
     }
 
     /// Runs a claimed command (or reports what it would run, or what the journal says it ran).

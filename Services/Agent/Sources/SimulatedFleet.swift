@@ -107,17 +107,20 @@ public struct SimulatedFleet: Sendable {
     }
 
     /// Serves commands until the consumer ends: claim, wait `latency`, report (or stay silent).
-    public func serve(_ connection: AMQPConnection, bus: BusClient) async throws {
+    /// Serves until the queue's deliveries end (`stop` cancels them at SIGTERM) and the commands
+    /// in hand are done.
+    public func serve(_ connection: AMQPConnection, bus: BusClient, stop: AgentStop? = nil) async throws {
         let deliveries = try await connection.consume(queue: queue, prefetch: 256)
+        stop?.consuming(deliveries)
         await withDiscardingTaskGroup { group in
             for await delivery in deliveries {
-                group.addTask { await handle(delivery, connection, bus) }
+                group.addTask { await handle(delivery, connection, bus, stop: stop) }
             }
         }
     }
 
-    func handle(_ delivery: Delivery, _ connection: AMQPConnection, _ bus: BusClient) async {
-        await CommandLoop(executor: self, logger: logger).handle(delivery, connection, bus)
+    func handle(_ delivery: Delivery, _ connection: AMQPConnection, _ bus: BusClient, stop: AgentStop? = nil) async {
+        await CommandLoop(executor: self, logger: logger, stop: stop).handle(delivery, connection, bus)
     }
 
     /// The number `k` of a host this fleet plays (`<prefix>-k`, k < count), or nil.

@@ -42,13 +42,14 @@ struct BulkEngine: Sendable {
     func dispatch(op: String, hosts: [String], request: DispatchableRequest) async throws {
         guard !hosts.isEmpty else { return }
         let within = Duration.seconds(request.deliveryTimeoutSeconds)
-        // The delivery deadlines, and the hosts marked unconfirmed until the broker confirms (a
+        // The delivery deadlines, the hosts marked unconfirmed until the broker confirms (a
         // dispatcher that dies before then leaves them there, and the reconciler sends them again
-        // instead of the deadline failing them): one round trip.
+        // instead of the deadline failing them), and when each went out: one round trip.
         let now = String(context.clock.nowMs)
         try await redis.pipelineChecked(
             Deadlines(redis: redis, clock: context.clock).claimDeadlines(op: op, hosts: hosts, within: within)
-                + RedisCommand.chunked(["ZADD", RedisKeys.bulkUnconfirmed(op)], hosts) { [now, $0] })
+                + RedisCommand.chunked(["ZADD", RedisKeys.bulkUnconfirmed(op)], hosts) { [now, $0] }
+                + RedisCommand.chunked(["HSET", RedisKeys.bulkDispatchedAt(op)], hosts) { [$0, now] })
         let (unroutable, unconfirmed) = await agents.publish(op: op, hosts: hosts, request: request)
         let settled = unconfirmed.isEmpty ? hosts : Array(Set(hosts).subtracting(unconfirmed))
         if !settled.isEmpty { try await redis.pipelineChecked(RedisCommand.chunked(["ZREM", RedisKeys.bulkUnconfirmed(op)], settled)) }

@@ -21,6 +21,7 @@ public struct BulkHandlers: Sendable {
             background: [
                 ResultsConsumer(engine: engine), DeadlineSweeper(engine: engine), BulkRetentionSweeper(engine: engine),
                 BulkReconcilerService(engine: engine),
+                FleetGauges(redis: context.redis, logger: context.logger, read: FleetGauges.operations),
             ])
     }
 
@@ -285,10 +286,13 @@ public struct BulkHandlers: Sendable {
     /// Newest first.
     func list(_ r: BusRequest) async throws -> BulkOperationList {
         let limit = try r.limit(default: 50, max: 500)
-        let ids = try await context.redis.send("ZREVRANGE", RedisKeys.bulkIndex, "0", String(limit - 1)).array?.compactMap(\.string) ?? []
-        var operations: [BulkOperation] = []
-        for opID in ids { if let o = try? await record(opID) { operations.append(o) } }
-        return BulkOperationList(operations: operations)
+        let (cursor, status) = (try r.indexCursor(), try r.statusFilter(AggregateStatus.self))
+        let (operations, next) = try await NewestFirstIndex(context.redis, key: RedisKeys.bulkIndex).page(after: cursor, limit: limit) {
+            opID -> BulkOperation? in
+            guard let o = try? await record(opID), status.map({ o.status == $0 }) ?? true else { return nil }
+            return o
+        }
+        return BulkOperationList(operations: operations, nextCursor: next?.text)
     }
 
     /// Queued hosts become skipped (`cancelled`, the aggregate `cancelled`); running ones finish. A

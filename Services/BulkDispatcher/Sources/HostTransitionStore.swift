@@ -28,7 +28,7 @@ struct HostTransitionStore: Sendable {
         [
             RedisKeys.bulkHosts(op), RedisKeys.bulkProgress(op), RedisKeys.bulkResults(op), RedisKeys.bulkOperation(op),
             RedisKeys.bulkClaims(op), RedisKeys.bulkOrder(op), RedisKeys.bulkSent(op), RedisKeys.bulkPending(op),
-            RedisKeys.bulkParameters(op), RedisKeys.bulkUnconfirmed(op),
+            RedisKeys.bulkParameters(op), RedisKeys.bulkUnconfirmed(op), RedisKeys.bulkDispatchedAt(op),
         ]
     }
 
@@ -41,6 +41,8 @@ struct HostTransitionStore: Sendable {
         let justFinished: Bool
         /// The hosts that moved.
         var movedHosts: [String] = []
+        /// For one host moved out of running: when its command was published (ms), if recorded.
+        var dispatchedAtMs: Int64? = nil
     }
 
     /// Writes an operation's hosts, all queued, and its counters, and lists it in `fleet:bulk:open`.
@@ -57,9 +59,7 @@ struct HostTransitionStore: Sendable {
         commands.append(RedisCommand(["HSET", RedisKeys.bulkOperation(op), "cancelled", "0"]))
         // Open from its first key on, so the reconciler sees an operation whose create died half-way.
         commands.append(RedisCommand(["SADD", RedisKeys.bulkOpen, op]))
-        commands.append(RedisCommand(["HINCRBY", RedisKeys.fleetStats, "operations_created", "1"]))
-        commands.append(RedisCommand(["HINCRBY", RedisKeys.fleetStats, "hosts_targeted", n]))
-        if hostIDs.isEmpty { commands.append(RedisCommand(["HINCRBY", RedisKeys.fleetStats, "operations_\(initial.rawValue)", "1"])) }
+        commands += FleetStats.created(hosts: hostIDs.count).map { RedisCommand(["HINCRBY", RedisKeys.fleetStats, $0.field, String($0.by)]) }
         try await redis.pipelineChecked(commands)
     }
 
@@ -74,28 +74,27 @@ struct HostTransitionStore: Sendable {
         let reply = try await redis.eval(
             Self.script, keys: Self.keys(op),
             arguments: [to.rawValue, reason?.rawValue ?? "", result ?? "", claimant ?? "", String(retentionSeconds)] + hosts)
-        guard let parts = reply.array, parts.count == 4, let applied = parts[0].int,
-            let aggregate = parts[1].string.flatMap(AggregateStatus.init(rawValue:)), let finished = parts[2].int
+        guard let parts = reply.array, parts.count == 7, let applied = parts[0].int,
+            let aggregate = parts[1].string.flatMap(AggregateStatus.init(rawValue:)), let finished = parts[2].int,
+            let fromQueued = parts[4].int, let fromRunning = parts[5].int
         else {
             throw RedisError(.reply, "unexpected transition reply \(reply)")
         }
         let outcome = Outcome(
             applied: Int(applied), aggregate: aggregate, justFinished: finished == 1,
-            movedHosts: parts[3].array?.compactMap(\.string) ?? [])
-        try await count(outcome, to: to)
+            movedHosts: parts[3].array?.compactMap(\.string) ?? [], dispatchedAtMs: parts[6].string.flatMap { Int64($0) })
+        try await count(
+            FleetStats.Move(to: to, fromQueued: Int(fromQueued), fromRunning: Int(fromRunning), finished: finished == 1 ? aggregate : nil))
         return outcome
     }
 
-    /// Fleet-wide counters. They live outside the operation's hash slot (so the script cannot
-    /// update them on Redis Cluster); they follow the script in the next round trip, so a
-    /// dispatcher killed between the two leaves them short by that one move (documented).
-    private func count(_ outcome: Outcome, to: HostStatus) async throws {
-        guard outcome.applied > 0 else { return }
-        var commands = [RedisCommand(["HINCRBY", RedisKeys.fleetStats, "hosts_\(to.rawValue)", String(outcome.applied)])]
-        if outcome.justFinished {
-            commands.append(RedisCommand(["HINCRBY", RedisKeys.fleetStats, "operations_\(outcome.aggregate.rawValue)", "1"]))
-        }
-        _ = try await redis.pipeline(commands)
+    /// Fleet-wide counters and gauges. They live outside the operation's hash slot (so the script
+    /// cannot update them on Redis Cluster); they follow the script in the next round trip, so a
+    /// dispatcher killed between the two leaves them off by that one move (documented).
+    private func count(_ move: FleetStats.Move) async throws {
+        let changes = FleetStats.changes(move)
+        guard !changes.isEmpty else { return }
+        _ = try await redis.pipeline(changes.map { RedisCommand(["HINCRBY", RedisKeys.fleetStats, $0.field, String($0.by)]) })
     }
 
     /// Of `hosts`, those running for `claimant` (one round trip; nothing moves).
@@ -142,12 +141,14 @@ struct HostTransitionStore: Sendable {
 
     /// KEYS: hosts, progress, results, operation, claims, then the operation's other keys (`keys(_:)`).
     /// ARGV: to, reason, result JSON, claimant, retention seconds, host ids...
-    /// Returns {applied, aggregate, justFinished, moved hosts}. The aggregate follows ProgressCounters.aggregate.
+    /// Returns {applied, aggregate, justFinished, moved hosts, moved from queued, moved from running,
+    /// the dispatch instant of a single host moved out of running (or '')}.
+    /// The aggregate follows ProgressCounters.aggregate.
     static let script = RedisScript(
         """
         local allowed = {\(allowedMoves.map { "['\($0)']=true" }.joined(separator: ","))}
         local to, reason, result, claimant, retention = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-        local applied = 0
+        local applied, fromQueued, fromRunning, dispatchedAt = 0, 0, 0, ''
         local moved = {}
         local wasOpen = false
         do
@@ -170,6 +171,8 @@ struct HostTransitionStore: Sendable {
               if result ~= '' and #ARGV == 6 then redis.call('HSET', KEYS[3], host, result) end
               if to == 'running' and claimant ~= '' then redis.call('HSET', KEYS[5], host, claimant) end
               applied = applied + 1
+              if from == 'queued' then fromQueued = fromQueued + 1 elseif from == 'running' then fromRunning = fromRunning + 1 end
+              if from == 'running' and #ARGV == 6 then dispatchedAt = redis.call('HGET', KEYS[11], host) or '' end
               moved[#moved + 1] = host
             elseif to == 'running' and from == 'running' and claimant ~= '' and redis.call('HGET', KEYS[5], host) == claimant then
               moved[#moved + 1] = host
@@ -193,6 +196,6 @@ struct HostTransitionStore: Sendable {
           finished = 1
           for k = 1, #KEYS do redis.call('EXPIRE', KEYS[k], retention) end
         end
-        return {applied, status, finished, moved}
+        return {applied, status, finished, moved, fromQueued, fromRunning, dispatchedAt}
         """)
 }

@@ -2,6 +2,7 @@ import FleetBus
 import FleetContracts
 import FleetCore
 import FleetMessaging
+import FleetObservability
 import FleetRuntime
 import Logging
 import ServiceLifecycle
@@ -48,6 +49,9 @@ public struct ResultsConsumer: Service {
                 let outcome = try await store.move(
                     operation: result.opID, hosts: [result.hostID], to: to, reason: reason,
                     result: String(decoding: result.encoded, as: UTF8.self))
+                if let sent = outcome.dispatchedAtMs {
+                    FleetMetrics.observe(FleetMetrics.dispatchToResult, seconds: Double(context.clock.nowMs - sent) / 1000)
+                }
                 try await engine.hostsEnded(op: result.opID, to: to, reason: reason, outcome)
             }
             return .done

@@ -9,16 +9,9 @@ struct Hosts: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         @OptionGroup var global: Global
-        @Option var limit: Int?
-        @Option var cursor: String?
+        @OptionGroup var page: PageFlags
         func run() async throws {
-            try await FleetctlMain.run {
-                var q: [String] = []
-                if let limit { q.append("limit=\(limit)") }
-                if let cursor { q.append("cursor=\(seg(cursor))") }
-                global.show(
-                    try await global.client.call(.GET, "/hosts" + (q.isEmpty ? "" : "?" + q.joined(separator: "&"))), list: "hosts", columns: Hosts.columns)
-            }
+            try await global.request(.GET, page.path("/hosts"), list: "hosts", columns: Hosts.columns)
         }
     }
     struct Get: AsyncParsableCommand {
@@ -64,7 +57,7 @@ struct Select: AsyncParsableCommand {
             var s = b.json["selector"]?.objectValue ?? [:]
             if explain { s["explain"] = true }
             let answer = try await global.client.call(.POST, "/select", .object(s))
-            if global.json || explain { return print(Rendering.json(answer)) }
+            if global.printsJSON || explain { return print(Rendering.json(answer)) }
             print((answer["host_ids"]?.arrayValue ?? []).map { Rendering.text($0) }.joined(separator: "\n"))
             FileHandle.standardError.write(Data("\(Rendering.text(answer["count"])) hosts\n".utf8))
         }
@@ -75,8 +68,12 @@ struct Groups: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Host groups.", subcommands: [List.self, Get.self, Create.self, Delete.self, Members.self])
     struct List: AsyncParsableCommand {
         @OptionGroup var global: Global
+        @OptionGroup var page: PageFlags
+        @Option(help: "Only the children of this group (root: the top level).") var parent: String?
         func run() async throws {
-            try await global.request(.GET, "/groups", list: "groups", columns: ["id", "name", "parent_id", "criteria"])
+            var path = page.path("/groups")
+            if let parent { path += (path.contains("?") ? "&" : "?") + "parent_id=\(seg(parent))" }
+            try await global.request(.GET, path, list: "groups", columns: ["id", "name", "parent_id", "criteria"])
         }
     }
     struct Get: AsyncParsableCommand {

@@ -8,28 +8,58 @@ struct Fleetctl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fleetctl",
         abstract: "Fleet Engine from the command line, over the gateway's HTTP API.",
-        discussion:
-            "URL from --url or FLEET_URL; the token from FLEET_TOKEN or --token-file (never the command line, which every user of the host can read). Exit status: 0 ok; 1 error; 2 an operation ended failed, partial or cancelled.",
+        discussion: """
+            The gateway's URL comes from --url, else FLEET_URL, else the context's url, else http://127.0.0.1:8080; \
+            the token from --token-file, else FLEET_TOKEN, else the context's token_file (never the command line, \
+            which every user of the host can read). Contexts live in ~/.config/fleetctl/config.json (FLEETCTL_CONFIG \
+            names another file): {"current_context": "prod", "contexts": {"prod": {"url": "...", "token_file": "...", \
+            "output": "json" or "table"}}}; --context (or FLEET_CONTEXT) picks one.
+
+            Exit status: 0 done (an operation waited for succeeded); 1 an error (the gateway refused, or could not be \
+            reached); 2 an operation waited for ended failed, partial or cancelled; 3 a wait that timed out; \
+            64 a usage error (an unknown flag, a bad value).
+
+            Completion: fleetctl --generate-completion-script bash|zsh|fish (make run installs them, and the man page).
+            """,
         version: FleetVersion.current,
         subcommands: [Hosts.self, Select.self, Groups.self, Bulk.self, Rolling.self, Schedules.self])
 }
 
 /// Options every command takes.
 struct Global: ParsableArguments {
-    @Option(help: "Gateway URL (default: FLEET_URL, else http://127.0.0.1:8080).") var url: String?
-    @Option(help: "A file holding the API token (default: the FLEET_TOKEN variable).") var tokenFile: String?
-    @Flag(help: "Print the gateway's JSON instead of tables.") var json = false
+    @Option(help: "Gateway URL (default: FLEET_URL, else the context's, else http://127.0.0.1:8080).") var url: String?
+    @Option(help: "A file holding the API token (default: FLEET_TOKEN, else the context's token_file).") var tokenFile: String?
+    @Option(help: "A context of ~/.config/fleetctl/config.json (default: FLEET_CONTEXT, else its current_context).") var context: String?
+    @Flag(help: "Print the gateway's JSON instead of tables (default: the context's output).") var json = false
 
-    var client: GatewayClient {
+    /// The configuration file's context, read once per command; a bad file is a usage error.
+    private var settings: FleetctlConfig.Context {
         let env = ProcessInfo.processInfo.environment
-        return GatewayClient(baseURL: url ?? env["FLEET_URL"] ?? "http://127.0.0.1:8080", token: fileToken ?? env["FLEET_TOKEN"])
+        do {
+            let config = try FleetctlConfig.load(path: FleetctlConfig.defaultPath(env), home: env["HOME"] ?? NSHomeDirectory())
+            return try config.context(named: context ?? env["FLEET_CONTEXT"].flatMap { $0.isEmpty ? nil : $0 })
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+            Foundation.exit(ExitCode.validationFailure.rawValue)
+        }
     }
 
-    /// The token in `--token-file`, without surrounding whitespace (a trailing newline, say).
-    private var fileToken: String? {
-        guard let tokenFile else { return nil }
-        guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
-            FileHandle.standardError.write(Data("error: cannot read the token file \(tokenFile)\n".utf8))
+    var client: GatewayClient {
+        // A variable set empty is not set (`FLEET_TOKEN= fleetctl ...` falls back to the context).
+        let env = ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty }
+        let settings = settings
+        let token = Self.token(inFile: tokenFile) ?? env["FLEET_TOKEN"] ?? Self.token(inFile: settings.tokenFile)
+        return GatewayClient(baseURL: url ?? env["FLEET_URL"] ?? settings.url ?? "http://127.0.0.1:8080", token: token)
+    }
+
+    /// Whether to print JSON: the flag, else the context's output.
+    var printsJSON: Bool { json || (settings.json ?? false) }
+
+    /// The token in a file, without surrounding whitespace (a trailing newline, say).
+    private static func token(inFile path: String?) -> String? {
+        guard let path else { return nil }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            FileHandle.standardError.write(Data("error: cannot read the token file \(path)\n".utf8))
             return nil
         }
         return text.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -45,7 +75,7 @@ struct Global: ParsableArguments {
 
     /// Prints an object, or the list under `key` as a table of `columns`.
     func show(_ value: JSONValue, list key: String? = nil, columns: [String] = []) {
-        if json { return print(Rendering.json(value)) }
+        if printsJSON { return print(Rendering.json(value)) }
         if let key, let rows = value[key]?.arrayValue {
             print(Rendering.table(rows, columns: columns))
             if let next = value["next_cursor"], next != .null { print("(more: --cursor \(Rendering.text(next)))") }
@@ -88,17 +118,14 @@ struct SelectorFlags: ParsableArguments {
 
 /// What an operation runs: shared by bulk, rolling and schedules.
 struct OperationFlags: ParsableArguments {
-    @Option(
-        name: .customLong("type"),
-        help: "Operation type (run_script, deploy_file, service_control, install_package, remove_package, reboot, shutdown, apply_deployment_plan).")
-    var type: String?
+    @Option(name: .customLong("type"), help: "The operation type.") var type: OperationType?
     @Option(name: .customLong("param"), help: "A parameter, key=value (repeatable; JSON values are parsed).") var params: [String] = []
     @Option(help: "The request body as JSON, or @file; the other flags set fields on top of it.") var body: String?
     @OptionGroup var selector: SelectorFlags
 
     func builder() throws -> RequestBuilder {
         var b = try RequestBuilder(body: body)
-        b.set("operation_type", type.map { .string($0) })
+        b.set("operation_type", type.map { .string($0.rawValue) })
         selector.apply(&b)
         try b.parameters(params)
         return b
@@ -128,7 +155,7 @@ func watch(_ client: GatewayClient, path: String, progressOf: @escaping (JSONVal
         }
         if timeout > 0, Date().timeIntervalSince(start) > Double(timeout) {
             FileHandle.standardError.write(Data("\nstill running after \(timeout) s\n".utf8))
-            throw ExitCode(3)
+            throw ExitCode(3)  // the exit status of a wait that timed out
         }
         try await Task.sleep(for: .milliseconds(500))
     }

@@ -34,11 +34,10 @@ struct Bulk: AsyncParsableCommand {
     }
     struct List: AsyncParsableCommand {
         @OptionGroup var global: Global
-        @Option var limit: Int?
+        @OptionGroup var page: PageFlags
+        @Option(help: "Only operations with this status.") var status: AggregateStatus?
         func run() async throws {
-            try await FleetctlMain.run {
-                global.show(try await global.client.call(.GET, "/bulk" + (limit.map { "?limit=\($0)" } ?? "")), list: "operations", columns: Bulk.columns)
-            }
+            try await global.request(.GET, page.path("/bulk", status: status?.rawValue), list: "operations", columns: Bulk.columns)
         }
     }
     struct Get: AsyncParsableCommand {
@@ -55,18 +54,11 @@ struct Bulk: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "hosts", abstract: "Per-host statuses.")
         @OptionGroup var global: Global
         @Argument var id: String
-        @Option var status: String?
-        @Option var cursor: String?
-        @Option var limit: Int?
+        @Option(help: "Only hosts with this status.") var status: HostStatus?
+        @OptionGroup var page: PageFlags
         func run() async throws {
-            try await FleetctlMain.run {
-                var q: [String] = []
-                if let status { q.append("status=\(seg(status))") }
-                if let cursor { q.append("cursor=\(seg(cursor))") }
-                if let limit { q.append("limit=\(limit)") }
-                let path = "/bulk/\(seg(id))/hosts" + (q.isEmpty ? "" : "?" + q.joined(separator: "&"))
-                global.show(try await global.client.call(.GET, path), list: "hosts", columns: ["host_id", "status", "reason"])
-            }
+            try await global.request(
+                .GET, page.path("/bulk/\(seg(id))/hosts", status: status?.rawValue), list: "hosts", columns: ["host_id", "status", "reason"])
         }
     }
     struct Cancel: AsyncParsableCommand {
@@ -206,18 +198,18 @@ struct Rolling: AsyncParsableCommand {
                 rollout.apply(&b)
                 b.set("dry_run", true)
                 let plan = try await global.client.call(.POST, "/rolling", b.json)
-                if global.json { print(Rendering.json(plan)) } else { print(Rendering.plan(plan)) }
+                if global.printsJSON { print(Rendering.json(plan)) } else { print(Rendering.plan(plan)) }
             }
         }
     }
     struct List: AsyncParsableCommand {
         @OptionGroup var global: Global
+        @OptionGroup var page: PageFlags
+        @Option(help: "Only rollouts with this status.") var status: RolloutStatus?
         func run() async throws {
-            try await FleetctlMain.run {
-                global.show(
-                    try await global.client.call(.GET, "/rolling"), list: "deployments",
-                    columns: ["id", "operation_type", "status", "current_batch", "total_batches", "failure_budget", "created_at"])
-            }
+            try await global.request(
+                .GET, page.path("/rolling", status: status?.rawValue), list: "deployments",
+                columns: ["id", "operation_type", "status", "current_batch", "total_batches", "failure_budget", "created_at"])
         }
     }
     struct Get: AsyncParsableCommand {
@@ -294,8 +286,8 @@ struct Schedules: AsyncParsableCommand {
         @Option var cron: String?
         @Option var timezone: String?
         @Flag(help: "Create it disabled.") var disabled = false
-        @Option(help: "fire_once or skip.") var misfirePolicy: String?
-        @Option(help: "forbid or allow.") var overlapPolicy: String?
+        @Option(help: "What a fire missed while the scheduler was away does.") var misfirePolicy: ScheduleRequest.MisfirePolicy?
+        @Option(help: "Whether a run may start while the last one runs.") var overlapPolicy: ScheduleRequest.OverlapPolicy?
         @OptionGroup var rollout: RolloutFlags
         func run() async throws {
             try await FleetctlMain.run {
@@ -304,8 +296,8 @@ struct Schedules: AsyncParsableCommand {
                 b.set("cron", cron.map { .string($0) })
                 b.set("timezone", timezone.map { .string($0) })
                 if disabled { b.set("enabled", false) }
-                b.set("misfire_policy", misfirePolicy.map { .string($0) })
-                b.set("overlap_policy", overlapPolicy.map { .string($0) })
+                b.set("misfire_policy", misfirePolicy.map { .string($0.rawValue) })
+                b.set("overlap_policy", overlapPolicy.map { .string($0.rawValue) })
                 if rollout.isSet {
                     var r = RequestBuilder.empty
                     rollout.apply(&r)
@@ -317,8 +309,10 @@ struct Schedules: AsyncParsableCommand {
     }
     struct List: AsyncParsableCommand {
         @OptionGroup var global: Global
+        @OptionGroup var page: PageFlags
+        @Option(help: "Only enabled or only disabled schedules.") var status: ScheduleState?
         func run() async throws {
-            try await global.request(.GET, "/schedules", list: "schedules", columns: Schedules.columns)
+            try await global.request(.GET, page.path("/schedules", status: status?.rawValue), list: "schedules", columns: Schedules.columns)
         }
     }
     struct Get: AsyncParsableCommand {
@@ -349,12 +343,12 @@ struct Schedules: AsyncParsableCommand {
     struct Runs: AsyncParsableCommand {
         @OptionGroup var global: Global
         @Argument var id: String
+        @OptionGroup var page: PageFlags
+        @Option(help: "Only runs with this status.") var status: ScheduleRunStatus?
         func run() async throws {
-            try await FleetctlMain.run {
-                global.show(
-                    try await global.client.call(.GET, "/schedules/\(seg(id))/runs"), list: "runs",
-                    columns: ["fire_at", "trigger", "kind", "operation_id", "status", "reason"])
-            }
+            try await global.request(
+                .GET, page.path("/schedules/\(seg(id))/runs", status: status?.rawValue), list: "runs",
+                columns: ["fire_at", "trigger", "kind", "operation_id", "status", "reason"])
         }
     }
 }

@@ -31,11 +31,7 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardError.write(Data("fleet-gateway: bad setting FLEET_FEATURES_DISABLED: unknown feature '\(unknown)'\n".utf8))
             throw ExitCode(78)
         }
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = config.service.logLevel
-            return h
-        }
+        FleetLogging.bootstrap(level: config.service.logLevel, format: config.service.logFormat)
         let logger = Logger(label: "fleet.gateway")
         let (broker, bus) = try await BusClient.connect(config.service, name: "gateway", logger: logger)
         let redis = try await RedisClient.connect(url: config.service.redisURL)

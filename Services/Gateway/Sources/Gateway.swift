@@ -37,7 +37,7 @@ public struct Gateway: Sendable {
 
     public func router() -> Router<Context> {
         let router = Router(context: Context.self)
-        router.add(middleware: RequestMetricsMiddleware())  // outside ErrorMiddleware: it sees the final status
+        router.add(middleware: AccessMiddleware())  // outside ErrorMiddleware: it sees the final status
         router.add(middleware: ErrorMiddleware())
         router.get("/health") { _, _ in JSONResponse.make(200, ["status": "ok"]) }
         router.get("/dashboard") { _, _ in Dashboard.response() }
@@ -56,9 +56,7 @@ public struct Gateway: Sendable {
 
         route(router, .post, "select", .read, "fleet_groups") { r, _ in try await forward(Route.selectorResolve, body(r)) }
         route(router, .get, "groups", .read, "fleet_groups") { r, _ in
-            var q: [String: JSONValue] = [:]
-            if let p = r.uri.queryParameters.get("parent_id") { q["parent_id"] = .string(p) }
-            return await forward(Route.groupsList, .object(q))
+            await forward(Route.groupsList, query(r, ["parent_id", "cursor"]))
         }
         route(router, .post, "groups", .operate, "fleet_groups") { r, _ in try await forward(Route.groupsUpsert, body(r), r, locating: true) }
         route(router, .get, "groups/:id", .read, "fleet_groups") { _, c in try await forward(Route.groupsGet, ["id": id(c)]) }
@@ -66,7 +64,7 @@ public struct Gateway: Sendable {
         route(router, .get, "groups/:id/hosts", .read, "fleet_groups") { _, c in try await forward(Route.groupsHosts, ["id": id(c)]) }
 
         route(router, .post, "bulk", .operate, "fleet_bulk_operations") { r, _ in try await create(Route.bulkCreate, r) }
-        route(router, .get, "bulk", .read, "fleet_bulk_operations") { r, _ in await forward(Route.bulkList, query(r)) }
+        route(router, .get, "bulk", .read, "fleet_bulk_operations") { r, _ in await forward(Route.bulkList, query(r, ["status", "cursor"])) }
         route(router, .get, "bulk/:id", .read, "fleet_bulk_operations") { _, c in try await forward(Route.bulkGet, ["id": id(c)]) }
         route(router, .get, "bulk/:id/progress", .read, "fleet_bulk_operations") { _, c in try await forward(Route.bulkProgress, ["id": id(c)]) }
         route(router, .get, "bulk/:id/hosts", .read, "fleet_bulk_operations") { r, c in
@@ -76,7 +74,7 @@ public struct Gateway: Sendable {
         route(router, .post, "bulk/:id/rerun", .operate, "fleet_bulk_operations") { r, c in try await rerun(Route.bulkRerun, r, c) }
 
         route(router, .post, "rolling", .operate, "fleet_rolling_deployments") { r, _ in try await create(Route.rollingCreate, r) }
-        route(router, .get, "rolling", .read, "fleet_rolling_deployments") { r, _ in await forward(Route.rollingList, query(r)) }
+        route(router, .get, "rolling", .read, "fleet_rolling_deployments") { r, _ in await forward(Route.rollingList, query(r, ["status", "cursor"])) }
         route(router, .get, "rolling/:id", .read, "fleet_rolling_deployments") { _, c in try await forward(Route.rollingGet, ["id": id(c)]) }
         route(router, .get, "rolling/:id/progress", .read, "fleet_rolling_deployments") { _, c in
             try await forward(Route.rollingProgress, ["id": id(c)])
@@ -98,7 +96,7 @@ public struct Gateway: Sendable {
         // `/scheduled` answers as an alias of `/schedules`.
         for base in ["schedules", "scheduled"] {
             route(router, .post, base, .operate, "fleet_scheduled_operations") { r, _ in try await create(Route.schedulesCreate, r) }
-            route(router, .get, base, .read, "fleet_scheduled_operations") { r, _ in await forward(Route.schedulesList, query(r)) }
+            route(router, .get, base, .read, "fleet_scheduled_operations") { r, _ in await forward(Route.schedulesList, query(r, ["status", "cursor"])) }
             route(router, .get, "\(base)/:id", .read, "fleet_scheduled_operations") { _, c in try await forward(Route.schedulesGet, ["id": id(c)]) }
             route(router, .put, "\(base)/:id", .operate, "fleet_scheduled_operations") { r, c in
                 guard case .object(var o) = try await body(r) else { throw Refusal.badRequest("the body is a JSON object") }
@@ -112,7 +110,9 @@ public struct Gateway: Sendable {
             }
             route(router, .delete, "\(base)/:id", .operate, "fleet_scheduled_operations") { _, c in try await forward(Route.schedulesDelete, ["id": id(c)]) }
             route(router, .post, "\(base)/:id/run", .operate, "fleet_scheduled_operations") { _, c in try await forward(Route.schedulesRun, ["id": id(c)]) }
-            route(router, .get, "\(base)/:id/runs", .read, "fleet_scheduled_operations") { _, c in try await forward(Route.schedulesRuns, ["id": id(c)]) }
+            route(router, .get, "\(base)/:id/runs", .read, "fleet_scheduled_operations") { r, c in
+                try await forward(Route.schedulesRuns, query(r, ["status", "cursor"], id: id(c)))
+            }
         }
 
         route(router, .get, "hosts", .read, nil) { r, _ in await forward(Route.hostsList, query(r, ["cursor"])) }

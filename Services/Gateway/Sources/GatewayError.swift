@@ -53,18 +53,3 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 }
-
-/// `fleet_http_requests_total{method, route, status}`: the route is the matched template
-/// (`/api/v1/fleet/bulk/{id}`), never the raw path, so the labels stay bounded.
-struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let response = try await next(request, context)
-        FleetMetrics.count(
-            "fleet_http_requests_total",
-            [
-                ("method", request.method.rawValue), ("route", context.endpointPath ?? "unmatched"),
-                ("status", String(response.status.code)),
-            ])
-        return response
-    }
-}

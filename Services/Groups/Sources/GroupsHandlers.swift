@@ -47,15 +47,20 @@ public struct GroupsHandlers: Sendable {
 
     /// All groups, or the children of `parent_id` (`root` for top-level ones), by id.
     func list(_ r: BusRequest) async throws -> JSONValue {
+        let limit = try r.limit(default: 500, max: 1000)
+        let cursor = try r.cursor()
         let table = try await GroupRecords.load(context.redis).table
-        let groups: [HostGroup]
+        var groups: [HostGroup]
         switch r.body["parent_id"] {
         case nil, .null?: groups = table.groups.values.sorted { $0.id < $1.id }
         case .string("root")?: groups = table.children(of: nil)
         case .string(let parent)?: groups = table.children(of: parent)
         default: throw ValidationError("parent_id", .invalidType, "parent_id must be a group id or \"root\"")
         }
-        return GroupList(groups: groups.map(\.json)).json
+        // By id, so the cursor is the last id of the page before.
+        groups = groups.sorted { $0.id < $1.id }.filter { g in cursor.map { g.id > $0 } ?? true }
+        let page = groups.prefix(limit)
+        return GroupList(groups: page.map(\.json), nextCursor: groups.count > limit ? page.last?.id : nil).json
     }
 
     /// Deletes a group and moves its children to its parent, in one write.

@@ -25,6 +25,7 @@ public struct RolloutHandlers: Sendable {
             background: [
                 BulkEventsConsumer(driver: driver), RolloutTimers(driver: driver), RolloutRetentionSweeper(driver: driver),
                 RolloutReconciler(driver: driver),
+                FleetGauges(redis: context.redis, logger: context.logger, read: FleetGauges.rollouts),
             ])
     }
 
@@ -169,9 +170,13 @@ public struct RolloutHandlers: Sendable {
     /// Newest first.
     func list(_ r: BusRequest) async throws -> RollingDeploymentList {
         let limit = try r.limit(default: 50, max: 500)
-        var deployments: [RollingDeployment] = []
-        for id in try await store.list(limit: limit) { if let v = try? await view(id) { deployments.append(v) } }
-        return RollingDeploymentList(deployments: deployments)
+        let (cursor, status) = (try r.indexCursor(), try r.statusFilter(RolloutStatus.self))
+        let (deployments, next) = try await NewestFirstIndex(context.redis, key: RedisKeys.rollingIndex).page(after: cursor, limit: limit) {
+            id -> RollingDeployment? in
+            guard let v = try? await view(id), status.map({ v.status == $0 }) ?? true else { return nil }
+            return v
+        }
+        return RollingDeploymentList(deployments: deployments, nextCursor: next?.text)
     }
 
     /// Pause, resume, cancel or promote: 409 `invalid_transition` unless docs/domain.md, "Rollouts" allows it.

@@ -113,10 +113,6 @@ struct RolloutStore: Sendable {
         return id
     }
 
-    func list(limit: Int) async throws -> [String] {
-        try await redis.send("ZREVRANGE", RedisKeys.rollingIndex, "0", String(limit - 1)).array?.compactMap(\.string) ?? []
-    }
-
     static func encode(_ state: RolloutState) throws -> String {
         String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
     }

@@ -39,7 +39,7 @@ public struct ScheduleHandlers: Sendable {
             Route.schedulesUpdate: { r in await answer(context.logger) { try await update(r) } },
             Route.schedulesDelete: { r in await answer(context.logger) { try await delete(r.requiredString()) } },
             Route.schedulesRun: { r in await answer(context.logger) { .object(try await firing.runNow(r.requiredString()).json) }.created },
-            Route.schedulesRuns: { r in await answer(context.logger) { try await runs(r.requiredString()) } },
+            Route.schedulesRuns: { r in await answer(context.logger) { try await runs(r) } },
         ]
     }
 
@@ -127,15 +127,33 @@ public struct ScheduleHandlers: Sendable {
     /// Newest first.
     func list(_ r: BusRequest) async throws -> JSONValue {
         let limit = try r.limit(default: 100, max: 1000)
-        let ids = try await context.redis.send("ZREVRANGE", RedisKeys.schedulesIndex, "0", String(limit - 1)).array?.compactMap(\.string) ?? []
-        var schedules: [JSONValue] = []
-        for id in ids { if let v = try? await view(id) { schedules.append(v) } }
-        return ScheduleList(schedules: schedules).json
+        let (cursor, status) = (try r.indexCursor(), try r.statusFilter(ScheduleState.self))
+        let (schedules, next) = try await NewestFirstIndex(context.redis, key: RedisKeys.schedulesIndex).page(after: cursor, limit: limit) {
+            id -> JSONValue? in
+            guard let v = try? await view(id), status.map({ ScheduleState(enabled: v["enabled"]) == $0 }) ?? true else { return nil }
+            return v
+        }
+        return ScheduleList(schedules: schedules, nextCursor: next?.text).json
     }
 
-    func runs(_ id: String) async throws -> JSONValue {
+    /// Newest first; `cursor` is the fire time (ms) the page before ended on.
+    func runs(_ r: BusRequest) async throws -> JSONValue {
+        let id = try r.requiredString()
+        let limit = try r.limit(default: ScheduleStore.history, max: ScheduleStore.history)
+        let status = try r.statusFilter(ScheduleRun.Status.self)
+        let cursor: Int64?
+        switch r.body["cursor"] {
+        case nil, .null?: cursor = nil
+        case .string(let text)? where Int64(text).map({ $0 >= 0 }) ?? false: cursor = Int64(text)
+        default: throw ValidationError("cursor", .invalidValue, "cursor is the next_cursor of the page before (a fire time in ms)")
+        }
         guard try await store.load(id) != nil else { throw BusReplyError.notFound("no schedule '\(id)'") }
-        return ScheduleRunList(runs: try await store.runs(id).map { .object($0.json) }).json
+        let runs = try await store.runs(id).filter { run in
+            (cursor.map { run.fireMs < $0 } ?? true) && (status.map { run.status == $0 } ?? true)
+        }
+        let page = runs.prefix(limit)
+        let next = runs.count > limit ? page.last.map { String($0.fireMs) } : nil
+        return ScheduleRunList(runs: page.map { .object($0.json) }, nextCursor: next).json
     }
 
 }

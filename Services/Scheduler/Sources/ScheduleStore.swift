@@ -18,7 +18,7 @@ struct StoredSchedule: Sendable {
 
 /// One run: a fire instant (or a manual run) and what it created.
 struct ScheduleRun: Sendable {
-    enum Status: String { case pending, running, succeeded, partial, failed, cancelled, skipped }
+    typealias Status = ScheduleRunStatus
     var fireMs: Int64
     var json: [String: JSONValue]
     var status: Status? { json["status"]?.stringValue.flatMap(Status.init(rawValue:)) }

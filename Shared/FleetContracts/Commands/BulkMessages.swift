@@ -214,8 +214,21 @@ public struct BulkOperationList: FleetMessage {
     public static let messageName = "bulk.list.reply"
 
     public var operations: [BulkOperation]
+    /// Pass back as `cursor` for the next page; null on the last.
+    public var nextCursor: String?
 
-    public init(operations: [BulkOperation]) { self.operations = operations }
+    public init(operations: [BulkOperation], nextCursor: String? = nil) {
+        self.operations = operations
+        self.nextCursor = nextCursor
+    }
+
+    enum CodingKeys: String, CodingKey { case operations, nextCursor = "next_cursor" }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(operations, forKey: .operations)
+        try c.encode(nextCursor, forKey: .nextCursor)  // null, not absent
+    }
 }
 
 /// The answer of a `"dry_run": true` `bulk.create` or `rolling.create`: FleetCore's plan preview.

@@ -38,29 +38,68 @@ public struct HostsPage: FleetMessage {
     }
 }
 
-/// The reply of `groups.list`: group objects of docs/domain.md, "Groups", by id.
+/// The reply of `groups.list`: group objects of docs/domain.md, "Groups", by id, a page at a time.
 public struct GroupList: FleetMessage {
     public static let messageName = "groups.list.reply"
 
     public var groups: [JSONValue]
+    /// Pass back as `cursor` for the next page; null on the last.
+    public var nextCursor: String?
 
-    public init(groups: [JSONValue]) { self.groups = groups }
+    public init(groups: [JSONValue], nextCursor: String? = nil) {
+        self.groups = groups
+        self.nextCursor = nextCursor
+    }
+
+    enum CodingKeys: String, CodingKey { case groups, nextCursor = "next_cursor" }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(groups, forKey: .groups)
+        try c.encode(nextCursor, forKey: .nextCursor)  // null, not absent
+    }
 }
 
-/// The reply of `schedules.list` (newest first).
+/// The reply of `schedules.list`: newest first, a page at a time.
 public struct ScheduleList: FleetMessage {
     public static let messageName = "schedules.list.reply"
 
     public var schedules: [JSONValue]
+    /// Pass back as `cursor` for the next page; null on the last.
+    public var nextCursor: String?
 
-    public init(schedules: [JSONValue]) { self.schedules = schedules }
+    public init(schedules: [JSONValue], nextCursor: String? = nil) {
+        self.schedules = schedules
+        self.nextCursor = nextCursor
+    }
+
+    enum CodingKeys: String, CodingKey { case schedules, nextCursor = "next_cursor" }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(schedules, forKey: .schedules)
+        try c.encode(nextCursor, forKey: .nextCursor)  // null, not absent
+    }
 }
 
-/// The reply of `schedules.runs`: the last 100 runs, newest first.
+/// The reply of `schedules.runs`: the last 100 runs, newest first, a page at a time.
 public struct ScheduleRunList: FleetMessage {
     public static let messageName = "schedules.runs.reply"
 
     public var runs: [JSONValue]
+    /// Pass back as `cursor` for the next page; null on the last.
+    public var nextCursor: String?
 
-    public init(runs: [JSONValue]) { self.runs = runs }
+    public init(runs: [JSONValue], nextCursor: String? = nil) {
+        self.runs = runs
+        self.nextCursor = nextCursor
+    }
+
+    enum CodingKeys: String, CodingKey { case runs, nextCursor = "next_cursor" }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(runs, forKey: .runs)
+        try c.encode(nextCursor, forKey: .nextCursor)  // null, not absent
+    }
 }

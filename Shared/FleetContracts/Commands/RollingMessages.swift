@@ -269,6 +269,19 @@ public struct RollingDeploymentList: FleetMessage {
     public static let messageName = "rolling.list.reply"
 
     public var deployments: [RollingDeployment]
+    /// Pass back as `cursor` for the next page; null on the last.
+    public var nextCursor: String?
 
-    public init(deployments: [RollingDeployment]) { self.deployments = deployments }
+    public init(deployments: [RollingDeployment], nextCursor: String? = nil) {
+        self.deployments = deployments
+        self.nextCursor = nextCursor
+    }
+
+    enum CodingKeys: String, CodingKey { case deployments, nextCursor = "next_cursor" }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(deployments, forKey: .deployments)
+        try c.encode(nextCursor, forKey: .nextCursor)  // null, not absent
+    }
 }
