@@ -136,7 +136,9 @@ let package = Package(
                 "FleetRuntime", "FleetMessaging", "FleetObservability", "FleetBus", "FleetContracts", "FleetCore", "FleetStore",
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Crypto", package: "swift-crypto"),
             ],
-            path: "Services/Gateway/Sources"),
+            path: "Services/Gateway/Sources",
+            // The API description (docs/openapi.yaml links to it), served at GET /openapi.yaml.
+            resources: [.process("Resources/openapi.yaml")]),
         .executableTarget(
             name: "fleet-gateway",
             dependencies: [

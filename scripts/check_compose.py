@@ -2,9 +2,10 @@
 """Checks compose/docker-compose.yml without a Docker engine: Debian's docker-compose validates
 it (`config -q`, with the example env file), then this script checks what the file promises:
 every container runs exactly a command the local stack script runs, no default credentials,
-Redis with AOF and a password, health checks, services waiting for healthy dependencies, named
-volumes for broker and Redis data."""
-import subprocess, sys, yaml
+Redis with AOF and a password kept off its command line, health checks on every service's
+/health, services waiting for healthy dependencies, pinned images, Prometheus scraping every
+service and Grafana with the dashboard, named volumes for broker and Redis data."""
+import re, subprocess, sys, yaml
 
 root = sys.argv[1] if len(sys.argv) > 1 else "."
 compose = [
@@ -45,9 +46,45 @@ for name, s in fleet.items():
 rabbit, redis = services["rabbitmq"], services["redis"]
 check(rabbit["image"].endswith("-management"), "rabbitmq: no management plugin image")
 check(rabbit["environment"]["RABBITMQ_DEFAULT_USER"] != "guest", "rabbitmq: default user guest")
-check("--appendonly" in redis["command"] and "--requirepass" in redis["command"], "redis: AOF or password missing")
-for name in ("rabbitmq", "redis", "gateway"):
+# Redis: AOF and a password, the password in a config file, never on redis-server's command line.
+redis_command = " ".join(redis["command"])
+password = next(l.split("=", 1)[1] for l in open(f"{root}/compose/.env.example") if l.startswith("FLEET_REDIS_PASSWORD="))
+check("appendonly yes" in redis_command and "requirepass" in redis_command and "redis-server /tmp/redis.conf" in redis_command,
+      "redis: AOF, password or config file missing")
+check(password.strip() not in redis_command, "redis: the password is on the command line")
+
+# Every long-running container has a healthcheck; each Fleet service's asks /health on its metrics
+# port (the one compose/prometheus.yml scrapes), and what depends on them waits for them healthy.
+metrics_ports = {"selector": "9101", "groups": "9102", "bulk-dispatcher": "9103", "rollout-controller": "9104", "scheduler": "9105", "gateway": "8080"}
+for name in ("rabbitmq", "redis", *metrics_ports):
     check("healthcheck" in services[name], f"{name}: no healthcheck")
+for name, port in metrics_ports.items():
+    test = " ".join(services[name].get("healthcheck", {}).get("test", []))
+    check("/health" in test and services[name]["environment"].get("FLEET_HEALTH_PORT") == port, f"{name}: the healthcheck does not ask /health on {port}")
+gateway_deps = services["gateway"].get("depends_on", {})
+check(all(gateway_deps.get(n, {}).get("condition") == "service_healthy" for n in metrics_ports if n != "gateway"),
+      "gateway: does not wait for every service healthy")
+check(services["agent-sim-register"].get("depends_on", {}).get("selector", {}).get("condition") == "service_healthy",
+      "agent-sim-register: does not wait for the selector")
+
+# The obsolete top-level `version:` is gone; images are pinned to a release (no floating tags).
+raw = yaml.safe_load(open(f"{root}/compose/docker-compose.yml"))
+check("version" not in raw, "compose: the obsolete top-level version key")
+for name, s in services.items():
+    image = s.get("image", "")
+    tag = image.rsplit(":", 1)[1] if ":" in image else ""
+    check(image == "fleet-engine:local" or re.match(r"^v?\d+\.\d+\.\d+", tag), f"{name}: image {image} is not pinned to a release")
+check("rabbitmq:3.10.8-management" == rabbit["image"] and redis["image"] == "redis:7.0.15", "the broker and Redis images are not the tested versions")
+
+# Prometheus scrapes each service's metrics port; Grafana gets the dashboard and the datasource.
+prometheus = yaml.safe_load(open(f"{root}/compose/prometheus.yml"))
+targets = {t for job in prometheus["scrape_configs"] for c in job["static_configs"] for t in c["targets"]}
+check(targets == {f"{n}:{p}" for n, p in metrics_ports.items()}, f"prometheus.yml targets {sorted(targets)}")
+check(any("prometheus.yml" in str(v) for v in services.get("prometheus", {}).get("volumes", [])), "prometheus: no scrape config mounted")
+grafana_volumes = " ".join(str(v) for v in services.get("grafana", {}).get("volumes", []))
+check("fleet-dashboard.json" in grafana_volumes and "provisioning" in grafana_volumes, "grafana: dashboard or provisioning not mounted")
+dockerfile = open(f"{root}/compose/Dockerfile").read()
+check(" fleetctl;" in dockerfile and "FleetEngine_GatewayService.resources" in dockerfile, "Dockerfile: fleetctl or the gateway's resources not in the image")
 check(set(config.get("volumes", {})) >= {"rabbitmq-data", "redis-data"}, "named volumes for broker and Redis data missing")
 check(any(v.endswith(":/var/lib/rabbitmq") or "/var/lib/rabbitmq" in str(v) for v in rabbit.get("volumes", [])), "rabbitmq data not on a volume")
 check(any("/data" in str(v) for v in redis.get("volumes", [])), "redis data not on a volume")

@@ -51,6 +51,8 @@ if [ "${1:-}" = stop ]; then stop_services; exit 0; fi
 "$FLEET_ROOT/scripts/stack.sh" start
 swift build -c release
 bin=$(swift build -c release --show-bin-path)
+# fleetctl's man page and shell completions, where man, bash-completion, zsh and fish look.
+"$FLEET_ROOT/scripts/cli-docs.sh" "${FLEET_PREFIX:-$HOME/.local}/share" "$bin" || log "fleetctl's man page and completions were not installed"
 mkdir -p "$SERVICES_DIR"
 stop_services
 # Only the gateway gets the management API's credentials (it enrolls agents).

@@ -80,6 +80,21 @@ if ldd "$FLEET_BIN_DIR/fleetctl" | grep -E 'libhiredis|librabbitmq'; then log "f
 # An agent speaks the bus only: no Redis client, no HTTP server, no metrics registry in its binary.
 if ldd "$FLEET_BIN_DIR/fleet-agent" | grep -E 'libhiredis'; then log "fleet-agent links hiredis"; status=1; fi
 if nm "$FLEET_BIN_DIR/fleet-agent" | grep -E 'Hummingbird|Prometheus' >/dev/null; then log "fleet-agent links Hummingbird or Prometheus"; status=1; fi
+# fleetctl's man page and completion scripts generate, and say what they should.
+docs=$FLEET_RUN_DIR/cli-docs
+if "$FLEET_ROOT/scripts/cli-docs.sh" "$docs" "$FLEET_BIN_DIR"; then
+  grep -q '^.Dt FLEETCTL 1' "$docs/man/man1/fleetctl.1" && grep -q 'token-file' "$docs/man/man1/fleetctl.1" \
+    && grep -q '64 a usage error' "$docs/man/man1/fleetctl.1" || { log "the man page lacks its header, options or exit statuses"; status=1; }
+  bash -n "$docs/bash-completion/completions/fleetctl" && grep -q 'run_script' "$docs/bash-completion/completions/fleetctl" \
+    || { log "the bash completion does not parse or lacks the operation types"; status=1; }
+  grep -q '#compdef fleetctl' "$docs/zsh/site-functions/_fleetctl" || { log "the zsh completion is not one"; status=1; }
+  grep -q "complete -c 'fleetctl'" "$docs/fish/vendor_completions.d/fleetctl.fish" || { log "the fish completion is not one"; status=1; }
+else
+  log "fleetctl's man page and completions did not generate"; status=1
+fi
+# The agent's systemd unit: systemd-analyze verify, and any warning it prints fails too.
+unit_check=$(systemd-analyze verify "$FLEET_ROOT/Services/Agent/fleet-agent.service" 2>&1) && [ -z "$unit_check" ] \
+  || { log "Services/Agent/fleet-agent.service: $unit_check"; status=1; }
 phase 10m --filter "$restart_suites" || status=1
 phase 5m --filter "$alone_suites" || status=1
 # The service processes' watchdogs end them when the test process exits; wait for that.

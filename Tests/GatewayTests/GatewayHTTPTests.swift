@@ -4,6 +4,7 @@ import FleetCore
 import FleetMessaging
 import FleetRuntime
 import FleetTestSupport
+import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Testing
@@ -125,6 +126,20 @@ struct GatewayHTTPTests {
             let cursor = try await c.call(.get, "\(api)/hosts?cursor=a%7Cb", token: token)
             #expect(cursor.status == 422)
             #expect(cursor.errorFields == ["cursor"])
+        }
+    }
+
+    /// `GET /openapi.yaml`: the description the gateway was built with, byte for byte, without a token.
+    @Test func theGatewayServesItsOwnDescription() async throws {
+        let h = try await GatewayHarness.make()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let spec = try Data(contentsOf: root.appendingPathComponent("docs/openapi.yaml"))
+        try await h.withClient { c in
+            let (status, type, body) = try await c.execute(uri: "/openapi.yaml", method: .get, headers: [:], body: nil) { response in
+                (response.status.code, response.headers[.contentType], Data(response.body.readableBytesView))
+            }
+            #expect(status == 200 && type == "application/yaml")
+            #expect(body == spec && String(decoding: body, as: UTF8.self).hasPrefix("openapi: 3.1"))
         }
     }
 

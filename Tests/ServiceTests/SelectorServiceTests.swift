@@ -48,8 +48,9 @@ struct SelectorServiceTests {
 
     @Test func hostRegisteredAMomentAgoIsSelectableOnEveryReplica() async throws {
         let s = try await ServiceStack.shared.handle()
-        // A second replica: commands now land on either one at random.
-        let replica = try ServiceProcess("fleet-selector")
+        // A second replica: commands now land on either one at random (its command lines logged
+        // like the first's: the observability test follows a request id into whichever answers).
+        let replica = try ServiceProcess("fleet-selector", environment: ["FLEET_LOG_LEVEL": "debug"])
         defer { replica.stop() }
         #expect(await replica.waitForLog("serving"), "\(replica.log.suffix(1500))")
         let tag = unique("fresh")

@@ -41,6 +41,7 @@ public struct Gateway: Sendable {
         router.add(middleware: ErrorMiddleware())
         router.get("/health") { _, _ in JSONResponse.make(200, ["status": "ok"]) }
         router.get("/dashboard") { _, _ in Dashboard.response() }
+        router.get("/openapi.yaml") { _, _ in APIDescription.response() }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: FleetMetrics.exposition())))
         }
