@@ -54,7 +54,7 @@ let package = Package(
         .target(
             name: "FleetObservability",
             dependencies: [
-                "FleetContracts",
+                "FleetContracts", "FleetCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -29,11 +29,7 @@ public struct BusClient: Sendable {
         if let requestID = RequestID.current { headers[RequestID.header] = .string(requestID) }
         let props = MessageProperties(contentType: "application/json", messageId: messageID, persistent: false, headers: headers)
         let started = ContinuousClock.now
-        defer {
-            let elapsed = ContinuousClock.now - started
-            Timer(label: "fleet_bus_call_duration_seconds", dimensions: [("route", route)]).recordNanoseconds(
-                elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
-        }
+        defer { Timer(label: "fleet_bus_call_duration_seconds", dimensions: [("route", route)]).recordSeconds((ContinuousClock.now - started).seconds) }
         do {
             let delivery = try await rpc.request(
                 exchange: BusNames.exchange(for: route), routingKey: route,

@@ -1,5 +1,6 @@
 import CoreMetrics
 import FleetContracts
+import FleetCore
 import Foundation
 import Hummingbird
 import Logging
@@ -74,8 +75,8 @@ public enum FleetMetrics {
     }
 
     /// Records a duration in a histogram (dimensions must be bounded).
-    public static func observe(_ label: String, _ dimensions: [(String, String)] = [], seconds: Double) {
-        Timer(label: label, dimensions: dimensions).recordNanoseconds(Int64(max(0, seconds) * 1e9))
+    public static func observe(_ label: String, _ dimensions: [(String, String)] = [], _ duration: Duration) {
+        Timer(label: label, dimensions: dimensions).recordSeconds(max(0, duration.seconds))
     }
 
     /// Sets a gauge.
@@ -84,9 +85,9 @@ public enum FleetMetrics {
     }
 
     /// A command a service answered, by route and reply status, and how long it took.
-    public static func command(route: String, status: Int, seconds: Double) {
+    public static func command(route: String, status: Int, duration: Duration) {
         Counter(label: "fleet_bus_commands_total", dimensions: [("route", route), ("status", String(status))]).increment()
-        observe(busCommandDuration, [("route", route)], seconds: seconds)
+        observe(busCommandDuration, [("route", route)], duration)
     }
 
     /// The default `/metrics` port of each service (the gateway serves it on its HTTP port).
@@ -151,10 +152,6 @@ struct DescribedMetricsFactory: MetricsFactory {
     func destroyRecorder(_ handler: any RecorderHandler) { plain.destroyRecorder(handler) }
     func destroyMeter(_ handler: any MeterHandler) { plain.destroyMeter(handler) }
     func destroyTimer(_ handler: any TimerHandler) { plain.destroyTimer(handler) }
-}
-
-extension Duration {
-    fileprivate var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
 /// Serves `GET /metrics` for a service on `FLEET_METRICS_PORT` (0 turns it off), and `GET /health`

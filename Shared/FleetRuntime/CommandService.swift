@@ -77,25 +77,25 @@ public struct CommandService: Service {
                 routingKey: delivery.routingKey, body: body, messageID: delivery.properties.messageId,
                 headers: delivery.properties.headers, sender: AgentIdentity(brokerUser: user, serviceUser: consumer.config.user),
                 senderUser: user)
-            let reply: BusReply
-            let started = ContinuousClock.now
             // The client request this command serves, if its publisher named one: the handler's
-            // log lines and the commands it sends on carry it.
+            // log lines, this service's line for the command, and the commands it sends on carry it.
             let requestID: String? =
                 if case .string(let id)? = delivery.properties.headers[RequestID.header], RequestID.accepts(id) { id } else { nil }
-            if let version = delivery.properties.headers[BusNames.versionHeader], version != .string(BusNames.contractVersion) {
-                // A publisher speaking another contract would be misread: refuse it, and say what is spoken.
-                reply = .failure(400, "unsupported_version", "this service speaks \(BusNames.versionHeader) \(BusNames.contractVersion); got \(version)")
-            } else {
-                reply = await RequestID.$current.withValue(requestID) { await handler(request) }
-            }
-            let elapsed = ContinuousClock.now - started
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            FleetMetrics.command(route: delivery.routingKey, status: reply.status, seconds: seconds)
-            RequestID.$current.withValue(requestID) {
+            let reply = await RequestID.$current.withValue(requestID) {
+                let started = ContinuousClock.now
+                let reply: BusReply
+                if let version = delivery.properties.headers[BusNames.versionHeader], version != .string(BusNames.contractVersion) {
+                    // A publisher speaking another contract would be misread: refuse it, and say what is spoken.
+                    reply = .failure(400, "unsupported_version", "this service speaks \(BusNames.versionHeader) \(BusNames.contractVersion); got \(version)")
+                } else {
+                    reply = await handler(request)
+                }
+                let elapsed = ContinuousClock.now - started
+                FleetMetrics.command(route: delivery.routingKey, status: reply.status, duration: elapsed)
                 logger.debug(
                     "command answered",
-                    metadata: ["route": "\(delivery.routingKey)", "status": "\(reply.status)", "duration_ms": "\(Int(seconds * 1000))"])
+                    metadata: ["route": "\(delivery.routingKey)", "status": "\(reply.status)", "duration_ms": "\(elapsed.wholeMilliseconds)"])
+                return reply
             }
             if let refusal = reply.senderRefusal {
                 // A request from someone who may not speak for its hosts gets no answer at all.

@@ -74,3 +74,21 @@ extension BusReply {
     public var hostIDs: [String] { body?["host_ids"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
     public var errorFields: [String] { error?.details.map(\.field) ?? [] }
 }
+
+extension ServiceStack.Handle {
+    /// `fleet-agent --simulate count --prefix prefix` (plus `arguments`) on the shared stack, once
+    /// the selector finds all its hosts (tagged `prefix`); the caller stops it.
+    public func simulatedFleet(
+        _ prefix: String, count: Int, arguments: [String] = [], environment: [String: String] = [:], timeout: Duration = .seconds(60)
+    ) async throws -> ServiceProcess {
+        let agent = try ServiceProcess("fleet-agent", arguments: ["--simulate", String(count), "--prefix", prefix] + arguments, environment: environment)
+        let selectable = await TestEnvironment.eventually(timeout: timeout) {
+            await bus.call(Route.selectorResolve, ["tags": [.string(prefix)]]).body?["count"] == .int(Int64(count))
+        }
+        guard selectable else {
+            agent.stop()
+            throw StackScriptError(action: "the simulated fleet \(prefix) never became selectable", status: -1)
+        }
+        return agent
+    }
+}

@@ -10,13 +10,8 @@ import Testing
 @Suite("agent stop")
 struct AgentStopTests {
     private func running(_ s: ServiceStack.Handle, _ prefix: String, latencyMs: Int, grace: Int) async throws -> (ServiceProcess, String) {
-        let agent = try ServiceProcess(
-            "fleet-agent", arguments: ["--simulate", "2", "--prefix", prefix, "--latency-ms", String(latencyMs)],
-            environment: ["FLEET_AGENT_STOP_GRACE_MS": String(grace)])
-        #expect(
-            await TestEnvironment.eventually(timeout: .seconds(60)) {
-                await s.bus.call(Route.selectorResolve, ["tags": [.string(prefix)]]).body?["count"] == 2
-            })
+        let agent = try await s.simulatedFleet(
+            prefix, count: 2, arguments: ["--latency-ms", String(latencyMs)], environment: ["FLEET_AGENT_STOP_GRACE_MS": String(grace)])
         let created = await s.bus.call(
             Route.bulkCreate, ["operation_type": "run_script", "selector": ["tags": [.string(prefix)]], "parameters": ["content": "true"]])
         let op = try #require(created.body?["id"]?.stringValue, "\(created)")

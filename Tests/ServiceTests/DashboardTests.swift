@@ -44,12 +44,8 @@ struct DashboardTests {
         let s = try await ServiceStack.shared.handle()
         let (url, token) = try await FleetctlTests.Gateway.shared.start()
         let prefix = unique("dash")
-        let agent = try ServiceProcess("fleet-agent", arguments: ["--simulate", "40", "--prefix", prefix, "--latency-ms", "1000"])
+        let agent = try await s.simulatedFleet(prefix, count: 40, arguments: ["--latency-ms", "1000"])
         defer { agent.stop() }
-        #expect(
-            await TestEnvironment.eventually(timeout: .seconds(30)) {
-                await s.bus.call(Route.selectorResolve, ["tags": [.string(prefix)]]).body?["count"] == 40
-            })
         // One host at a time, a second each: forty seconds of progress, so the operation is still
         // running (and so listed first, whatever other tests create meanwhile) at both looks,
         // however slowly a loaded machine starts Chromium. Cancelled once seen.

@@ -80,12 +80,8 @@ struct FleetctlConventionsTests {
         let s = try await ServiceStack.shared.handle()
         let (url, token) = try await FleetctlTests.Gateway.shared.start()
         let prefix = unique("slow")
-        let agent = try ServiceProcess("fleet-agent", arguments: ["--simulate", "1", "--prefix", prefix, "--latency-ms", "15000"])
+        let agent = try await s.simulatedFleet(prefix, count: 1, arguments: ["--latency-ms", "15000"])
         defer { agent.stop() }
-        #expect(
-            await TestEnvironment.eventually(timeout: .seconds(60)) {
-                await s.bus.call(Route.selectorResolve, ["tags": [.string(prefix)]]).body?["count"] == 1
-            })
         let waited = try await CommandRun.run(
             "fleetctl", ["bulk", "create", "--type", "reboot", "--tags", prefix, "--wait", "--timeout", "1"],
             environment: ["FLEET_URL": url, "FLEET_TOKEN": token, "FLEET_CONTEXT": ""], timeout: .seconds(60))

@@ -119,12 +119,8 @@ struct ObservabilityTests {
         let s = try await ServiceStack.shared.handle()
         let (url, token) = try await FleetctlTests.Gateway.shared.start()
         let prefix = unique("obs")
-        let agent = try ServiceProcess("fleet-agent", arguments: ["--simulate", "2", "--prefix", prefix])
+        let agent = try await s.simulatedFleet(prefix, count: 2)
         defer { agent.stop() }
-        #expect(
-            await TestEnvironment.eventually(timeout: .seconds(60)) {
-                await s.bus.call(Route.selectorResolve, ["tags": [.string(prefix)]]).body?["count"] == 2
-            })
         let (status, _, created) = try await Self.call(
             url, "POST", "/api/v1/fleet/bulk", token: token,
             body: ["operation_type": "run_script", "selector": ["tags": [.string(prefix)]], "parameters": ["content": "true"]])

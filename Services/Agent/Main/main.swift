@@ -72,9 +72,17 @@ struct FleetAgent: AsyncParsableCommand {
         if !noRegister { try await registerWhenReachable(logger: logger) { try await fleet.register(bus) } }
         if registerOnly { return await connection.close() }
         logger.info("simulating", metadata: ["hosts": "\(simulate)", "queue": "\(fleet.queue)"])
+        try await Self.serveUntilStopped(config, connection, logger) { stop in try await fleet.serve(connection, bus: bus, stop: stop) }
+    }
+
+    /// Serves until the deliveries end: at SIGTERM or SIGINT, once what the agent holds is done
+    /// (or reported after the grace: `AgentStop`); then closes the connection.
+    private static func serveUntilStopped(
+        _ config: ServiceConfig, _ connection: AMQPConnection, _ logger: Logger, _ serve: (AgentStop) async throws -> Void
+    ) async throws {
         let stop = AgentStop(grace: config.agentStopGrace, logger: logger)
         let signals = stop.installSignalHandlers(connection)
-        try await fleet.serve(connection, bus: bus, stop: stop)
+        try await serve(stop)
         signals.forEach { $0.cancel() }
         logger.info("stopped: every command held was finished and reported")
         await connection.close()
@@ -91,11 +99,6 @@ struct FleetAgent: AsyncParsableCommand {
         try await bindWhenDeclared(logger: logger) { try await agent.bind(connection) }
         try await registerWhenReachable(logger: logger) { try await agent.register(bus) }
         logger.info("serving", metadata: ["host.id": "\(id)", "dry_run": "\(dryRun)"])
-        let stop = AgentStop(grace: config.agentStopGrace, logger: logger)
-        let signals = stop.installSignalHandlers(connection)
-        try await agent.serve(connection, bus: bus, stop: stop)
-        signals.forEach { $0.cancel() }
-        logger.info("stopped: every command held was finished and reported")
-        await connection.close()
+        try await Self.serveUntilStopped(config, connection, logger) { stop in try await agent.serve(connection, bus: bus, stop: stop) }
     }
 }

@@ -50,7 +50,7 @@ public struct ResultsConsumer: Service {
                     operation: result.opID, hosts: [result.hostID], to: to, reason: reason,
                     result: String(decoding: result.encoded, as: UTF8.self))
                 if let sent = outcome.dispatchedAtMs {
-                    FleetMetrics.observe(FleetMetrics.dispatchToResult, seconds: Double(context.clock.nowMs - sent) / 1000)
+                    FleetMetrics.observe(FleetMetrics.dispatchToResult, [], .milliseconds(context.clock.nowMs - sent))
                 }
                 try await engine.hostsEnded(op: result.opID, to: to, reason: reason, outcome)
             }

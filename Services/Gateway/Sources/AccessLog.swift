@@ -1,4 +1,5 @@
 import FleetContracts
+import FleetCore
 import FleetObservability
 import Foundation
 import Hummingbird
@@ -25,17 +26,16 @@ struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
         var response = try await RequestID.$current.withValue(id) { try await next(request, context) }
         response.headers[.init("X-Request-Id")!] = id
         let elapsed = ContinuousClock.now - started
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let route = context.endpointPath ?? "unmatched"
         let method = request.method.rawValue
         FleetMetrics.count("fleet_http_requests_total", [("method", method), ("route", route), ("status", String(response.status.code))])
-        FleetMetrics.observe(FleetMetrics.httpRequestDuration, [("method", method), ("route", route)], seconds: seconds)
+        FleetMetrics.observe(FleetMetrics.httpRequestDuration, [("method", method), ("route", route)], elapsed)
         RequestID.$current.withValue(id) {
             logger.info(
                 "request",
                 metadata: [
                     "method": "\(method)", "route": "\(route)", "status": "\(response.status.code)",
-                    "duration_ms": "\(String(format: "%.1f", seconds * 1000))", "token_id": "\(Self.tokenID(request))",
+                    "duration_ms": "\(String(format: "%.1f", elapsed.seconds * 1000))", "token_id": "\(Self.tokenID(request))",
                 ])
         }
         return response
