@@ -151,10 +151,12 @@ let package = Package(
         .executableTarget(
             name: "fleet-gateway-bench",
             dependencies: [
-                "FleetMessaging", "FleetBus", "FleetContracts", "FleetCore", "FleetStore", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "FleetMessaging", "FleetBus", "FleetContracts", "FleetCore", "FleetStore", "BenchFacts",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             path: "Tests/Benchmarks/GatewayBench"),
-        .executableTarget(name: "fleet-core-bench", dependencies: ["FleetCore"], path: "Tests/Benchmarks/FleetCoreBench"),
+        .target(name: "BenchFacts", dependencies: ["FleetCore"], path: "Tests/Benchmarks/BenchFacts"),
+        .executableTarget(name: "fleet-core-bench", dependencies: ["FleetCore", "BenchFacts"], path: "Tests/Benchmarks/FleetCoreBench"),
         .executableTarget(
             name: "fleet-bench", dependencies: ["FleetBus", "FleetStore"], path: "Tests/Benchmarks/FleetBench"),
         .testTarget(

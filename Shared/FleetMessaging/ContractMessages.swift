@@ -35,8 +35,9 @@ extension Delivery {
 }
 
 extension FleetMessage {
-    /// As a JSONValue, for a command body or a reply body.
-    public var json: JSONValue { JSONCoding.decode(encoded) ?? .null }
+    /// As a JSONValue, for a command body or a reply body: the encoded body as it reads back,
+    /// made in one walk of the value (JSONValueEncoder).
+    public var json: JSONValue { (try? JSONValueEncoder.encode(self)) ?? .null }
 
     /// From a command or reply body.
     public init(json: JSONValue) throws(ValidationError) { self = try Self.decode(JSONCoding.encode(json)) }

@@ -1,6 +1,7 @@
 // FleetCore benchmarks, each beside a baseline measured in the same run (median of 7):
 // selector resolve through the index vs a full scan of every host, and the linear-time regex vs
 // Foundation's backtracking NSRegularExpression.
+import BenchFacts
 import FleetCore
 import Foundation
 
@@ -55,6 +56,8 @@ for n in [10_000, 100_000] {
     let scan = median { slow = index.selectByFullScan(compiled).count }
     precondition(fast == slow, "index and scan disagree: \(fast) vs \(slow)")
     row("selector.resolve_\(n / 1000)k (\(fast) hits)", ours, "full scan, same predicates", scan)
+    BenchFacts.record("select.resolve_\(n / 1000)k", ours, "ms", count: fast)
+    BenchFacts.record("select.full_scan_\(n / 1000)k", scan, "ms", count: slow)
 }
 
 // An ordinary pattern over 100k fqdns: both engines, same inputs.
