@@ -47,6 +47,8 @@ for product in fleet-selector fleet-groups fleet-bulk-dispatcher fleet-rollout-c
 done
 "$FLEET_ROOT/scripts/stack.sh" ensure-vhosts fleet-bench
 export FLEET_AMQP_URL=${FLEET_AMQP_URL%/*}/fleet-bench FLEET_REDIS_URL=${FLEET_REDIS_URL%/*}/6 FLEET_GATEWAY_PORT=18080
+# A create over 50,000 hosts answers once its commands are out: well past the default 10 s.
+export FLEET_REQUEST_TIMEOUT_MS=120000
 redis-cli -p "$FLEET_REDIS_PORT" -n 6 flushdb >/dev/null
 pids=()
 declare -A service_pid

@@ -114,11 +114,16 @@ struct DescribedMetricsFactory: MetricsFactory {
     }
 
     private func named(_ label: String, _ dimensions: [(String, String)]) -> (MetricNameDescriptor, [(String, String)]) {
-        let name = label.replacingOccurrences(of: ".", with: "_")
+        let name = Self.underscored(label)
         let help = FleetMetrics.catalogue[name] ?? "\(name) (not in the catalogue)"
-        return (
-            MetricNameDescriptor(metricName: name, unitName: "", helpText: help), dimensions.map { ($0.0.replacingOccurrences(of: ".", with: "_"), $0.1) }
-        )
+        return (MetricNameDescriptor(metricName: name, unitName: "", helpText: help), dimensions.map { (Self.underscored($0.0), $0.1) })
+    }
+
+    /// Prometheus names take no dots. Checked before replacing: a handler is made for every
+    /// increment (`Counter(label:)` per message acked), and Foundation's replacingOccurrences
+    /// was 6 % of the dispatcher's time in a bulk run (perf, README "Performance").
+    private static func underscored(_ s: String) -> String {
+        s.utf8.contains(UInt8(ascii: ".")) ? s.replacingOccurrences(of: ".", with: "_") : s
     }
 
     func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
