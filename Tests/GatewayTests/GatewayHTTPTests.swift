@@ -298,6 +298,11 @@ struct GatewayHTTPTests {
             // No agent serves these hosts: the approved one fails undeliverable, the other is skipped.
             let progress = try await c.call(.get, "\(api)/bulk/\(id)/progress", token: op)
             #expect(progress.json == ["total": 2, "queued": 0, "running": 0, "succeeded": 0, "failed": 1, "skipped": 1, "percent_complete": 100])
+            // Read from the dispatcher's counters (BulkRecords), not over the bus: the body bulk.progress answers.
+            #expect(progress.json == (await h.stack.bus.call(Route.bulkProgress, ["id": .string(id)])).body)
+            let missing = try await c.call(.get, "\(api)/bulk/op-nope/progress", token: op)
+            #expect(missing.status == 404)
+            #expect(missing.json["error"] == "not_found")
             #expect(try await c.call(.get, "\(api)/bulk/\(id)", token: op).json["status"] == "failed")
             let hosts = try await c.call(.get, "\(api)/bulk/\(id)/hosts?status=skipped", token: op)
             #expect(hosts.json["hosts"] == [["host_id": .string("\(t)-2"), "status": "skipped", "reason": "not_approved"]])

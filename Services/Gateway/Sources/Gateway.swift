@@ -67,7 +67,7 @@ public struct Gateway: Sendable {
         route(router, .post, "bulk", .operate, "fleet_bulk_operations") { r, _ in try await create(Route.bulkCreate, r) }
         route(router, .get, "bulk", .read, "fleet_bulk_operations") { r, _ in await forward(Route.bulkList, query(r, ["status", "cursor"])) }
         route(router, .get, "bulk/:id", .read, "fleet_bulk_operations") { _, c in try await forward(Route.bulkGet, ["id": id(c)]) }
-        route(router, .get, "bulk/:id/progress", .read, "fleet_bulk_operations") { _, c in try await forward(Route.bulkProgress, ["id": id(c)]) }
+        route(router, .get, "bulk/:id/progress", .read, "fleet_bulk_operations") { _, c in try await bulkProgress(id(c)) }
         route(router, .get, "bulk/:id/hosts", .read, "fleet_bulk_operations") { r, c in
             try await forward(Route.bulkHosts, query(r, ["status", "cursor"], id: id(c)))
         }
@@ -198,6 +198,23 @@ public struct Gateway: Sendable {
             response.headers[.location] = (collection ?? request.uri.path) + "/" + encoded
         }
         return response
+    }
+
+    /// `GET /bulk/{id}/progress`, the route dashboards poll: read from the dispatcher's counters
+    /// through its typed repository (BulkRecords) rather than asked of it over the bus, with the
+    /// body `bulk.progress` answers. The bus hop cost 30x the HGETALL under wrk (README
+    /// "Performance"); the counters are written in the dispatcher's transition script, so a read
+    /// sees them whole either way.
+    private func bulkProgress(_ id: JSONValue) async -> Response {
+        let op = id.stringValue ?? ""
+        do {
+            guard let (counters, _) = try await BulkRecords(redis).progress(op) else {
+                return JSONResponse.error(404, "not_found", "no bulk operation '\(op)'")
+            }
+            return JSONResponse.make(200, BulkProgress(counters).json)
+        } catch {
+            return JSONResponse.error(503, "unavailable", "Redis is unavailable: \(error)")
+        }
     }
 
     private func body(_ request: Request) async throws -> JSONValue {
