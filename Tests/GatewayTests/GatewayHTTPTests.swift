@@ -15,6 +15,13 @@ private let api = Gateway.prefix
 
 @Suite("gateway over HTTP, against the real services")
 struct GatewayHTTPTests {
+    /// Tokens are stored by their SHA-256 in hex: the FIPS 180-2 vector for "abc", and a token
+    /// already stored keeps its key (the spelling did not change with the table).
+    @Test func tokenDigestsAreSHA256InLowerCaseHex() {
+        #expect(TokenStore.digest("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(TokenStore.digest("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    }
+
     @Test func seedSelectExample() async throws {
         let h = try await GatewayHarness.make()
         let zone = unique("seedhttp")

@@ -84,7 +84,18 @@ public struct TokenStore: Sendable {
         return Int(try await redis.send(RedisCommand(["HDEL", RedisKeys.tokens] + doomed.sorted())).int ?? 0)
     }
 
+    /// SHA-256 of the token in lower-case hex. Spelled by table: one `String(format:)` per byte
+    /// was 24 % of the gateway's time under wrk on the progress route (every request hashes its
+    /// token twice: the scope check and the access log's token id).
     static func digest(_ token: String) -> String {
-        SHA256.hash(data: Array(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        var hex: [UInt8] = []
+        hex.reserveCapacity(64)
+        for byte in SHA256.hash(data: Array(token.utf8)) {
+            hex.append(hexDigits[Int(byte >> 4)])
+            hex.append(hexDigits[Int(byte & 0x0F)])
+        }
+        return String(decoding: hex, as: UTF8.self)
     }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 }
