@@ -246,7 +246,7 @@ struct JSONParser {
         guard let d = Double(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)), d.isFinite else {
             return nil
         }
-        return d.rounded() == d && abs(d) < 9.0e15 ? .int(Int64(d)) : .double(d)
+        return JSONValueEncoder.number(d)
     }
 
     private func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }

@@ -50,6 +50,7 @@ public enum JSONValueEncoder {
         return .double(Double(v))
     }
 
+    /// The one rule for a double, the reader's and this encoder's alike.
     static func number(_ d: Double) -> JSONValue {
         d.isFinite && d.rounded() == d && abs(d) < 9.0e15 ? .int(Int64(d)) : .double(d)
     }
