@@ -181,7 +181,7 @@ struct ScheduleFiring: Sendable {
         let parts = member.split(separator: "|")
         guard parts.count == 2, let fireMs = Int64(parts[1]) else { return }
         let id = String(parts[0])
-        guard var run = try await store.run(id, fireMs) else {
+        guard let run = try await store.run(id, fireMs) else {
             _ = try await context.redis.send("SREM", RedisKeys.schedulesOpen, op)
             return
         }
@@ -189,14 +189,9 @@ struct ScheduleFiring: Sendable {
         if status == nil { status = try await liveStatus(op, kind: run.json["kind"]?.stringValue ?? "bulk") }
         if status == nil { status = try await context.redis.send("GET", RedisKeys.scheduleEarlyFinish(op)).string }
         guard let status, let final = ScheduleRun.Status(rawValue: status), final != .pending, final != .running else { return }
-        let wasPending = run.status == .pending
-        run.json["status"] = .string(status)
-        if wasPending {
-            // Finished before `start` recorded it running: this move out of pending announces the fire.
-            run.json["operation_id"] = .string(op)
-            if try await store.update(id, run, from: .pending) { await announceFired(id, run, op) }
-        } else {
-            try await store.update(id, run)
+        // Finished before `start` recorded it running: this move out of pending announces the fire.
+        if let ended = try await store.end(id, fireMs, operation: op, status: final), ended.from == .pending {
+            await announceFired(id, ended.run, op)
         }
         // Final: nothing will ask for this operation's run again.
         try await context.redis.pipelineChecked([

@@ -133,6 +133,21 @@ struct ScheduleStore: Sendable {
         return reply.int == 1
     }
 
+    /// Ends an open run with its operation's final status, whatever else moves it meanwhile: a
+    /// starter can move it from pending to running between this read and this write (the finish
+    /// event of a fast operation races the create's reply), so the write is conditional on the
+    /// status read, and read again when that lost. A status only moves forward (pending, running,
+    /// final), so this settles within two tries. Answers the status it ended from (pending: the
+    /// caller announces the fire), or nil if the run is gone or had ended already.
+    func end(_ id: String, _ fireMs: Int64, operation op: String, status: ScheduleRun.Status) async throws -> (run: ScheduleRun, from: ScheduleRun.Status)? {
+        while var run = try await run(id, fireMs), let from = run.status, run.isOpen {
+            run.json["status"] = .string(status.rawValue)
+            run.json["operation_id"] = .string(op)
+            if try await update(id, run, from: from) { return (run, from) }
+        }
+        return nil
+    }
+
     static func text(_ v: JSONValue) -> String { String(decoding: JSONCoding.encode(v), as: UTF8.self) }
 
     /// KEYS: record, runs. ARGV: expected next_run ("" = do not check or move it), new next_run,
