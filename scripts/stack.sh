@@ -96,6 +96,9 @@ ensure_vhosts() {
   done
   printf '{"vhosts":[%s],"permissions":[%s],"policies":[%s]}\n' "$vhosts" "$perms" "$policies" > "$defs"
   "$RMQ_BIN/rabbitmqctl" -q import_definitions "$defs" >/dev/null
+  # Classic service queues kept from before they became quorum queues would refuse the services'
+  # declares: deleted where that loses nothing (scripts/upgrade_queue_types.py).
+  python3 "$FLEET_ROOT/scripts/upgrade_queue_types.py" "$FLEET_RABBITMQ_MANAGEMENT_URL" "$@"
 }
 
 # `fleet.dead` keeps at most the newest 100,000 dead letters: a flood of poison cannot fill the broker.

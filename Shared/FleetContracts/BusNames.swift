@@ -10,6 +10,11 @@ public enum BusNames {
     public static let deadLetterQueue = "fleet.dead"
 
     public static func serviceQueue(_ service: ServiceName) -> String { "fleet.svc.\(service.rawValue)" }
+    /// `x-delivery-limit` of the services' quorum queues: the broker dead-letters a message it has
+    /// redelivered this many times. Well above `RequestRouter`'s own limit (5, counted in a header
+    /// across the copies it publishes again), so it only catches what that cannot: a message whose
+    /// consumer dies holding it, over and over, before its router can count it.
+    public static let brokerDeliveryLimit = 20
 
     /// Topic exchange for per-host commands; routing key = host id. A topic exchange, because
     /// RabbitMQ's topic permissions then limit which keys an agent's broker user may bind: its own.

@@ -44,8 +44,8 @@ public struct CommandService: Service {
                 ExchangeDeclaration(name: BusNames.resultsExchange, kind: .topic),
             ],
             queues: [
-                QueueDeclaration(name: BusNames.deadLetterQueue),
-                .durable(queue, deadLetterExchange: BusNames.deadLetterExchange),
+                .quorum(BusNames.deadLetterQueue, deadLetterExchange: nil),
+                .quorum(queue, deadLetterExchange: BusNames.deadLetterExchange, deliveryLimit: BusNames.brokerDeliveryLimit),
             ],
             bindings: [BindingDeclaration(queue: BusNames.deadLetterQueue, exchange: BusNames.deadLetterExchange, routingKey: "")]
                 + service.bindings.map { BindingDeclaration(queue: queue, exchange: BusNames.commandsExchange, routingKey: $0) }

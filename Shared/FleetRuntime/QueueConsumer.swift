@@ -26,11 +26,11 @@ extension ServiceContext {
 }
 
 extension Topology {
-    /// A service's durable queue on `fleet.events`, bound to `keys` (dead letters to `fleet.dlx`).
+    /// A service's quorum queue on `fleet.events`, bound to `keys` (dead letters to `fleet.dlx`).
     public static func eventsQueue(_ queue: String, keys: [String]) -> Topology {
         Topology(
             exchanges: [ExchangeDeclaration(name: BusNames.eventsExchange, kind: .topic)],
-            queues: [.durable(queue, deadLetterExchange: BusNames.deadLetterExchange)],
+            queues: [.quorum(queue, deadLetterExchange: BusNames.deadLetterExchange, deliveryLimit: BusNames.brokerDeliveryLimit)],
             bindings: keys.map { BindingDeclaration(queue: queue, exchange: BusNames.eventsExchange, routingKey: $0) })
     }
 }

@@ -37,6 +37,31 @@ struct BusContractTests {
         #expect(found.map { String(decoding: $0.body, as: UTF8.self) } == "{not json")
     }
 
+    /// What the services declared, as the broker holds it: every queue of theirs a quorum queue,
+    /// each but `fleet.dead` dead-lettering to `fleet.dlx` with the broker's delivery limit.
+    @Test func everyServiceQueueIsAQuorumQueueWithADeliveryLimit() async throws {
+        _ = try await ServiceStack.shared.handle()
+        var m = Enrolled.management
+        let auth = "Basic " + Data("\(m.user ?? "guest"):\(m.password ?? "guest")".utf8).base64EncodedString()
+        let vhost = try #require(URLComponents(string: TestEnvironment.serviceAMQPURL)?.path.dropFirst())
+        (m.user, m.password) = (nil, nil)
+        m.percentEncodedPath = "/api/queues/" + (vhost.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")
+        m.query = "columns=name,type,arguments"
+        let (status, body) = try await Enrolled.http(m.string!, authorization: auth)
+        try #require(status == 200, "GET \(m.path): \(status)")
+        let queues = Dictionary(
+            (JSONCoding.decode(Array(body.utf8))?.arrayValue ?? []).compactMap { q in q["name"]?.stringValue.map { ($0, q) } },
+            uniquingKeysWith: { a, _ in a })
+        let serving = ServiceName.allCases.map(BusNames.serviceQueue) + [BusNames.resultsQueue, BusNames.rolloutEventsQueue, BusNames.schedulerEventsQueue]
+        for name in serving {
+            let q = queues[name]
+            #expect(q?["type"] == "quorum", "\(name): \(String(describing: q))")
+            #expect(q?["arguments"]?["x-delivery-limit"] == .int(Int64(BusNames.brokerDeliveryLimit)), "\(name)")
+            #expect(q?["arguments"]?["x-dead-letter-exchange"] == .string(BusNames.deadLetterExchange), "\(name)")
+        }
+        #expect(queues[BusNames.deadLetterQueue]?["type"] == "quorum")
+    }
+
     /// Consumers check the contract version: another one is refused (400), its absence is version 1.
     @Test func aCommandOfAnotherContractVersionIsRefused() async throws {
         let s = try await ServiceStack.shared.handle()

@@ -19,7 +19,7 @@ public struct ResultsConsumer: Service {
     init(engine: BulkEngine) { self.engine = engine }
 
     static let topology = Topology(
-        queues: [.durable(BusNames.resultsQueue, deadLetterExchange: BusNames.deadLetterExchange)],
+        queues: [.quorum(BusNames.resultsQueue, deadLetterExchange: BusNames.deadLetterExchange, deliveryLimit: BusNames.brokerDeliveryLimit)],
         bindings: [
             BindingDeclaration(queue: BusNames.resultsQueue, exchange: BusNames.fromAgentsExchange, routingKey: BusNames.resultKey),
             BindingDeclaration(queue: BusNames.resultsQueue, exchange: BusNames.resultsExchange, routingKey: BusNames.expiredKey),

@@ -1,3 +1,4 @@
+import FleetBus
 import FleetContracts
 import FleetCore
 import Foundation
@@ -20,9 +21,8 @@ public struct AgentEnrollment: Sendable {
     let api: URL
     let authorization: String
     let vhost: String
-    /// Where agents reach the broker: host, port and vhost of the URL they are given.
-    let brokerHost: String
-    let brokerPort: Int
+    /// Where agents reach the broker: the nodes (one URL each, comma-separated, in the URL they are given).
+    let brokerNodes: [AMQPNode]
 
     /// From the gateway's settings: nil when `FLEET_RABBITMQ_MANAGEMENT_URL` is not set.
     public init?(config: GatewayConfig) throws(EnrollmentError) {
@@ -37,15 +37,14 @@ public struct AgentEnrollment: Sendable {
         parts.path = ""
         guard let api = parts.url else { throw EnrollmentError(.misconfigured, "FLEET_RABBITMQ_MANAGEMENT_URL cannot be used") }
         let agentURL = config.service.environment["FLEET_AGENT_AMQP_URL"] ?? config.service.amqpURL
-        guard let broker = URLComponents(string: agentURL), broker.scheme == "amqp", let host = broker.host else {
-            throw EnrollmentError(.misconfigured, "FLEET_AGENT_AMQP_URL is not an amqp:// URL")
+        let broker: AMQPConfig
+        do throws(AMQPError) { broker = try AMQPConfig(url: agentURL) } catch {
+            throw EnrollmentError(.misconfigured, "FLEET_AGENT_AMQP_URL: \(error.message)")
         }
-        let path = String(broker.percentEncodedPath.dropFirst())
         self.api = api
         self.authorization = "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
-        self.vhost = path.isEmpty ? "/" : (path.removingPercentEncoding ?? path)
-        self.brokerHost = host
-        self.brokerPort = broker.port ?? 5672
+        self.vhost = broker.vhost
+        self.brokerNodes = broker.nodes
     }
 
     /// What an enrollment hands out, once.
@@ -98,8 +97,12 @@ public struct AgentEnrollment: Sendable {
         }
     }
 
+    /// One URL per broker node, comma-separated (`AMQPConfig` reads such a list).
     func amqpURL(user: String, password: String) -> String {
-        "amqp://\(Self.segment(user)):\(password)@\(brokerHost):\(brokerPort)/\(Self.segment(vhost))"
+        brokerNodes.map { node in
+            let host = node.host.contains(":") ? "[\(node.host)]" : node.host  // an IPv6 address
+            return "amqp://\(Self.segment(user)):\(password)@\(host):\(node.port)/\(Self.segment(vhost))"
+        }.joined(separator: ",")
     }
 
     /// 32 random bytes from the system's CSPRNG, hex.

@@ -32,6 +32,8 @@ final class ConnectionWorker {
     private var closeWaiters: [CheckedContinuation<Void, Never>] = []
     private var closing = false
     private var backoff: Backoff
+    /// The index in `config.nodes` of the node this connection is on, or tries first.
+    private var currentNode = 0
 
     init(shared: AMQPConnection, config: AMQPConfig, logger: Logger) {
         self.shared = shared
@@ -96,15 +98,34 @@ final class ConnectionWorker {
 
     // MARK: - Connecting
 
+    /// Tries every node once, from the current one on, and stays on the first that takes it.
     private func connect() throws(AMQPError) {
+        var failure = AMQPError(.connectionFailed, "no node")
+        for k in config.nodes.indices {
+            let index = (currentNode + k) % config.nodes.count
+            do throws(AMQPError) {
+                try connect(to: config.nodes[index])
+                if config.nodes.count > 1 {
+                    logger.info("amqp connected", metadata: ["amqp.node": "\(config.nodes[index])"])
+                }
+                currentNode = index
+                return
+            } catch {
+                failure = error
+            }
+        }
+        throw failure
+    }
+
+    private func connect(to node: AMQPNode) throws(AMQPError) {
         guard let c = amqp_new_connection() else { throw AMQPError(.connectionFailed, "amqp_new_connection failed") }
         conn = c
         do throws(AMQPError) {
             guard let socket = amqp_tcp_socket_new(c) else { throw AMQPError(.connectionFailed, "amqp_tcp_socket_new failed") }
             var tv = timeval(config.connectTimeout)
-            let status = amqp_socket_open_noblock(socket, config.host, Int32(config.port), &tv)
+            let status = amqp_socket_open_noblock(socket, node.host, Int32(node.port), &tv)
             if status < 0 {
-                throw AMQPError(.connectionFailed, "connect \(config.host):\(config.port): \(AMQPError(status: status, "open").message)")
+                throw AMQPError(.connectionFailed, "connect \(node): \(AMQPError(status: status, "open").message)")
             }
             let login = fleet_amqp_login_plain(c, config.vhost, 0, 131_072, Int32(config.heartbeatSeconds), config.user, config.password)
             do throws(AMQPError) { try AMQPError.check(login, "login") } catch {
@@ -130,7 +151,11 @@ final class ConnectionWorker {
     }
 
     private func connectionLost(_ error: AMQPError) {
-        logger.warning("amqp connection lost", metadata: ["error": "\(error)", "amqp.unconfirmed": "\(unconfirmed.count)"])
+        logger.warning(
+            "amqp connection lost", metadata: ["error": "\(error)", "amqp.unconfirmed": "\(unconfirmed.count)", "amqp.node": "\(config.nodes[currentNode])"])
+        // The next attempt starts at the next node: the lost one may be dead, and a dead host can
+        // take the whole connect timeout to say so. It is tried again last.
+        currentNode = (currentNode + 1) % config.nodes.count
         failUnconfirmed(with: error)
         if let c = conn { amqp_destroy_connection(c) }
         conn = nil

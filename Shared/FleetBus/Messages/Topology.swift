@@ -47,6 +47,18 @@ public struct QueueDeclaration: Sendable, Equatable {
         if let ttl = messageTTLMilliseconds { args["x-message-ttl"] = .int(Int64(ttl)) }
         return QueueDeclaration(name: name, arguments: args)
     }
+
+    /// A quorum queue: replicated across the nodes of a RabbitMQ cluster, so a node's loss loses
+    /// none of its messages (on one node it behaves as a durable queue). Always durable, never
+    /// exclusive. The broker counts its redeliveries: a message redelivered past `deliveryLimit`
+    /// times (a consumer dying with it unsettled, each time) goes to `deadLetterExchange`, or is
+    /// dropped when there is none.
+    public static func quorum(_ name: String, deadLetterExchange: String?, deliveryLimit: Int? = nil) -> QueueDeclaration {
+        var args: [String: AMQPFieldValue] = ["x-queue-type": .string("quorum")]
+        if let dlx = deadLetterExchange { args["x-dead-letter-exchange"] = .string(dlx) }
+        if let limit = deliveryLimit { args["x-delivery-limit"] = .int(Int64(limit)) }
+        return QueueDeclaration(name: name, arguments: args)
+    }
 }
 
 public struct BindingDeclaration: Sendable, Equatable {
