@@ -185,7 +185,7 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "Tests/GatewayTests"),
-        .testTarget(name: "FleetStoreTests", dependencies: ["FleetStore", "FleetTestSupport"], path: "Tests/FleetStoreTests"),
+        .testTarget(name: "FleetStoreTests", dependencies: ["FleetStore", "FleetContracts", "FleetTestSupport"], path: "Tests/FleetStoreTests"),
     ],
     swiftLanguageModes: [.v6]
 )

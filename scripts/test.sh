@@ -14,9 +14,13 @@ started_redis=0 started_rabbit=0
 cleanup() {
   [ "$started_rabbit" = 1 ] && "$FLEET_ROOT/scripts/stack.sh" stop-rabbitmq || true
   [ "$started_redis" = 1 ] && "$FLEET_ROOT/scripts/stack.sh" stop-redis || true
+  "$FLEET_ROOT/scripts/cluster.sh" stop-redis-cluster || true
 }
 trap cleanup EXIT
 "$FLEET_ROOT/scripts/stack.sh" start
+# A Redis Cluster of six nodes (127.0.0.1:7101-7106), new each run, for FleetStore's cluster tests
+# (RedisClusterTests moves a slot and kills a primary); seconds to make.
+"$FLEET_ROOT/scripts/cluster.sh" reset-redis-cluster
 # The service tests' vhost, and the five of IsolatedStack's slots (Tests/FleetTestSupport).
 "$FLEET_ROOT/scripts/stack.sh" ensure-vhosts fleet-test fleet-test-iso1 fleet-test-iso2 fleet-test-iso3 fleet-test-iso4 fleet-test-iso5
 

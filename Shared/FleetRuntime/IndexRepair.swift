@@ -12,18 +12,12 @@ public enum IndexRepair {
         _ redis: RedisClient, recordsOf prefix: String, into index: String, createdMs: (String) async throws -> Int64?
     ) async throws -> Int {
         var added = 0
-        var cursor = "0"
-        repeat {
-            let reply = try await redis.send("SCAN", cursor, "MATCH", "\(prefix){*}:record", "COUNT", "1000").array ?? []
-            guard reply.count == 2, let next = reply[0].string else { break }
-            cursor = next
-            for key in reply[1].array?.compactMap(\.string) ?? [] {
-                guard let open = key.firstIndex(of: "{"), let close = key.lastIndex(of: "}"), open < close else { continue }
-                let id = String(key[key.index(after: open)..<close])
-                guard let created = try await createdMs(id) else { continue }
-                if try await redis.send("ZADD", index, "NX", String(created), id).int == 1 { added += 1 }
-            }
-        } while cursor != "0"
+        for key in try await redis.keys(matching: "\(prefix){*}:record") {
+            guard let open = key.firstIndex(of: "{"), let close = key.lastIndex(of: "}"), open < close else { continue }
+            let id = String(key[key.index(after: open)..<close])
+            guard let created = try await createdMs(id) else { continue }
+            if try await redis.send("ZADD", index, "NX", String(created), id).int == 1 { added += 1 }
+        }
         return added
     }
 

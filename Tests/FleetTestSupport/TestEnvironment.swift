@@ -53,12 +53,24 @@ public enum TestEnvironment {
     /// inherits the descriptors Process watches, and waitUntilExit would then wait for the server.
     /// It waits on a thread of its own: the script runs Erlang CLI tools that take seconds.
     public static func stack(_ action: String, _ extra: String...) async throws {
-        let status = try await OffPool.run("stack-\(action)") { () throws -> Int32 in try runStack(action, extra) }
+        let status = try await OffPool.run("stack-\(action)") { () throws -> Int32 in try runScript("stack.sh", action, extra) }
         guard status == 0 else { throw StackScriptError(action: action, status: status) }
     }
 
-    private static func runStack(_ action: String, _ extra: [String]) throws -> Int32 {
-        let script = repositoryRoot.appendingPathComponent("scripts/stack.sh").path
+    /// Runs `scripts/cluster.sh <action>` (the local clusters' faults) the same way.
+    public static func cluster(_ action: String, _ extra: String...) async throws {
+        let status = try await OffPool.run("cluster-\(action)") { () throws -> Int32 in try runScript("cluster.sh", action, extra) }
+        guard status == 0 else { throw StackScriptError(action: "cluster.sh \(action)", status: status) }
+    }
+
+    /// The Redis Cluster `scripts/test.sh` starts (`scripts/cluster.sh start-redis-cluster`).
+    public static var redisClusterURL: String {
+        ProcessInfo.processInfo.environment["FLEET_TEST_REDIS_CLUSTER_URL"]
+            ?? "redis+cluster://127.0.0.1:7101,127.0.0.1:7102,127.0.0.1:7103,127.0.0.1:7104,127.0.0.1:7105,127.0.0.1:7106"
+    }
+
+    private static func runScript(_ name: String, _ action: String, _ extra: [String]) throws -> Int32 {
+        let script = repositoryRoot.appendingPathComponent("scripts/\(name)").path
         let argv: [UnsafeMutablePointer<CChar>?] = (["/bin/bash", script, action] + extra).map { (s: String) in strdup(s) } + [nil]
         defer { argv.forEach { free($0) } }
         var actions = posix_spawn_file_actions_t()

@@ -25,24 +25,36 @@ public final class RedisClient: Sendable {
     private let queue = Mutex(Queue())
     private let wakeups = DispatchSemaphore(value: 0)
     private let scriptSHAs = Mutex<[String: String]>([:])
+    /// For a Redis Cluster: routes every command to its slot's node, each a pool of its own.
+    private let router: RedisClusterRouter?
 
     private init(config: RedisConfig) {
         self.config = config
+        self.router = config.clusterSeeds.map { RedisClusterRouter(config: config, seeds: $0) }
     }
 
-    /// Starts the pool and checks that Redis answers (a wrong URL or password fails here).
+    /// Starts the pool (for a cluster: reads its slot map) and checks that Redis answers (a wrong
+    /// URL or password fails here).
     public static func connect(_ config: RedisConfig) async throws(RedisError) -> RedisClient {
+        let client = config.clusterSeeds == nil ? started(config) : RedisClient(config: config)
+        do throws(RedisError) {
+            try await client.router?.refresh()
+            _ = try await client.send("PING")
+        } catch {
+            client.close()
+            throw error
+        }
+        return client
+    }
+
+    /// One node's pool, its threads running, not yet asked anything (a cluster node's, made when
+    /// the map first names it).
+    static func started(_ config: RedisConfig) -> RedisClient {
         let client = RedisClient(config: config)
         for i in 0..<config.poolSize {
             let thread = Thread { [client] in client.workerLoop() }
             thread.name = "redis-\(i)"
             thread.start()
-        }
-        do throws(RedisError) {
-            _ = try await client.send("PING")
-        } catch {
-            client.close()
-            throw error
         }
         return client
     }
@@ -68,6 +80,7 @@ public final class RedisClient: Sendable {
     /// only a broken connection throws (and then whether any of them ran is unknown).
     public func pipeline(_ commands: [RedisCommand]) async throws(RedisError) -> [RedisValue] {
         guard !commands.isEmpty else { return [] }
+        if let router { return try await router.pipeline(commands) }
         let result = await withCheckedContinuation { (waiter: Waiter) in
             let accepted = queue.withLock { q -> Bool in
                 guard !q.closed else { return false }
@@ -79,22 +92,35 @@ public final class RedisClient: Sendable {
         return try result.get()
     }
 
-    /// Runs a Lua script with EVALSHA, loading it first when Redis does not know it (first use,
-    /// or after a restart or SCRIPT FLUSH). Keys must share a hash slot for Redis Cluster.
+    /// Runs a Lua script with EVALSHA; a node that does not know it (after a restart, a SCRIPT
+    /// FLUSH, a failover to a replica, which keeps no script cache) runs it from its source with
+    /// EVAL, which also teaches it the script. Keys must share a hash slot for Redis Cluster.
     public func eval(_ script: RedisScript, keys: [String], arguments: [String]) async throws(RedisError) -> RedisValue {
-        for attempt in 0..<2 {
-            let sha = try await scriptSHA(script, reload: attempt > 0)
-            do throws(RedisError) {
-                return try await send(RedisCommand(["EVALSHA", sha, String(keys.count)] + keys + arguments))
-            } catch  where error.kind == .reply && error.message.hasPrefix("NOSCRIPT") {
-                continue
-            }
+        let sha = try await scriptSHA(script)
+        do throws(RedisError) {
+            return try await send(RedisCommand(["EVALSHA", sha, String(keys.count)] + keys + arguments))
+        } catch  where error.kind == .reply && error.message.hasPrefix("NOSCRIPT") {
+            return try await send(RedisCommand(["EVAL", script.source, String(keys.count)] + keys + arguments))
         }
-        throw RedisError(.reply, "NOSCRIPT after SCRIPT LOAD")
     }
 
-    private func scriptSHA(_ script: RedisScript, reload: Bool) async throws(RedisError) -> String {
-        if !reload, let sha = scriptSHAs.withLock({ $0[script.source] }) { return sha }
+    /// Every key matching `pattern` (SCAN, on every primary of a cluster): for a start or a
+    /// repair, never a request's path.
+    public func keys(matching pattern: String) async throws(RedisError) -> [String] {
+        if let router { return try await router.keys(matching: pattern) }
+        var found: [String] = []
+        var cursor = "0"
+        repeat {
+            let reply = try await send("SCAN", cursor, "MATCH", pattern, "COUNT", "1000").array ?? []
+            guard reply.count == 2, let next = reply[0].string else { break }
+            cursor = next
+            found += reply[1].array?.compactMap(\.string) ?? []
+        } while cursor != "0"
+        return found
+    }
+
+    private func scriptSHA(_ script: RedisScript) async throws(RedisError) -> String {
+        if let sha = scriptSHAs.withLock({ $0[script.source] }) { return sha }
         guard let sha = try await send("SCRIPT", "LOAD", script.source).string else {
             throw RedisError(.reply, "SCRIPT LOAD returned no SHA")
         }
@@ -104,6 +130,7 @@ public final class RedisClient: Sendable {
 
     /// Stops the pool threads; queued commands fail with `.closed`.
     public func close() {
+        router?.close()
         let orphans = queue.withLock { q -> [Job] in
             q.closed = true
             defer { q.jobs.removeAll() }
