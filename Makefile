@@ -1,5 +1,5 @@
 # The one door to every test (`make test`) and every benchmark (`make bench`).
-.PHONY: run test test-under-load chaos api-fuzz api-fuzz-long lint format bench redis-footprint stack-start stack-stop stack-status build clean
+.PHONY: run test test-under-load chaos cluster-test api-fuzz api-fuzz-long lint format bench redis-footprint stack-start stack-stop stack-status build clean
 
 run:
 	scripts/run-stack.sh
@@ -14,6 +14,11 @@ test-under-load:
 # Faults injected into real work over 2,000 simulated hosts, invariants checked (on demand, not in CI).
 chaos:
 	scripts/chaos.sh
+
+# Two replicas of every service on a 3-node RabbitMQ cluster and a 6-node Redis Cluster, a node of
+# each SIGKILLed under 5,000 hosts' work (on demand, not in CI; README "Scaling out").
+cluster-test:
+	scripts/cluster-test.sh
 
 # schemathesis with 100 examples per operation and every phase (on demand, not in CI).
 api-fuzz-long:

@@ -107,7 +107,7 @@ stop_all() {
 redis_primary() {
   for p in "${REDIS_PORTS[@]}"; do
     if redis_cli_port "$p" role 2>/dev/null | head -1 | grep -q master \
-      && [ "$(redis_cli_port "$p" cluster nodes | awk '$2 ~ /myself/ && NF > 8 {print "slots"}')" = slots ]; then
+      && [ "$(redis_cli_port "$p" cluster nodes | awk '$3 ~ /myself/ && NF > 8 {print "slots"}')" = slots ]; then
       echo "$p"; return
     fi
   done
@@ -135,7 +135,8 @@ case "${1:-}" in
     kill -9 "$(cat "$CLUSTER_DIR/rabbit${2:?node}/rabbitmq/rabbitmq.pid")" ;;
   start-rabbitmq) rabbit_node "${2:?node}" start-rabbitmq ;;
   kill-redis-primary) # SIGKILL of a primary; prints its port
-    p=$(redis_primary); kill -9 "$(cat "$CLUSTER_DIR/redis$p/redis.pid")"; echo "$p" ;;
+    p=$(redis_primary); [ -n "$p" ] || { log "no redis primary with slots found"; exit 1; }
+    kill -9 "$(cat "$CLUSTER_DIR/redis$p/redis.pid")"; echo "$p" ;;
   start-redis-node) start_redis_node "${2:?port}" ;;
   *) echo "usage: $0 start|stop|status|urls|start-redis-cluster|stop-redis-cluster|reset-redis-cluster|kill-rabbitmq N|start-rabbitmq N|kill-redis-primary|start-redis-node PORT" >&2; exit 2 ;;
 esac

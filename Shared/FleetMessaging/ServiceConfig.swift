@@ -105,8 +105,9 @@ extension ServiceConfig {
         if let hosts = env["FLEET_GATE_HOSTS"], hostList(hosts).isEmpty || hostList(hosts).contains(where: { $0.contains(" ") || $0.contains("/") }) {
             throw ConfigError(variable: "FLEET_GATE_HOSTS", message: "'\(hosts)' is not a comma-separated list of host names")
         }
-        if let url = env["FLEET_REDIS_URL"], URLComponents(string: url)?.scheme != "redis" {
-            throw ConfigError(variable: "FLEET_REDIS_URL", message: "'\(url)' is not a redis:// URL")
+        // Read in full by FleetStore's RedisConfig (a module an agent does not link): the scheme here.
+        if let url = env["FLEET_REDIS_URL"], URLComponents(string: url)?.scheme != "redis", !url.hasPrefix("redis+cluster://") {
+            throw ConfigError(variable: "FLEET_REDIS_URL", message: "'\(url)' is not a redis:// or redis+cluster:// URL")
         }
     }
 

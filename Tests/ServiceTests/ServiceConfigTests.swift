@@ -28,6 +28,11 @@ struct ServiceConfigTests {
             "FLEET_AMQP_URL": "amqp://u:p@127.0.0.1:5672/%2f", "FLEET_REDIS_URL": "redis://127.0.0.1:6379/3",
             "FLEET_GATE_HOSTS": "127.0.0.1, Alerts.Example",
         ])
+        // A cluster of each: one URL per broker node, the Redis Cluster's nodes.
+        try ServiceConfig.check([
+            "FLEET_AMQP_URL": "amqp://u:p@10.0.0.1:5672/fleet,amqp://u:p@10.0.0.2:5672/fleet",
+            "FLEET_REDIS_URL": "redis+cluster://10.0.0.1:7000,10.0.0.2:7000",
+        ])
         #expect(ServiceConfig(environment: ["FLEET_GATE_HOSTS": "127.0.0.1, Alerts.Example"]).gateHosts == ["127.0.0.1", "alerts.example"])
         #expect(ServiceConfig(environment: [:]).gateHosts == nil)
     }
