@@ -98,7 +98,26 @@ job = services.get("rabbitmq-policies", {}).get("command", [])
 check(job[-1:] == [policy] and "fleet-dead-cap" in job and any(a.replace("$$", "$") == "^fleet\\.dead$" for a in job),
       f"rabbitmq-policies: does not set {policy} on fleet.dead: {job}")
 
+# The cluster profile (docker-compose.cluster.yml, layered on the file above): valid, every service
+# given the three broker nodes and the Redis Cluster, and waiting for the cluster to be made.
+layered = compose[:-1] + ["-f", f"{root}/compose/docker-compose.cluster.yml", "config"]
+subprocess.run(layered + ["-q"], check=True)
+cluster = yaml.safe_load(subprocess.run(layered, check=True, capture_output=True, text=True).stdout)["services"]
+check({"rabbitmq-2", "rabbitmq-3", "redis-cluster-create"} <= set(cluster) and sum(n.startswith("redis-") and n[6:].isdigit() for n in cluster) == 6,
+      "cluster profile: three broker nodes, six Redis nodes and the job that makes the cluster expected")
+for name, s in cluster.items():
+    if s.get("image") != "fleet-engine:local" or "--no-register" in s.get("command", []):
+        continue
+    env, deps = s.get("environment", {}), s.get("depends_on", {})
+    check(env.get("FLEET_AMQP_URL", "").count("amqp://") == 3, f"cluster profile: {name} is not given the three broker nodes")
+    check(env.get("FLEET_REDIS_URL", "").startswith("redis+cluster://:"), f"cluster profile: {name} is not given the Redis Cluster, with its password")
+    check(deps.get("redis-cluster-create", {}).get("condition") == "service_completed_successfully",
+          f"cluster profile: {name} does not wait for the Redis Cluster to be made")
+for node in ("rabbitmq", "rabbitmq-2", "rabbitmq-3"):
+    check(any("20-cluster.conf" in str(v) for v in cluster[node].get("volumes", [])) and "RABBITMQ_ERLANG_COOKIE" in cluster[node]["environment"],
+          f"cluster profile: {node} lacks the peer list or the shared cookie")
+
 if failures:
     print("compose: " + "\n  ".join(["FAILED"] + failures))
     sys.exit(1)
-print(f"compose: docker-compose config valid; {len(fleet)} service containers run the local stack's commands")
+print(f"compose: docker-compose config valid; {len(fleet)} service containers run the local stack's commands; the cluster profile too")
