@@ -97,6 +97,9 @@ done
 kill -TERM "${pids[@]}" 2>/dev/null; wait 2>/dev/null || true
 trap - EXIT
 
+echo; log "the 10,000-host bulk on the local clusters, one and two dispatchers"
+"$FLEET_ROOT/scripts/bench-cluster.sh" "$facts"
+
 echo; "$FLEET_ROOT/scripts/bench-dispatch-memory.sh"
 printf '{"name": "bench.seconds", "value": %s, "unit": "s"}\n' "$((SECONDS - bench_started))" >> "$facts"
 python3 "$FLEET_ROOT/scripts/bench_report.py" "$out" "$facts" "$FLEET_RUN_DIR/bench-results.json"

@@ -74,6 +74,15 @@ for size in ["10k", "50k"]:
         note=None if rate is None else f"{rate:.0f} hosts/s",
     )
 
+# The same 10,000-host bulk on the local clusters (scripts/bench-cluster.sh), beside the single-node
+# run above (two dispatcher replicas there).
+for dispatchers in (1, 2):
+    ours = get(f"cluster.bulk_10k.dispatchers_{dispatchers}")
+    hosts = counts.get(f"cluster.bulk_10k.dispatchers_{dispatchers}")
+    entry(f"bulk_10k_cluster_{dispatchers}_dispatcher{'s' if dispatchers > 1 else ''}", ours, get("bulk_10k.ours"), "s",
+          "bulk_10k: one RabbitMQ and one Redis, two dispatchers, same run", time=True,
+          note=None if not ours or not hosts else f"{hosts / ours:.0f} hosts/s")
+
 q1_in = get("select.q1.inprocess_p50")
 entry("select_gateway_100k", get("select.q1.gateway_p50"), q1_in, "ms", "in-process resolve p50", time=True,
       goal="p50 <= 2x in-process", met=lambda o, r: at_least(r, 0.5))

@@ -27,6 +27,8 @@ import urllib.request
 
 import pika
 
+from harness import RespError, eventually, host_counts, read_reply, resp_command, stop_processes
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ["FLEET_BIN_DIR"]
 AMQP_PORT = int(os.environ["FLEET_AMQP_PORT"])
@@ -55,31 +57,11 @@ class Redis:
         self._send("SELECT", str(self.db))
 
     def _send(self, *args):
-        out = b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a.encode()), a.encode()) for a in args)
-        self.sock.sendall(out)
-        return self._read()
-
-    def _read(self):
-        line = self.file.readline()
-        if not line:
-            raise ConnectionError("redis closed the connection")
-        kind, rest = line[:1], line[1:-2]
-        if kind == b"+":
-            return rest.decode()
-        if kind == b"-":
-            raise RuntimeError(rest.decode())
-        if kind == b":":
-            return int(rest)
-        if kind == b"$":
-            n = int(rest)
-            if n < 0:
-                return None
-            data = self.file.read(n + 2)[:-2]
-            return data.decode()
-        if kind == b"*":
-            n = int(rest)
-            return None if n < 0 else [self._read() for _ in range(n)]
-        raise RuntimeError(f"unexpected reply {line!r}")
+        self.sock.sendall(resp_command(*args))
+        reply = read_reply(self.file)
+        if isinstance(reply, RespError):
+            raise RuntimeError(str(reply))
+        return reply
 
     def call(self, *args):
         for attempt in range(2):
@@ -130,16 +112,7 @@ class Stack:
         p.wait()
 
     def stop_all(self):
-        for p in self.procs.values():
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        deadline = time.time() + 15
-        for p in self.procs.values():
-            try:
-                p.wait(timeout=max(0.1, deadline - time.time()))
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        stop_processes(list(self.procs.values()))
 
     def exited(self):
         return [n for n, p in self.procs.items() if p.poll() is not None]
@@ -158,18 +131,6 @@ def http(method, path, body=None, token=None, timeout=30):
         return e.code, json.loads(e.read() or b"null")
     except (urllib.error.URLError, OSError, TimeoutError):
         return 0, None
-
-
-def eventually(check, timeout, interval=0.5):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            if check():
-                return True
-        except Exception:  # a server down mid-fault: ask again
-            pass
-        time.sleep(interval)
-    return False
 
 
 def sh(*args, env=None, check=True):
@@ -233,19 +194,18 @@ def operations(work, token):
     return ops
 
 
+def lost(value):
+    """A host failed for a reason other than its simulated exit code: the fault lost it."""
+    status, _, reason = value.partition(":")
+    return status == "failed" and reason != "exit_code"
+
+
 def audit(redis, op):
     """The invariants of one operation, from the owner's records."""
     statuses = redis.hgetall(f"fleet:bulk:{{{op}}}:hosts")
     progress = redis.hgetall(f"fleet:bulk:{{{op}}}:progress")
-    counts = {k: 0 for k in ("queued", "running", "succeeded", "failed", "skipped")}
-    bad = 0
-    for value in statuses.values():
-        status, _, reason = value.partition(":")
-        counts[status] += 1
-        if status not in TERMINAL or (status == "failed" and reason != "exit_code"):
-            bad += 1
-    total = int(progress.get("total", -1))
-    mismatch = sum(abs(int(progress.get(k, 0)) - v) for k, v in counts.items()) + abs(len(statuses) - total)
+    counts, mismatch = host_counts(statuses, progress)
+    bad = sum(1 for value in statuses.values() if value.partition(":")[0] not in TERMINAL or lost(value))
     return {"hosts": len(statuses), "terminal": sum(counts[s] for s in TERMINAL), "twice": mismatch, "bad": bad,
             "status": progress.get("status"), "counts": counts}
 

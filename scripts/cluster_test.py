@@ -18,6 +18,8 @@ import time
 import urllib.error
 import urllib.request
 
+from harness import RespError, eventually, host_counts, read_reply, resp_command, stop_processes
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ["FLEET_BIN_DIR"]
 RUN = os.environ.get("FLEET_RUN_DIR", os.path.join(ROOT, ".run"))
@@ -57,11 +59,11 @@ class Redis:
                     reply = self._once((host, port), args)
                 except OSError:
                     continue
-                if isinstance(reply, RedisError) and (str(reply).startswith("MOVED") or str(reply).startswith("ASK")):
+                if isinstance(reply, RespError) and (str(reply).startswith("MOVED") or str(reply).startswith("ASK")):
                     h, p = str(reply).split()[2].rsplit(":", 1)
                     targets = [(h, int(p))]
                     break
-                if isinstance(reply, RedisError):
+                if isinstance(reply, RespError):
                     raise reply
                 return reply
             else:
@@ -71,34 +73,12 @@ class Redis:
 
     def _once(self, address, args):
         with socket.create_connection(address, timeout=10) as sock:
-            f = sock.makefile("rb")
-            sock.sendall(b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a.encode()), a.encode()) for a in args))
-            return self._read(f)
-
-    def _read(self, f):
-        line = f.readline()
-        kind, rest = line[:1], line[1:-2]
-        if kind == b"+":
-            return rest.decode()
-        if kind == b"-":
-            return RedisError(rest.decode())
-        if kind == b":":
-            return int(rest)
-        if kind == b"$":
-            n = int(rest)
-            return None if n < 0 else f.read(n + 2)[:-2].decode()
-        if kind == b"*":
-            n = int(rest)
-            return None if n < 0 else [self._read(f) for _ in range(n)]
-        raise ConnectionError(f"unexpected reply {line!r}")
+            sock.sendall(resp_command(*args))
+            return read_reply(sock.makefile("rb"))
 
     def hgetall(self, key):
         flat = self.call("HGETALL", key) or []
         return dict(zip(flat[::2], flat[1::2]))
-
-
-class RedisError(Exception):
-    pass
 
 
 # --- processes ---
@@ -118,16 +98,7 @@ class Stack:
         return [n for n, p in self.procs.items() if p.poll() is not None]
 
     def stop_all(self):
-        for p in self.procs.values():
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        deadline = time.time() + 20
-        for p in self.procs.values():
-            try:
-                p.wait(timeout=max(0.1, deadline - time.time()))
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        stop_processes(list(self.procs.values()), grace=20)
 
 
 calls = 0
@@ -157,29 +128,12 @@ def http(method, path, body=None, token=None, timeout=30):
     return 0, None
 
 
-def eventually(check, timeout, interval=1.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            if check():
-                return True
-        except Exception:  # a node down mid-fault: ask again
-            pass
-        time.sleep(interval)
-    return False
-
-
 def audit(redis, op):
     statuses = redis.hgetall(f"fleet:bulk:{{{op}}}:hosts")
     progress = redis.hgetall(f"fleet:bulk:{{{op}}}:progress")
-    counts = {k: 0 for k in ("queued", "running", "succeeded", "failed", "skipped")}
-    lost = 0  # failed for a reason other than the simulated exit code: the faults lost it
-    for value in statuses.values():
-        status, _, reason = value.partition(":")
-        counts[status] += 1
-        lost += status == "failed" and reason != "exit_code"
-    total = int(progress.get("total", -1))
-    twice = sum(abs(int(progress.get(k, 0)) - v) for k, v in counts.items()) + abs(len(statuses) - total)
+    counts, twice = host_counts(statuses, progress)
+    # Failed for a reason other than the simulated exit code: the faults lost it.
+    lost = sum(1 for value in statuses.values() if value.partition(":")[0] == "failed" and value.partition(":")[2] != "exit_code")
     return {"hosts": len(statuses), "terminal": sum(counts[s] for s in TERMINAL), "twice": twice, "counts": counts,
             "lost": lost, "status": progress.get("status")}
 
