@@ -107,8 +107,17 @@ extension ServiceConfig {
         }
         // Read in full by FleetStore's RedisConfig (a module an agent does not link): the scheme here.
         if let url = env["FLEET_REDIS_URL"], URLComponents(string: url)?.scheme != "redis", !url.hasPrefix("redis+cluster://") {
-            throw ConfigError(variable: "FLEET_REDIS_URL", message: "'\(url)' is not a redis:// or redis+cluster:// URL")
+            throw ConfigError(variable: "FLEET_REDIS_URL", message: "'\(Self.withoutPassword(url))' is not a redis:// or redis+cluster:// URL")
         }
+    }
+
+    /// A URL as an error may show it: whatever stands between `:` and `@` after the scheme (a
+    /// password) replaced by `***`. By hand, since a URL that failed its check may not parse.
+    static func withoutPassword(_ url: String) -> String {
+        guard let at = url.lastIndex(of: "@") else { return url }
+        let start = url.range(of: "://").map(\.upperBound) ?? url.startIndex
+        guard start < at, let colon = url[start..<at].firstIndex(of: ":") else { return url }
+        return String(url[..<url.index(after: colon)]) + "***" + String(url[at...])
     }
 
     /// The first line of the file at `path`, trimmed: how an agent reads its broker URL, which holds

@@ -22,6 +22,17 @@ struct ServiceConfigTests {
         }
     }
 
+    /// A bad Redis URL is named without the password it may hold.
+    @Test func aBadRedisURLIsShownWithoutItsPassword() {
+        do throws(ConfigError) {
+            try ServiceConfig.check(["FLEET_REDIS_URL": "rediss://:hunter2@10.0.0.1:6379/0"])
+            Issue.record("accepted")
+        } catch {
+            #expect(error.variable == "FLEET_REDIS_URL")
+            #expect(!error.description.contains("hunter2") && error.description.contains("rediss://:***@10.0.0.1:6379/0"), "\(error)")
+        }
+    }
+
     @Test func goodValuesPass() throws {
         try ServiceConfig.check([
             "FLEET_PREFETCH": "64", "FLEET_METRICS_PORT": "0", "FLEET_LOG_LEVEL": "debug",
