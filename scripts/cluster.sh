@@ -54,19 +54,13 @@ start_rabbit_cluster() {
 
 redis_cli_port() { local p=$1; shift; redis-cli -h 127.0.0.1 -p "$p" "$@"; }
 
+# Each node is the single-node stack script's Redis, with a run folder and port of its own and the
+# options of a cluster node (data in $CLUSTER_DIR/redisPORT/redis/).
 start_redis_node() {
-  local port=$1 dir=$CLUSTER_DIR/redis$1
-  mkdir -p "$dir"
-  if redis_cli_port "$port" ping 2>/dev/null | grep -q PONG; then return; fi
-  redis-server --bind 127.0.0.1 --port "$port" --daemonize yes --dir "$dir" --pidfile "$dir/redis.pid" \
-    --logfile "$dir/redis.log" --save "" --appendonly yes --appendfsync everysec \
-    --cluster-enabled yes --cluster-config-file "$dir/nodes.conf" --cluster-node-timeout 2000 \
-    --repl-diskless-sync-delay 0
-  for _ in $(seq 1 100); do
-    if redis_cli_port "$port" ping 2>/dev/null | grep -q PONG; then return; fi
-    sleep 0.1
-  done
-  log "redis $port did not start; see $dir/redis.log"; exit 1
+  local port=$1
+  FLEET_RUN_DIR=$CLUSTER_DIR/redis$port FLEET_REDIS_PORT=$port \
+    FLEET_REDIS_EXTRA_ARGS="--cluster-enabled yes --cluster-config-file $CLUSTER_DIR/redis$port/redis/nodes.conf --cluster-node-timeout 2000 --repl-diskless-sync-delay 0" \
+    "$FLEET_ROOT/scripts/stack.sh" start-redis
 }
 
 redis_cluster_ok() { redis_cli_port "${REDIS_PORTS[0]}" cluster info 2>/dev/null | grep -q 'cluster_state:ok'; }
@@ -136,7 +130,7 @@ case "${1:-}" in
   start-rabbitmq) rabbit_node "${2:?node}" start-rabbitmq ;;
   kill-redis-primary) # SIGKILL of a primary; prints its port
     p=$(redis_primary); [ -n "$p" ] || { log "no redis primary with slots found"; exit 1; }
-    kill -9 "$(cat "$CLUSTER_DIR/redis$p/redis.pid")"; echo "$p" ;;
+    kill -9 "$(cat "$CLUSTER_DIR/redis$p/redis/redis.pid")"; echo "$p" ;;
   start-redis-node) start_redis_node "${2:?port}" ;;
   *) echo "usage: $0 start|stop|status|urls|start-redis-cluster|stop-redis-cluster|reset-redis-cluster|kill-rabbitmq N|start-rabbitmq N|kill-redis-primary|start-redis-node PORT" >&2; exit 2 ;;
 esac

@@ -65,13 +65,14 @@ stop_rabbit() {
 redis_cli() { redis-cli -h 127.0.0.1 -p "$FLEET_REDIS_PORT" "$@"; }
 redis_running() { redis_cli ping 2>/dev/null | grep -q PONG; }
 
+# FLEET_REDIS_EXTRA_ARGS: more redis-server options (scripts/cluster.sh: a cluster node's).
 start_redis() {
   mkdir -p "$REDIS_DIR"
   if redis_running; then log "redis already running on 127.0.0.1:$FLEET_REDIS_PORT"; return; fi
   log "starting redis on 127.0.0.1:$FLEET_REDIS_PORT"
   redis-server --bind 127.0.0.1 --port "$FLEET_REDIS_PORT" --daemonize yes --dir "$REDIS_DIR" \
     --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log" --save "" \
-    --appendonly yes --appendfsync everysec
+    --appendonly yes --appendfsync everysec ${FLEET_REDIS_EXTRA_ARGS:-}
   for _ in $(seq 1 100); do
     if redis_running; then log "redis ready"; return; fi
     sleep 0.1

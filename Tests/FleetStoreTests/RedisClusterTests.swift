@@ -124,7 +124,7 @@ struct RedisClusterTests {
         #expect(try await direct.send("WAIT", "1", "2000").int == 1, "replicated before the kill")
         direct.close()
 
-        let pidFile = TestEnvironment.repositoryRoot.appendingPathComponent(".run/cluster/redis\(primary.port)/redis.pid").path
+        let pidFile = TestEnvironment.repositoryRoot.appendingPathComponent(".run/cluster/redis\(primary.port)/redis/redis.pid").path
         let pid = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(kill(pid, SIGKILL) == 0)
         let killed = ContinuousClock.now

@@ -18,7 +18,9 @@ struct RedisSlotTests {
         // A hash tag: only what is between the first `{` and the next `}` is hashed...
         ("{user1000}.following", 3443), ("{user1000}.followers", 3443), ("foo{bar}{zap}", 5061),
         // ...unless it is empty, when all of the key is; and `{` inside a tag is part of it.
-        ("foo{}{bar}", 8363), ("foo{{bar}}zap", 4015), ("{bar", 4015), ("}{", RedisSlot.of("}{")),
+        ("foo{}{bar}", 8363), ("foo{{bar}}zap", 4015), ("{bar", 4015),
+        // No closing brace after the opening one, or a `}` before any `{`: all of the key.
+        ("a{b", 13340), ("}{", 12793), ("{}x", 10595),
     ])
     func slotsAreCLUSTERKEYSLOTs(key: String, slot: Int) {
         #expect(RedisSlot.of(key) == slot)
@@ -51,12 +53,14 @@ struct RedisSlotTests {
         for everywhere in ["FLUSHDB", "KEYS", "SCRIPT"] { #expect(RedisCommand(everywhere, "x").routing == .everyPrimary) }
     }
 
-    @Test func aCommandWhoseKeysSpanSlotsIsKnownAsSuch() {
+    /// A command goes to its first key's slot; one whose keys span slots is refused there by the
+    /// cluster itself (`RedisClusterTests`), not guessed at here.
+    @Test func aCommandGoesToItsFirstKeysSlot() {
         #expect(RedisCommand("DEL", "{a}1", "{a}2").slot == RedisSlot.of("a"))
-        #expect(!RedisCommand("DEL", "{a}1", "{a}2").crossesSlots)
-        #expect(RedisCommand("DEL", "foo", "bar").slot == nil)
-        #expect(RedisCommand("DEL", "foo", "bar").crossesSlots)
-        #expect(RedisCommand("PING").slot == nil && !RedisCommand("PING").crossesSlots)
+        #expect(RedisCommand("EVALSHA", "abc", "2", "foo", "bar").slot == 12182)
+        #expect(RedisCommand("XINFO", "STREAM", "bar").slot == 5061)
+        #expect(RedisCommand("PING").slot == nil)
+        #expect(RedisCommand("EVAL", "return 1", "0").slot == nil)
     }
 
     @Test func redirectionsAreRead() {

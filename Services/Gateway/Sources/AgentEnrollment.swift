@@ -99,10 +99,7 @@ public struct AgentEnrollment: Sendable {
 
     /// One URL per broker node, comma-separated (`AMQPConfig` reads such a list).
     func amqpURL(user: String, password: String) -> String {
-        brokerNodes.map { node in
-            let host = node.host.contains(":") ? "[\(node.host)]" : node.host  // an IPv6 address
-            return "amqp://\(Self.segment(user)):\(password)@\(host):\(node.port)/\(Self.segment(vhost))"
-        }.joined(separator: ",")
+        brokerNodes.map { "amqp://\(Self.segment(user)):\(password)@\($0)/\(Self.segment(vhost))" }.joined(separator: ",")
     }
 
     /// 32 random bytes from the system's CSPRNG, hex.

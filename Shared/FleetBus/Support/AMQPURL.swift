@@ -10,7 +10,8 @@ public struct AMQPNode: Sendable, Equatable, CustomStringConvertible {
         self.port = port
     }
 
-    public var description: String { "\(host):\(port)" }
+    /// `host:port`, an IPv6 address in brackets: as it stands in a URL.
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
 /// Where and how to connect: parsed from `amqp://user:pass@host:port/vhost` (vhost percent-encoded,

@@ -43,21 +43,22 @@ final class RedisClusterRouter: Sendable {
         var inTransaction = Set<Int>()
         var i = 0
         while i < commands.count {
-            let command = commands[i]
-            if command.name == "MULTI" {
+            let command = commands[i], name = command.name
+            if name == "MULTI" {
                 // A transaction runs on one node, the one of its first key (its keys share a slot),
                 // its commands together in that node's share of the pipeline.
-                let end = commands[i...].firstIndex { $0.name == "EXEC" || $0.name == "DISCARD" } ?? commands.count - 1
-                let node = try node(forSlot: commands[i...end].lazy.compactMap(\.firstKeySlot).first)
+                let end = commands[i...].firstIndex { ["EXEC", "DISCARD"].contains($0.name) } ?? commands.count - 1
+                let node = try node(forSlot: commands[i...end].lazy.compactMap(\.slot).first)
                 groups[node, default: []].append(contentsOf: i...end)
                 inTransaction.formUnion(i...end)
                 i = end + 1
                 continue
             }
-            switch command.routing {
-            case .everyPrimary: broadcasts.append(i)
-            case .anyNode: groups[try node(forSlot: nil), default: []].append(i)
-            case .keys: groups[try node(forSlot: command.firstKeySlot), default: []].append(i)
+            let routing = command.routing
+            if routing == .everyPrimary {
+                broadcasts.append(i)
+            } else {
+                groups[try node(forSlot: command.slot(routing)), default: []].append(i)
             }
             i += 1
         }
@@ -73,19 +74,10 @@ final class RedisClusterRouter: Sendable {
         return replies
     }
 
-    /// Every scanned key matching `pattern`, from every primary.
+    /// Every scanned key matching `pattern`, from every primary (each node's pool scans its own).
     func keys(matching pattern: String) async throws(RedisError) -> [String] {
         var found: [String] = []
-        for node in try primaries() {
-            var cursor = "0"
-            repeat {
-                let reply = try await send([RedisCommand("SCAN", cursor, "MATCH", pattern, "COUNT", "1000")], to: node)[0]
-                if case .error(let e) = reply { throw RedisError(.reply, e) }
-                guard let parts = reply.array, parts.count == 2, let next = parts[0].string else { break }
-                cursor = next
-                found += parts[1].array?.compactMap(\.string) ?? []
-            } while cursor != "0"
-        }
+        for node in try primaries() { found += try await client(node).keys(matching: pattern) }
         return found
     }
 
@@ -257,7 +249,7 @@ final class RedisClusterRouter: Sendable {
                     replies[i] = try await send([RedisCommand("ASKING"), commands[i]], to: node)[1]
                 case .tryAgain:
                     try? await Task.sleep(for: .milliseconds(20))
-                    replies[i] = try await send([commands[i]], to: try node(forSlot: commands[i].firstKeySlot))[0]
+                    replies[i] = try await send([commands[i]], to: try node(forSlot: commands[i].slot))[0]
                 }
             }
             if !again { return }
@@ -301,13 +293,5 @@ enum Redirect: Equatable {
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         let node = RedisNode(host: host, port: port)
         self = parts[0] == "MOVED" ? .moved(slot: slot, node) : .ask(node)
-    }
-}
-
-extension RedisCommand {
-    /// The slot of its first key (where a cross-slot command is sent, for the node to refuse it).
-    var firstKeySlot: Int? {
-        guard case .keys(let positions) = routing, let first = positions.first else { return nil }
-        return RedisSlot.of(arguments[first])
     }
 }

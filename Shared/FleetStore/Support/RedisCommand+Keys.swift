@@ -39,18 +39,14 @@ extension RedisCommand {
         }
     }
 
-    /// The hash slot of the command's keys; nil when it has none, or when they span slots (which
-    /// a cluster refuses with CROSSSLOT).
-    public var slot: Int? {
-        guard case .keys(let positions) = routing, let first = positions.first else { return nil }
-        let slot = RedisSlot.of(arguments[first])
-        for p in positions.dropFirst() where RedisSlot.of(arguments[p]) != slot { return nil }
-        return slot
-    }
+    /// The hash slot of its first key, which is where a cluster client sends it (when its other
+    /// keys are in other slots, that node refuses it with CROSSSLOT, as Redis defines); nil when it
+    /// has no key.
+    public var slot: Int? { slot(routing) }
 
-    /// True when its keys span more than one slot.
-    public var crossesSlots: Bool {
-        guard case .keys(let positions) = routing, positions.count > 1 else { return false }
-        return slot == nil
+    /// The same, from a routing already worked out (the cluster client's path computes it once).
+    func slot(_ routing: Routing) -> Int? {
+        guard case .keys(let positions) = routing, let first = positions.first else { return nil }
+        return RedisSlot.of(arguments[first])
     }
 }
