@@ -62,7 +62,7 @@ public enum ServiceName: String, CaseIterable, Sendable {
         switch self {
         case .selector: ["hosts.*", "selector.*"]
         case .groups: ["groups.*"]
-        case .bulkDispatcher: ["bulk.*"]
+        case .bulkDispatcher: ["bulk.*", "budgets.*"]
         case .rolloutController: ["rolling.*"]
         case .scheduler: ["schedules.*"]
         }
@@ -115,6 +115,12 @@ public enum Route {
     public static let bulkDispatch = "bulk.dispatch"
     /// `{"id", "statuses", "reasons"?}`: a new operation over the original's hosts that match.
     public static let bulkRerun = "bulk.rerun"
+    /// `BudgetSet`: a fleet-wide ceiling on hosts in flight for one operation type (admin).
+    public static let budgetsSet = "budgets.set"
+    /// `{"operation_type"}`: removes the type's ceiling.
+    public static let budgetsDelete = "budgets.delete"
+    /// Every type's ceiling and hosts in flight now (`BudgetList`).
+    public static let budgetsList = "budgets.list"
     public static let rollingCreate = "rolling.create"
     public static let rollingGet = "rolling.get"
     public static let rollingList = "rolling.list"

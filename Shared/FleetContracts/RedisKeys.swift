@@ -51,6 +51,20 @@ public enum RedisKeys {
     /// Sorted set: `<op>|<host>` of running hosts whose agent renews its claim, scored by when the
     /// lease runs out (ms); past it the host is failed `lost`. Owner: bulk-dispatcher.
     public static let bulkLeases = "fleet:bulk:leases"
+    /// Hash: host id -> queued reason (`locked`, `budget`) of the hosts whose command waits for a
+    /// host lock or a concurrency budget. Owner: bulk-dispatcher.
+    public static func bulkWaiting(_ op: String) -> String { "fleet:bulk:{\(op)}:waiting" }
+    /// Hash: host id -> `<op>|<lease end ms>`: the exclusive operation holding the host. Keys of
+    /// fleet-wide coordination share the `{coord}` hash tag, so one script admits hosts against
+    /// the locks and the budget together. Owner: bulk-dispatcher.
+    public static let hostLocks = "fleet:{coord}:locks"
+    /// Hash: operation type -> max hosts in flight fleet-wide. Owner: bulk-dispatcher.
+    public static let budgets = "fleet:{coord}:budgets"
+    /// Sorted set: `<op>|<host>` sent and not yet terminal, of one operation type, scored by the
+    /// lease end (ms). Owner: bulk-dispatcher.
+    public static func inFlight(_ operationType: String) -> String { "fleet:{coord}:inflight:\(operationType)" }
+    /// Set: operations with hosts waiting for a lock or a budget. Owner: bulk-dispatcher.
+    public static let waitingOperations = "fleet:{coord}:waiting"
     /// String: `Idempotency-Key` -> operation id, kept a day. Owner: bulk-dispatcher.
     public static func bulkIdempotency(_ key: String) -> String { "fleet:bulk:idempotency:\(key)" }
 

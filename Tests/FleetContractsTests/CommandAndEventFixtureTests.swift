@@ -50,7 +50,19 @@ struct CommandAndEventFixtureTests {
         try golden.check(BulkCancel(id: "op-2ao62yafcj4ed", reason: .halted))
         try golden.check(
             BulkHostsPage(
-                hosts: [.init(hostID: "web-1", status: .failed, reason: .exitCode), .init(hostID: "web-2", status: .queued, reason: nil)], nextCursor: "web-2"))
+                hosts: [
+                    .init(hostID: "web-1", status: .failed, reason: .exitCode), .init(hostID: "web-2", status: .queued, reason: nil),
+                    .init(hostID: "web-3", status: .queued, reason: nil, waiting: .locked),
+                ], nextCursor: "web-3"))
+    }
+
+    @Test func budgets() throws {
+        try golden.check(BudgetSet(operationType: "reboot", maxInFlight: 50))
+        try golden.check(Budget(operationType: "reboot", maxInFlight: 50, inFlight: 12))
+        try golden.check(
+            BudgetList(budgets: [
+                Budget(operationType: "reboot", maxInFlight: 50, inFlight: 12), Budget(operationType: "shutdown", maxInFlight: nil, inFlight: 0),
+            ]))
     }
 
     @Test func rolling() throws {

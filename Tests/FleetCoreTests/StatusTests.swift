@@ -8,7 +8,7 @@ struct StatusTests {
     @Test func allowedMovesAreExactlyThese() {
         let allowed: Set<String> = [
             "queued>running", "queued>skipped:cancelled", "queued>skipped:halted", "queued>skipped:not_approved",
-            "queued>skipped:unsupported", "queued>failed:undeliverable", "queued>failed:agent_error", "running>succeeded",
+            "queued>skipped:unsupported", "queued>skipped:locked", "queued>failed:undeliverable", "queued>failed:agent_error", "running>succeeded",
             "running>failed:exit_code", "running>failed:timed_out", "running>failed:lost", "running>failed:agent_error",
             "running>skipped:unsupported",
         ]

@@ -178,6 +178,27 @@ struct GatewayHTTPTests {
         }
     }
 
+    /// `PUT /budgets/{operation_type}` takes admin, names a bad field, and reads back with
+    /// `GET /budgets`; `DELETE` lifts the ceiling. (The dispatch side is CoordinationTests'.)
+    @Test func concurrencyBudgetsOverHTTP() async throws {
+        let h = try await GatewayHarness.make()
+        let path = "\(api)/budgets/shutdown"
+        try await h.withClient { c in
+            #expect(try await c.call(.put, path, token: h.tokens[.operate], json: ["max_in_flight": 1000]).status == 403, "setting a budget needs admin")
+            let bad = try await c.call(.put, path, token: h.tokens[.admin], json: ["max_in_flight": -1])
+            #expect(bad.status == 422 && bad.errorFields == ["max_in_flight"], "\(bad.json)")
+            let unknown = try await c.call(.put, "\(api)/budgets/format_disk", token: h.tokens[.admin], json: ["max_in_flight": 5])
+            #expect(unknown.status == 422 && unknown.errorFields == ["operation_type"], "\(unknown.json)")
+            let mismatch = try await c.call(.put, path, token: h.tokens[.admin], json: ["max_in_flight": 5, "operation_type": "reboot"])
+            #expect(mismatch.status == 422 && mismatch.errorFields == ["operation_type"])
+            let set = try await c.call(.put, path, token: h.tokens[.admin], json: ["max_in_flight": 1000])
+            #expect(set.status == 200 && set.json["max_in_flight"] == 1000 && set.json["in_flight"]?.intValue != nil, "\(set.json)")
+            let listed = try await c.call(.get, "\(api)/budgets", token: h.tokens[.read]).json["budgets"]?.arrayValue ?? []
+            #expect(listed.first { $0["operation_type"] == "shutdown" }?["max_in_flight"] == 1000)
+            #expect(try await c.call(.delete, path, token: h.tokens[.admin]).json["max_in_flight"] == .null)
+        }
+    }
+
     /// `POST /hosts/{id}/enroll` (admin) hands out the host's AMQP URL once; enrolling again
     /// rotates it (the old one stops working); `DELETE` revokes it.
     @Test func enrollingAndRevokingAnAgent() async throws {

@@ -82,6 +82,22 @@ struct FleetctlTests {
         #expect(try await fleetctl(["hosts", "get", "\(tag)-1"]).status == 1)
     }
 
+    @Test func budgetsAndLockFlags() async throws {
+        let set = try await fleetctl(["budgets", "set", "shutdown", "1000"])
+        #expect(set.status == 0 && set.stdout.contains("max_in_flight") && set.stdout.contains("1000"), "\(set)")
+        let listed = try await fleetctl(["budgets", "list"])
+        #expect(listed.stdout.hasPrefix("OPERATION_TYPE") && listed.stdout.contains("shutdown"), "\(listed.stdout)")
+        #expect(try await fleetctl(["budgets", "delete", "shutdown"]).status == 0)
+        #expect(try await fleetctl(["budgets", "set", "format_disk", "5"]).status == 64, "an unknown type is a usage error")
+        #expect(try await fleetctl(["bulk", "create", "--type", "reboot", "--tags", "x", "--on-conflict", "later"]).status == 64)
+        // The flags reach the request: the operation's record shows them.
+        let tag = unique("ctllock")
+        #expect(try await fleetctl(["hosts", "put", "\(tag)-1", "--body", "{\"tags\": [\"\(tag)\"]}"]).status == 0)
+        let created = try await fleetctl(["bulk", "create", "--type", "reboot", "--tags", tag, "--on-conflict", "skip", "--no-exclusive", "--json"])
+        let record = JSONCoding.decode(Array(created.stdout.utf8))
+        #expect(record?["on_conflict"] == "skip" && record?["exclusive"] == false, "\(created)")
+    }
+
     @Test func bulkCreateWaitsWithAProgressBarAndExitsByOutcome() async throws {
         let s = try await ServiceStack.shared.handle()
         let prefix = unique("ctlsim")

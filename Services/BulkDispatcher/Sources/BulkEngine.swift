@@ -16,6 +16,7 @@ struct BulkEngine: Sendable {
     let agents: AgentDispatch
     let retention: Retention
     let requests: OperationRequests
+    let gate: DispatchGate
     var redis: RedisClient { context.redis }
 
     init(context: ServiceContext) {
@@ -24,6 +25,7 @@ struct BulkEngine: Sendable {
         requests = OperationRequests(redis: context.redis)
         store = HostTransitionStore(redis: context.redis, retentionSeconds: retention.seconds)
         agents = AgentDispatch(publisher: context.publisher)
+        gate = DispatchGate(redis: context.redis, clock: context.clock)
     }
 
     /// Starts an operation: all hosts at once, or with a `concurrency` window the first N, the rest
@@ -50,6 +52,80 @@ struct BulkEngine: Sendable {
             Deadlines(redis: redis, clock: context.clock).claimDeadlines(op: op, hosts: hosts, within: within)
                 + RedisCommand.chunked(["ZADD", RedisKeys.bulkUnconfirmed(op)], hosts) { [now, $0] }
                 + RedisCommand.chunked(["HSET", RedisKeys.bulkDispatchedAt(op)], hosts) { [$0, now] })
+        try await admitAndPublish(op: op, hosts: hosts, request: request)
+    }
+
+    /// Sends the hosts the gate admits (host locks, concurrency budgets); the others wait in the
+    /// operation's waiting hash (`WaitingHosts` sends them once admitted), or, locked with
+    /// `on_conflict: skip`, are skipped `locked`. `fromWaiting`: the hosts come out of the waiting
+    /// hash, and only the caller whose HDEL takes a host off it sends that host.
+    func admitAndPublish(op: String, hosts: [String], request: DispatchableRequest, fromWaiting: Bool = false) async throws {
+        let admission = try await gate.admit(op: op, hosts: hosts, request: request)
+        let skipped = request.onConflict == .skip ? admission.locked : []
+        let waiting = (request.onConflict == .skip ? [] : admission.locked.map { ($0, WaitReason.locked) }) + admission.overBudget.map { ($0, .budget) }
+        var toSend = admission.admitted
+        if fromWaiting {
+            toSend = try await takeFromWaiting(op: op, hosts: toSend)
+            if !skipped.isEmpty { _ = try await redis.send(RedisCommand(["HDEL", RedisKeys.bulkWaiting(op)] + skipped)) }
+        }
+        if fromWaiting, !waiting.isEmpty {
+            // Still waiting: only its reason may have changed. Set only where the host is still in
+            // the hash, so one another replica took and sent meanwhile is not put back.
+            _ = try await redis.eval(
+                Self.reasonScript, keys: [RedisKeys.bulkWaiting(op)], arguments: waiting.flatMap { [$0.0, $0.1.rawValue] })
+        } else if !waiting.isEmpty {
+            // Waiting first, then out of the unconfirmed set: a dispatcher that dies between the
+            // two leaves a host the reconciler sends again through the gate, never one untracked.
+            try await redis.pipelineChecked(
+                RedisCommand.chunked(["HSET", RedisKeys.bulkWaiting(op)], waiting) { [$0.0, $0.1.rawValue] }
+                    + RedisCommand.chunked(["ZREM", RedisKeys.bulkUnconfirmed(op)], waiting.map(\.0)))
+            _ = try await redis.send("SADD", RedisKeys.waitingOperations, op)
+        }
+        if !skipped.isEmpty {
+            _ = try await redis.send(RedisCommand(["ZREM", RedisKeys.bulkUnconfirmed(op)] + skipped))
+            let outcome = try await store.move(operation: op, hosts: skipped, to: .skipped, reason: .locked)
+            try await hostsEnded(op: op, to: .skipped, reason: .locked, outcome)
+        }
+        try await publish(op: op, hosts: toSend, request: request)
+    }
+
+    /// Of admitted hosts waiting, those this caller took off the waiting hash (marked unconfirmed
+    /// and dispatched now in the same script): a replica retrying the same hosts gets none of them.
+    private func takeFromWaiting(op: String, hosts: [String]) async throws -> [String] {
+        guard !hosts.isEmpty else { return [] }
+        let reply = try await redis.eval(
+            Self.takeScript, keys: [RedisKeys.bulkWaiting(op), RedisKeys.bulkUnconfirmed(op), RedisKeys.bulkDispatchedAt(op)],
+            arguments: [String(context.clock.nowMs)] + hosts)
+        return reply.array?.compactMap(\.string) ?? []
+    }
+
+    /// KEYS: waiting, unconfirmed, dispatched-at. ARGV: now ms, hosts... Answers the hosts taken.
+    static let takeScript = RedisScript(
+        """
+        local taken = {}
+        for i = 2, #ARGV do
+          if redis.call('HDEL', KEYS[1], ARGV[i]) == 1 then
+            redis.call('ZADD', KEYS[2], ARGV[1], ARGV[i])
+            redis.call('HSET', KEYS[3], ARGV[i], ARGV[1])
+            taken[#taken + 1] = ARGV[i]
+          end
+        end
+        return taken
+        """)
+
+    /// KEYS: waiting. ARGV: host, reason pairs. Sets the reason of hosts still in the hash.
+    static let reasonScript = RedisScript(
+        """
+        for i = 1, #ARGV, 2 do
+          if redis.call('HEXISTS', KEYS[1], ARGV[i]) == 1 then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+        end
+        return 0
+        """)
+
+    /// Publishes admitted hosts' commands; those no queue takes fail `undeliverable` (and free
+    /// their slots at once).
+    private func publish(op: String, hosts: [String], request: DispatchableRequest) async throws {
+        guard !hosts.isEmpty else { return }
         let (unroutable, unconfirmed) = await agents.publish(op: op, hosts: hosts, request: request)
         let settled = unconfirmed.isEmpty ? hosts : Array(Set(hosts).subtracting(unconfirmed))
         if !settled.isEmpty { try await redis.pipelineChecked(RedisCommand.chunked(["ZREM", RedisKeys.bulkUnconfirmed(op)], settled)) }
@@ -67,6 +143,8 @@ struct BulkEngine: Sendable {
         for host in outcome.movedHosts {
             await context.announce(EventRoute.bulkHost(op), BulkHostEnded(opID: op, hostID: host, status: to, reason: reason))
         }
+        // The hosts' locks and budget slots first: another operation waiting for them goes on.
+        try await gate.release(op: op, hosts: outcome.movedHosts, operationType: try await requests.request(op)?.operationType)
         try await release(op: op, count: outcome.applied)
         // The move that finished the operation set its expiry too.
         if outcome.justFinished { await announceFinished(op: op, outcome.aggregate) }
@@ -77,6 +155,7 @@ struct BulkEngine: Sendable {
     func announceFinished(op: String, _ aggregate: AggregateStatus) async {
         await context.announce(EventRoute.bulkFinished(op), BulkFinished(opID: op, status: aggregate))
         _ = try? await redis.send("SREM", RedisKeys.bulkOpen, op)
+        _ = try? await redis.send("SREM", RedisKeys.waitingOperations, op)
     }
 
     /// `count` slots freed: dispatch as many hosts from the pending list (LPOP is atomic, so each

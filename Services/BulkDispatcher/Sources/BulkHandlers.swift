@@ -17,10 +17,10 @@ public struct BulkHandlers: Sendable {
     @Sendable public static func assemble(_ context: ServiceContext) -> ServiceAssembly {
         let engine = BulkEngine(context: context)
         return ServiceAssembly(
-            routes: BulkHandlers(engine: engine).routes,
+            routes: BulkHandlers(engine: engine).routes.merging(BudgetHandlers(context: context).routes) { a, _ in a },
             background: [
                 ResultsConsumer(engine: engine), DeadlineSweeper(engine: engine), BulkRetentionSweeper(engine: engine),
-                BulkReconcilerService(engine: engine),
+                BulkReconcilerService(engine: engine), WaitingHosts(engine: engine),
                 FleetGauges(redis: context.redis, logger: context.logger, read: FleetGauges.operations),
             ])
     }
@@ -165,6 +165,8 @@ public struct BulkHandlers: Sendable {
                 progress: BulkProgress(ProgressCounters(total: hostIDs.count)))
             operation.parametersRef = dispatchable.parametersRef
             operation.parentID = parentID
+            operation.exclusive = request.exclusive
+            operation.onConflict = request.onConflict.rawValue
             if let storedParameters {
                 try await context.redis.pipelineChecked([
                     // A day's expiry until the record is written (then kept with the operation): a
@@ -251,11 +253,13 @@ public struct BulkHandlers: Sendable {
             more = ids.count == chunk
             guard !ids.isEmpty else { break }
             let entries = try await BulkRecords(context.redis).entries(opID, ids)
+            let waiting = try await waitReasons(opID, ids)
             for (host, entry) in zip(ids, entries) {
                 position = "(" + host
                 guard let entry else { continue }
                 if let wanted, entry.status != wanted { continue }
-                rows.append(BulkHostsPage.Row(hostID: host, status: entry.status, reason: entry.reason))
+                let waits = entry.status == .queued ? waiting[host] : nil
+                rows.append(BulkHostsPage.Row(hostID: host, status: entry.status, reason: entry.reason, waiting: waits))
                 if rows.count == limit {
                     more = host != ids.last || more
                     break
@@ -263,6 +267,14 @@ public struct BulkHandlers: Sendable {
             }
         }
         return BulkHostsPage(hosts: rows, nextCursor: rows.count == limit && more ? rows.last?.hostID : nil)
+    }
+
+    /// Why each of `hosts` still waiting for a lock or a budget waits.
+    private func waitReasons(_ opID: String, _ hosts: [String]) async throws -> [String: WaitReason] {
+        let replies = try await context.redis.send(RedisCommand(["HMGET", RedisKeys.bulkWaiting(opID)] + hosts)).array ?? []
+        var out: [String: WaitReason] = [:]
+        for (host, reply) in zip(hosts, replies) { if let r = reply.string.flatMap(WaitReason.init(rawValue:)) { out[host] = r } }
+        return out
     }
 
     /// The `status` filter of `bulk.hosts`: absent, or a host status (an unknown one is a 422, not

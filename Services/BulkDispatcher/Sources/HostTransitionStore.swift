@@ -28,7 +28,7 @@ struct HostTransitionStore: Sendable {
         [
             RedisKeys.bulkHosts(op), RedisKeys.bulkProgress(op), RedisKeys.bulkResults(op), RedisKeys.bulkOperation(op),
             RedisKeys.bulkClaims(op), RedisKeys.bulkOrder(op), RedisKeys.bulkSent(op), RedisKeys.bulkPending(op),
-            RedisKeys.bulkParameters(op), RedisKeys.bulkUnconfirmed(op), RedisKeys.bulkDispatchedAt(op),
+            RedisKeys.bulkParameters(op), RedisKeys.bulkUnconfirmed(op), RedisKeys.bulkDispatchedAt(op), RedisKeys.bulkWaiting(op),
         ]
     }
 

@@ -19,6 +19,9 @@ struct DispatchableRequest: Sendable {
     /// Set when the parameters are stored once (`fleet:bulk:{op}:parameters`) instead of in
     /// every host's command.
     let parametersRef: ParametersRef?
+    /// Takes host locks (`exclusive`), and waits for or skips a host another operation holds.
+    var exclusive = true
+    var onConflict = LockConflict.wait
 
     /// Parameters up to this size travel in each command; larger ones are stored once and
     /// fetched by each agent in chunks.
@@ -41,7 +44,8 @@ struct DispatchableRequest: Sendable {
         let dispatchable = DispatchableRequest(
             operationType: request.type, timeoutSeconds: request.parameters.timeoutSeconds,
             deliveryTimeoutSeconds: request.deliveryTimeoutSeconds, concurrency: request.concurrency, dispatchesItself: request.dispatch,
-            commandParameters: ref == nil ? parameters : [:], parametersRef: ref)
+            commandParameters: ref == nil ? parameters : [:], parametersRef: ref, exclusive: request.exclusive,
+            onConflict: request.onConflict)
         return (dispatchable, ref == nil ? nil : bytes, shown)
     }
 }

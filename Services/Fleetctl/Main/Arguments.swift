@@ -11,6 +11,7 @@ extension ScheduleRunStatus: ExpressibleByArgument {}
 extension ScheduleState: ExpressibleByArgument {}
 extension ScheduleRequest.MisfirePolicy: ExpressibleByArgument {}
 extension ScheduleRequest.OverlapPolicy: ExpressibleByArgument {}
+extension LockConflict: ExpressibleByArgument {}
 
 /// Paging flags of every list: the page size and the `next_cursor` of the page before.
 struct PageFlags: ParsableArguments {

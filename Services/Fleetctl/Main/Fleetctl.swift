@@ -22,7 +22,7 @@ struct Fleetctl: AsyncParsableCommand {
             Completion: fleetctl --generate-completion-script bash|zsh|fish (make run installs them, and the man page).
             """,
         version: FleetVersion.current,
-        subcommands: [Hosts.self, Select.self, Groups.self, Bulk.self, Rolling.self, Schedules.self])
+        subcommands: [Hosts.self, Select.self, Groups.self, Bulk.self, Rolling.self, Schedules.self, Budgets.self])
 }
 
 /// Options every command takes.
@@ -122,10 +122,14 @@ struct OperationFlags: ParsableArguments {
     @Option(name: .customLong("param"), help: "A parameter, key=value (repeatable; JSON values are parsed).") var params: [String] = []
     @Option(help: "The request body as JSON, or @file; the other flags set fields on top of it.") var body: String?
     @OptionGroup var selector: SelectorFlags
+    @Option(help: "A host another operation holds: wait for it, or skip it.") var onConflict: LockConflict?
+    @Flag(name: .customLong("no-exclusive"), help: "Take no host locks: run beside other operations on the same hosts.") var notExclusive = false
 
     func builder() throws -> RequestBuilder {
         var b = try RequestBuilder(body: body)
         b.set("operation_type", type.map { .string($0.rawValue) })
+        b.set("on_conflict", onConflict.map { .string($0.rawValue) })
+        if notExclusive { b.set("exclusive", false) }
         selector.apply(&b)
         try b.parameters(params)
         return b

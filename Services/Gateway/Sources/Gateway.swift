@@ -136,12 +136,13 @@ public struct Gateway: Sendable {
         }
         route(router, .post, "hosts/:id/enroll", .admin, nil) { _, c in try await enroll(id(c)) }
         route(router, .delete, "hosts/:id/enroll", .admin, nil) { _, c in try await revoke(id(c)) }
+        coordinationRoutes(router)
         router.add(middleware: MethodNotAllowedMiddleware(table: RouteTable(router.routes)))
         return router
     }
 
     /// Registers a route behind its feature gate (402) and scope check (401/403).
-    private func route(
+    func route(
         _ router: Router<Context>, _ method: HTTPRequest.Method, _ path: String, _ scope: Scope, _ feature: String?,
         _ handler: @escaping @Sendable (Request, Context) async throws -> Response
     ) {
@@ -186,7 +187,7 @@ public struct Gateway: Sendable {
     /// One bus call, its reply as the response. `locating`: a create, whose 201 carries the new
     /// record's URL in `Location` (the collection's path, `collection` or the request's, and the
     /// reply's `id`).
-    private func forward(
+    func forward(
         _ route: String, _ body: JSONValue, _ request: Request? = nil, locating: Bool = false, collection: String? = nil
     ) async -> Response {
         let key = request?.headers.first { $0.name.canonicalName == "idempotency-key" }?.value
@@ -217,7 +218,7 @@ public struct Gateway: Sendable {
         }
     }
 
-    private func body(_ request: Request) async throws -> JSONValue {
+    func body(_ request: Request) async throws -> JSONValue {
         var r = request
         let buffer = try await r.collectBody(upTo: config.bodyLimit)
         // Every route with a body documents it as required: an empty one is refused, not read as `{}`.
@@ -246,7 +247,7 @@ public struct Gateway: Sendable {
 
     /// The list parameters of a GET: `limit` as an integer (anything else is passed on, for the
     /// service to refuse naming the field), the named string parameters, and the path's `id`.
-    private func query(_ r: Request, _ strings: [String] = [], id: JSONValue? = nil) -> JSONValue {
+    func query(_ r: Request, _ strings: [String] = [], id: JSONValue? = nil) -> JSONValue {
         var q: [String: JSONValue] = [:]
         if let id { q["id"] = id }
         for key in strings { if let v = r.uri.queryParameters.get(key) { q[key] = .string(String(v)) } }

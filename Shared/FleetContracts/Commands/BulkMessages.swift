@@ -17,6 +17,10 @@ public struct BulkCreate: FleetMessage {
     public var dispatch: Bool?
     /// true: the reply is the plan (`operation.plan`), and nothing is created.
     public var dryRun: Bool?
+    /// false: takes no host locks (default true).
+    public var exclusive: Bool?
+    /// `wait` (default) or `skip`: what a host another operation holds does.
+    public var onConflict: String?
 
     public init(
         operationType: String, selector: JSONValue, parameters: JSONValue? = nil, allowEmpty: Bool? = nil,
@@ -38,11 +42,15 @@ public struct BulkCreate: FleetMessage {
             operationType: request.type.rawValue, selector: request.selectorJSON, parameters: request.parameters.json,
             allowEmpty: request.allowEmpty ? true : nil, deliveryTimeoutSeconds: request.deliveryTimeoutSeconds,
             concurrency: request.concurrency?.json, dispatch: dispatch, dryRun: request.dryRun ? true : nil)
+        // Defaults left out, so a canonical body (an Idempotency-Key's) reads as it did before them.
+        exclusive = request.exclusive ? nil : false
+        onConflict = request.onConflict == .wait ? nil : request.onConflict.rawValue
     }
 
     enum CodingKeys: String, CodingKey {
         case operationType = "operation_type", selector, parameters, allowEmpty = "allow_empty"
         case deliveryTimeoutSeconds = "delivery_timeout_seconds", concurrency, dispatch, dryRun = "dry_run"
+        case exclusive, onConflict = "on_conflict"
     }
 }
 
@@ -68,6 +76,10 @@ public struct BulkOperation: FleetMessage {
     public var parametersRef: ParametersRef?
     /// The operation this one reruns (`bulk.rerun`); absent otherwise.
     public var parentID: String?
+    /// Whether it takes host locks, and what a host another operation holds does (absent on
+    /// records written before host locks: they took none).
+    public var exclusive: Bool?
+    public var onConflict: String?
 
     public init(
         id: String, operationType: String, parameters: JSONValue, selector: JSONValue, allowEmpty: Bool, deliveryTimeoutSeconds: Int,
@@ -89,7 +101,7 @@ public struct BulkOperation: FleetMessage {
     enum CodingKeys: String, CodingKey {
         case id, operationType = "operation_type", parameters, selector, allowEmpty = "allow_empty"
         case deliveryTimeoutSeconds = "delivery_timeout_seconds", concurrency, createdAt = "created_at", status, total, progress
-        case parametersRef = "parameters_ref", parentID = "parent_id"
+        case parametersRef = "parameters_ref", parentID = "parent_id", exclusive, onConflict = "on_conflict"
     }
 }
 
@@ -174,20 +186,42 @@ public struct BulkHostsPage: FleetMessage {
         public var hostID: String
         public var status: HostStatus
         public var reason: HostReason?
+        /// A queued host whose command waits for a host lock or a concurrency budget: shown as
+        /// its `reason` (`locked`, `budget`).
+        public var waiting: WaitReason?
 
-        public init(hostID: String, status: HostStatus, reason: HostReason?) {
+        public init(hostID: String, status: HostStatus, reason: HostReason?, waiting: WaitReason? = nil) {
             self.hostID = hostID
             self.status = status
             self.reason = reason
+            self.waiting = waiting
         }
 
         enum CodingKeys: String, CodingKey { case hostID = "host_id", status, reason }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            hostID = try c.decode(String.self, forKey: .hostID)
+            status = try c.decode(HostStatus.self, forKey: .status)
+            let text = try c.decodeIfPresent(String.self, forKey: .reason)
+            if status == .queued, let waiting = text.flatMap(WaitReason.init(rawValue:)) {
+                self.waiting = waiting
+                reason = nil
+            } else {
+                reason = try text.map { text in
+                    guard let r = HostReason(rawValue: text) else {
+                        throw DecodingError.dataCorruptedError(forKey: .reason, in: c, debugDescription: "unknown reason '\(text)'")
+                    }
+                    return r
+                }
+            }
+        }
 
         public func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(hostID, forKey: .hostID)
             try c.encode(status, forKey: .status)
-            try c.encode(reason, forKey: .reason)  // null, not absent
+            try c.encode(waiting?.rawValue ?? reason?.rawValue, forKey: .reason)  // null, not absent
         }
     }
 

@@ -14,9 +14,15 @@ public struct BulkOperationRequest: Sendable, Hashable {
     public var dispatch: Bool
     /// True: answer the plan (`PlanPreview`) and create nothing.
     public var dryRun: Bool
+    /// True (the default): a host is in at most one exclusive operation at a time (a host lock);
+    /// false opts out of locking altogether.
+    public var exclusive: Bool
+    /// What happens to a host another operation holds: wait for it (the default) or skip it.
+    public var onConflict: LockConflict
 
     public static let keys: Set<String> = [
         "operation_type", "selector", "parameters", "allow_empty", "delivery_timeout_seconds", "concurrency", "dispatch", "dry_run",
+        "exclusive", "on_conflict",
     ]
 
     public var type: OperationType { parameters.type }
@@ -27,6 +33,8 @@ public struct BulkOperationRequest: Sendable, Hashable {
         allowEmpty = r.bool("allow_empty", default: false)
         dispatch = r.bool("dispatch", default: true)
         dryRun = r.bool("dry_run", default: false)
+        exclusive = r.bool("exclusive", default: true)
+        onConflict = r.choice("on_conflict", default: LockConflict.wait) ?? .wait
         deliveryTimeoutSeconds = Int(r.int("delivery_timeout_seconds", in: 1...86_400, default: 600) ?? 600)
         concurrency = nil
         if let c = r.raw("concurrency") {

@@ -18,7 +18,9 @@ public struct ScheduleRequest: Sendable, Hashable {
     public var rolling: RolloutSettings?
     public var rollingJSON: JSONValue?
 
-    static let operationKeys: Set<String> = ["operation_type", "selector", "parameters", "delivery_timeout_seconds", "concurrency"]
+    static let operationKeys: Set<String> = [
+        "operation_type", "selector", "parameters", "delivery_timeout_seconds", "concurrency", "exclusive", "on_conflict",
+    ]
     public static let keys = operationKeys.union(["id", "name", "cron", "timezone", "enabled", "misfire_policy", "overlap_policy", "rolling"])
 
     public init(json: JSONValue) throws(ValidationError) {

@@ -9,12 +9,14 @@ public enum HostStatus: String, CaseIterable, Sendable, Hashable, Codable {
 public enum HostReason: String, CaseIterable, Sendable, Hashable, Codable {
     case exitCode = "exit_code", timedOut = "timed_out", lost, undeliverable, agentError = "agent_error"
     case cancelled, halted, notApproved = "not_approved", unsupported
+    /// Another operation held the host and this one asked to skip such hosts (`on_conflict: skip`).
+    case locked
 
     /// The status a reason belongs to.
     public var status: HostStatus {
         switch self {
         case .exitCode, .timedOut, .lost, .undeliverable, .agentError: .failed
-        case .cancelled, .halted, .notApproved, .unsupported: .skipped
+        case .cancelled, .halted, .notApproved, .unsupported, .locked: .skipped
         }
     }
 }
@@ -22,7 +24,7 @@ public enum HostReason: String, CaseIterable, Sendable, Hashable, Codable {
 /// The per-host state machine: every allowed move in one place.
 ///
 /// queued -> running            the agent claimed the command and starts it
-/// queued -> skipped            cancelled, halted, not_approved, unsupported (never ran)
+/// queued -> skipped            cancelled, halted, not_approved, unsupported, locked (never ran)
 /// queued -> failed             undeliverable (no agent took it in time), agent_error
 /// running -> succeeded | failed    the result, or timed_out / lost
 /// running -> skipped           unsupported (the agent cannot run this type)
