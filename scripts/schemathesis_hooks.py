@@ -5,7 +5,8 @@ the same check, except that a 422 whose every detail is a refusal the fleet's *s
 the request's shape, is accepted. docs/openapi.yaml cannot know which groups exist or whether a
 selector selects a host; docs/semantics (docs/domain.md) make those answers 422s:
   - no_targets: the selector resolved to no host and allow_empty is not true;
-  - unknown_group: selector.groups[i] or parent_id names a group that does not exist.
+  - unknown_group: selector.groups[i] or parent_id names a group that does not exist;
+  - unknown_window: a rollout's or schedule's window names no maintenance window.
 So is a 422 too_large on `criteria` itself: the caps on a whole selector (conditions in all,
 characters of values together, NFA steps together) are sums, which no JSON Schema can state, and
 the nesting depth is left out of the recursive Criterion schema; the spec's Criterion description
@@ -25,7 +26,7 @@ import json
 import schemathesis
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-STATE_CODES = {"no_targets", "unknown_group", "no_hosts_match"}
+STATE_CODES = {"no_targets", "unknown_group", "unknown_window", "no_hosts_match"}
 
 
 GATE_FIELD = re.compile(r"^(rolling\.)?gates\[\d+\]\.(url|after)$")

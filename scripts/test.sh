@@ -22,7 +22,7 @@ trap cleanup EXIT
 # (RedisClusterTests moves a slot and kills a primary); seconds to make.
 "$FLEET_ROOT/scripts/cluster.sh" reset-redis-cluster
 # The service tests' vhost, and the five of IsolatedStack's slots (Tests/FleetTestSupport).
-"$FLEET_ROOT/scripts/stack.sh" ensure-vhosts fleet-test fleet-test-iso1 fleet-test-iso2 fleet-test-iso3 fleet-test-iso4 fleet-test-iso5
+"$FLEET_ROOT/scripts/stack.sh" ensure-vhosts fleet-test fleet-test-iso1 fleet-test-iso2 fleet-test-iso3 fleet-test-iso4 fleet-test-iso5 fleet-test-iso6
 
 swift build --build-tests
 # What the services and the in-process gateway wait for another service (default 10 s): more, so

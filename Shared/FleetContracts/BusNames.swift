@@ -64,7 +64,7 @@ public enum ServiceName: String, CaseIterable, Sendable {
         case .groups: ["groups.*"]
         case .bulkDispatcher: ["bulk.*", "budgets.*"]
         case .rolloutController: ["rolling.*"]
-        case .scheduler: ["schedules.*"]
+        case .scheduler: ["schedules.*", "windows.*"]
         }
     }
 
@@ -134,6 +134,13 @@ public enum Route {
     public static let rollingHalt = "rolling.halt"
     /// `{"id", "statuses", "reasons"?}`: a new rollout over the original's hosts that match.
     public static let rollingRerun = "rolling.rerun"
+    /// A maintenance window (`MaintenanceWindow`), created or replaced by name.
+    public static let windowsPut = "windows.put"
+    /// `{"name"}`.
+    public static let windowsGet = "windows.get"
+    public static let windowsList = "windows.list"
+    /// `{"name"}`.
+    public static let windowsDelete = "windows.delete"
     public static let schedulesCreate = "schedules.create"
     public static let schedulesGet = "schedules.get"
     public static let schedulesList = "schedules.list"

@@ -68,6 +68,10 @@ public enum RedisKeys {
     /// String: `Idempotency-Key` -> operation id, kept a day. Owner: bulk-dispatcher.
     public static func bulkIdempotency(_ key: String) -> String { "fleet:bulk:idempotency:\(key)" }
 
+    /// Hash: window name -> `{name, cron, duration_minutes, timezone}`. Owner: scheduler; the
+    /// rollout controller reads it.
+    public static let windows = "fleet:windows"
+
     /// Hash: `record` (the rollout as created, JSON), `state` (where it stands, JSON) and `rev` (bumped
     /// by every state write, which must name the rev it read: compare-and-set). Owner: rollout-controller.
     public static func rollingRecord(_ id: String) -> String { "fleet:rolling:{\(id)}:record" }

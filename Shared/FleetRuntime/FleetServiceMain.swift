@@ -67,7 +67,7 @@ public enum FleetServiceMain {
         let rpc = try await RPCClient.start(on: outbound)
         let context = ServiceContext(
             config: config, redis: redis, bus: BusClient(rpc: rpc, timeout: config.requestTimeout),
-            publisher: outbound, consumer: consumer, logger: logger)
+            publisher: outbound, consumer: consumer, logger: logger, clock: OffsetClock.fromEnvironment(config.environment))
         let assembly = try await assemble(context)
         var handlers = assembly.routes
         let ready: @Sendable () async -> Bool = {

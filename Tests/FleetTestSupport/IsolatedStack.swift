@@ -6,11 +6,11 @@ import FleetStore
 /// A vhost and a Redis database of a test's own, emptied, for tests that kill services: what
 /// they break disturbs no other test. Services started with `environment` use them.
 ///
-/// The vhosts `fleet-test-iso1` ... `fleet-test-iso5` are made by `scripts/test.sh` before the
+/// The vhosts `fleet-test-iso1` ... `fleet-test-iso6` are made by `scripts/test.sh` before the
 /// tests start: each `rabbitmqctl` call boots an Erlang VM for seconds of CPU, which would starve
 /// the tests running beside it.
 public struct IsolatedStack: Sendable {
-    public static let slots = 1...5
+    public static let slots = 1...6
 
     public let amqpURL: String
     public let redisURL: String

@@ -199,6 +199,29 @@ struct GatewayHTTPTests {
         }
     }
 
+    /// `/windows`: admin writes, read lists, a 422 naming the field, and where it stands now.
+    @Test func maintenanceWindowsOverHTTP() async throws {
+        let h = try await GatewayHarness.make()
+        let name = unique("win")
+        let path = "\(api)/windows/\(name)"
+        try await h.withClient { c in
+            #expect(try await c.call(.put, path, token: h.tokens[.operate], json: ["cron": "0 2 * * *", "duration_minutes": 60]).status == 403)
+            let bad = try await c.call(.put, path, token: h.tokens[.admin], json: ["cron": "0 26 * * *", "duration_minutes": 60])
+            #expect(bad.status == 422 && bad.errorFields == ["cron.hour"], "\(bad.json)")
+            let set = try await c.call(.put, path, token: h.tokens[.admin], json: ["cron": "* * * * *", "duration_minutes": 10, "timezone": "Europe/Berlin"])
+            #expect(set.status == 200 && set.json["open"] == true && set.json["closes_at"]?.stringValue != nil, "\(set.json)")
+            let posted = try await c.call(
+                .post, "\(api)/windows", token: h.tokens[.admin], json: ["name": .string(name + "-b"), "cron": "0 2 1 1 *", "duration_minutes": 5])
+            #expect(posted.status == 200 && posted.json["open"] == false && posted.json["next_opening"]?.stringValue?.hasSuffix("-01-01T02:00:00.000Z") == true)
+            let listed = try await c.call(.get, "\(api)/windows", token: h.tokens[.read]).json["windows"]?.arrayValue ?? []
+            #expect(listed.contains { $0["name"] == .string(name) })
+            #expect(try await c.call(.get, path, token: h.tokens[.read]).json["timezone"] == "Europe/Berlin")
+            #expect(try await c.call(.delete, path, token: h.tokens[.admin]).status == 200)
+            #expect(try await c.call(.delete, "\(api)/windows/\(name)-b", token: h.tokens[.admin]).status == 200)
+            #expect(try await c.call(.get, path, token: h.tokens[.read]).status == 404)
+        }
+    }
+
     /// `POST /hosts/{id}/enroll` (admin) hands out the host's AMQP URL once; enrolling again
     /// rotates it (the old one stops working); `DELETE` revokes it.
     @Test func enrollingAndRevokingAnAgent() async throws {

@@ -96,6 +96,13 @@ struct FleetctlTests {
         let created = try await fleetctl(["bulk", "create", "--type", "reboot", "--tags", tag, "--on-conflict", "skip", "--no-exclusive", "--json"])
         let record = JSONCoding.decode(Array(created.stdout.utf8))
         #expect(record?["on_conflict"] == "skip" && record?["exclusive"] == false, "\(created)")
+        let window = unique("ctlwin")
+        let windowSet = try await fleetctl(["windows", "set", window, "--cron", "0 2 * * *", "--minutes", "90", "--timezone", "Europe/Berlin"])
+        #expect(windowSet.status == 0 && windowSet.stdout.contains("next_opening"), "\(windowSet)")
+        #expect(try await fleetctl(["windows", "list"]).stdout.contains(window))
+        let outside = try await fleetctl(["rolling", "create", "--type", "reboot", "--tags", tag, "--batch-size", "1", "--window", "\(window)-x"])
+        #expect(outside.status == 1 && outside.stderr.contains("window"), "an unknown window is refused, naming the field: \(outside.stderr)")
+        #expect(try await fleetctl(["windows", "delete", window]).status == 0)
     }
 
     @Test func bulkCreateWaitsWithAProgressBarAndExitsByOutcome() async throws {

@@ -28,3 +28,41 @@ struct Budgets: AsyncParsableCommand {
         func run() async throws { try await global.request(.DELETE, "/budgets/\(seg(type.rawValue))") }
     }
 }
+
+struct Windows: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Maintenance windows: when rollouts and schedules that name one may act.",
+        subcommands: [List.self, Get.self, Set.self, Delete.self])
+    struct List: AsyncParsableCommand {
+        @OptionGroup var global: Global
+        func run() async throws {
+            try await global.request(.GET, "/windows", list: "windows", columns: ["name", "cron", "timezone", "duration_minutes", "open", "next_opening"])
+        }
+    }
+    struct Get: AsyncParsableCommand {
+        @OptionGroup var global: Global
+        @Argument var name: String
+        func run() async throws { try await global.request(.GET, "/windows/\(seg(name))") }
+    }
+    struct Set: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create or replace a window (admin).",
+            discussion: "fleetctl windows set nightly --cron '0 2 * * *' --minutes 120 --timezone Europe/Berlin")
+        @OptionGroup var global: Global
+        @Argument var name: String
+        @Option(help: "When it opens (5 cron fields, or @daily ...).") var cron: String
+        @Option(help: "How long it stays open.") var minutes: Int
+        @Option(help: "The IANA time zone of the cron (default UTC).") var timezone: String?
+        func run() async throws {
+            var body: [String: JSONValue] = ["cron": .string(cron), "duration_minutes": .int(Int64(minutes))]
+            if let timezone { body["timezone"] = .string(timezone) }
+            try await global.request(.PUT, "/windows/\(seg(name))", .object(body))
+        }
+    }
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a window (admin).")
+        @OptionGroup var global: Global
+        @Argument var name: String
+        func run() async throws { try await global.request(.DELETE, "/windows/\(seg(name))") }
+    }
+}

@@ -171,6 +171,7 @@ struct Rolling: AsyncParsableCommand {
         @OptionGroup var global: Global
         @OptionGroup var operation: OperationFlags
         @OptionGroup var rollout: RolloutFlags
+        @Option(help: "Start batches only inside this maintenance window (fleetctl windows).") var window: String?
         @Option(help: "Idempotency-Key.") var idempotencyKey: String?
         @Flag(help: "Watch it until it ends; exit 2 unless it succeeded.") var wait = false
         @Option(help: "With --wait: give up after this many seconds (0: never).") var timeout = 3600
@@ -178,6 +179,7 @@ struct Rolling: AsyncParsableCommand {
             try await FleetctlMain.run {
                 var b = try operation.builder()
                 rollout.apply(&b)
+                b.set("window", window.map { .string($0) })
                 let created = try await global.client.call(.POST, "/rolling", b.json, idempotencyKey: idempotencyKey)
                 guard wait, let id = created["id"]?.stringValue else { return global.show(created) }
                 print(id)
@@ -289,10 +291,12 @@ struct Schedules: AsyncParsableCommand {
         @Option(help: "What a fire missed while the scheduler was away does.") var misfirePolicy: ScheduleRequest.MisfirePolicy?
         @Option(help: "Whether a run may start while the last one runs.") var overlapPolicy: ScheduleRequest.OverlapPolicy?
         @OptionGroup var rollout: RolloutFlags
+        @Option(help: "Fire only inside this maintenance window (fleetctl windows).") var window: String?
         func run() async throws {
             try await FleetctlMain.run {
                 var b = try operation.builder()
                 b.set("name", name.map { .string($0) })
+                b.set("window", window.map { .string($0) })
                 b.set("cron", cron.map { .string($0) })
                 b.set("timezone", timezone.map { .string($0) })
                 if disabled { b.set("enabled", false) }

@@ -137,6 +137,7 @@ public struct Gateway: Sendable {
         route(router, .post, "hosts/:id/enroll", .admin, nil) { _, c in try await enroll(id(c)) }
         route(router, .delete, "hosts/:id/enroll", .admin, nil) { _, c in try await revoke(id(c)) }
         coordinationRoutes(router)
+        windowRoutes(router)
         router.add(middleware: MethodNotAllowedMiddleware(table: RouteTable(router.routes)))
         return router
     }

@@ -46,7 +46,8 @@ struct RolloutDriver: Sendable {
             let plan = r.plan
             let seen = try await observe(r)
             let now = context.clock.nowMs
-            let (next, effects) = r.state.advance(nowMs: now, seen, plan: plan, delayMs: r.delayMs)
+            let window = try await windowView(r, nowMs: now)
+            let (next, effects) = r.state.advance(nowMs: now, seen, plan: plan, delayMs: r.delayMs, window: window)
             let dashboard = Self.dashboard(next, plan: plan, seen: seen)
             if next == r.state && effects.isEmpty {
                 try await store.mirror(id, progress: dashboard, wakeAtMs: next.wakeAtMs(nowMs: now, recheckMs: Self.recheckMs))
@@ -59,6 +60,13 @@ struct RolloutDriver: Sendable {
             // is done at once): look again. Otherwise this look is complete.
             guard effects.contains(where: { if case .batchStarted = $0 { true } else if case .skipQueued = $0 { true } else { false } }) else { return }
         }
+    }
+
+    /// The rollout's maintenance window as it stands now (read at every look: an operator may
+    /// move or delete it); nil for a rollout without one.
+    func windowView(_ r: StoredRollout, nowMs: Int64) async throws -> RolloutState.WindowView? {
+        guard let name = r.record["window"]?.stringValue else { return nil }
+        return WindowRecords.view(try await WindowRecords.load(context.redis, name), nowMs: nowMs)
     }
 
     /// Performs what the state write decided, in order.
@@ -184,6 +192,7 @@ struct RolloutDriver: Sendable {
             "total_batches": "\(plan.batches.count)", "failure_budget": "\(plan.failureBudget)", "failed_counted": "\(seen.counted(plan))",
             "unreached": "\(seen.unreached)", "unreached_budget": plan.unreachedBudget.map { "\($0)" } ?? "",
             "next_batch_at": s.nextBatchAtMs.map { "\($0)" } ?? "",
+            "paused_reason": s.status == .paused ? s.pausedReason ?? "" : "",
         ]
     }
 }

@@ -55,6 +55,13 @@ public struct RolloutHandlers: Sendable {
             return .validation(
                 ValidationError(refused.map { FieldError("gates[\($0.offset)].url", .invalidValue, "the gate's host is not one FLEET_GATE_HOSTS lists") }))
         }
+        if let name = request.settings.window {
+            do {
+                if try await WindowRecords.load(context.redis, name) == nil {
+                    return .validation(ValidationError("window", .unknownWindow, "no maintenance window '\(name)'"))
+                }
+            } catch { return .failure(503, "unavailable", "Redis is unavailable: \(error)") }
+        }
         if request.operation.dryRun { return await plan(request) }
         let canonical = String(decoding: JSONCoding.encode(body), as: UTF8.self)
         let operation: BulkOperation
@@ -161,10 +168,12 @@ public struct RolloutHandlers: Sendable {
     private func progress(_ r: StoredRollout) async throws -> RollingProgress {
         let (c, reasons) = try await BulkRecords(context.redis).countersAndReasons(r.operationID)
         let seen = RolloutState.Observation(counters: c, reasons: reasons, batchDone: false)
-        return RollingProgress(
+        var progress = RollingProgress(
             counters: BulkProgress(c), status: r.state.status, currentBatch: r.state.batch + 1, totalBatches: r.plan.batches.count,
             failureBudget: r.plan.failureBudget, failedCounted: seen.counted(r.plan), unreached: seen.unreached,
             unreachedBudget: r.plan.unreachedBudget, nextBatchAt: r.state.nextBatchAtMs.map(Self.iso))
+        progress.pausedReason = r.state.status == .paused ? r.state.pausedReason : nil
+        return progress
     }
 
     /// Newest first.

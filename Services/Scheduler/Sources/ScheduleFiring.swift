@@ -95,6 +95,16 @@ struct ScheduleFiring: Sendable {
             _ = try await context.redis.send("ZREM", RedisKeys.schedulesPending, member)
             return
         }
+        if let name = request.window, run.json["trigger"] == "cron",
+            try await WindowRecords.load(context.redis, name)?.state(at: Self.date(fireMs)).isOpen != true
+        {
+            // Fires only inside its window (a manual run is the operator's call, and runs).
+            run.json["status"] = "skipped"
+            run.json["reason"] = .string("window_closed: the maintenance window '\(name)' is not open at \(run.json["fire_at"]?.stringValue ?? "?")")
+            try await store.update(id, run)
+            _ = try await context.redis.send("ZREM", RedisKeys.schedulesPending, member)
+            return
+        }
         if request.overlapPolicy == .forbid, let previous = try await openRunBefore(id, fireMs) {
             run.json["status"] = "skipped"
             run.json["reason"] = .string("overlap: the run of \(previous.json["fire_at"]?.stringValue ?? "?") is still running")

@@ -18,7 +18,7 @@ public struct ScheduleHandlers: Sendable {
     @Sendable public static func assemble(_ context: ServiceContext) -> ServiceAssembly {
         let firing = ScheduleFiring(context: context)
         return ServiceAssembly(
-            routes: ScheduleHandlers(firing: firing).routes,
+            routes: ScheduleHandlers(firing: firing).routes.merging(WindowHandlers(context: context).routes) { a, _ in a },
             background: [ScheduleClock(firing: firing), FinishedEventsConsumer(firing: firing)])
     }
 
@@ -54,6 +54,7 @@ public struct ScheduleHandlers: Sendable {
         o["misfire_policy"] = .string(request.misfirePolicy.rawValue)
         o["overlap_policy"] = .string(request.overlapPolicy.rawValue)
         o["rolling"] = request.rollingJSON ?? .null
+        if let window = request.window { o["window"] = .string(window) }
         return .object(o)
     }
 
@@ -63,6 +64,7 @@ public struct ScheduleHandlers: Sendable {
     /// the same key with another body is a 409.
     func create(_ r: BusRequest) async throws -> (JSONValue, Bool) {
         let request = try ScheduleRequest(json: r.body)
+        try await requireWindow(request.window)
         let given = try RecordID.optional(r.body["id"], field: "id")
         let id = given ?? r.messageID.map(Self.id(forMessageID:)) ?? newID(prefix: "sch-")
         let definition = Self.definition(request, id: id)
@@ -78,6 +80,12 @@ public struct ScheduleHandlers: Sendable {
             throw ConflictError(code: "idempotency_conflict", "this Idempotency-Key was used with another body")
         }
         return (try await view(id), false)
+    }
+
+    /// A schedule may name only a window that exists (422 naming `window`).
+    func requireWindow(_ name: String?) async throws {
+        guard let name, try await WindowRecords.load(context.redis, name) == nil else { return }
+        throw ValidationError("window", .unknownWindow, "no maintenance window '\(name)'")
     }
 
     /// `sch-` and 64 bits of the message id's SHA-256: the same id for the same create, and no
@@ -96,6 +104,7 @@ public struct ScheduleHandlers: Sendable {
             body = .object(o)
         }
         let request = try ScheduleRequest(json: body)
+        try await requireWindow(request.window)
         let now = context.clock.nowMs
         let next = ScheduleTiming.firstRun(request.schedule, now: ScheduleFiring.date(now)).map(ScheduleFiring.ms)
         try await store.replace(id: id, definition: Self.definition(request, id: id), nextRunMs: next, enabled: request.enabled, nowMs: now)

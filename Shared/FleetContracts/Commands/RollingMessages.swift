@@ -96,6 +96,8 @@ public struct RollingProgress: FleetMessage {
     public var unreachedBudget: Int?
     /// When the next batch is due, while a delay runs; else null.
     public var nextBatchAt: String?
+    /// `window_closed` while paused by its maintenance window; absent otherwise.
+    public var pausedReason: String?
 
     public init(
         counters: BulkProgress, status: RolloutStatus, currentBatch: Int, totalBatches: Int, failureBudget: Int, failedCounted: Int,
@@ -115,6 +117,7 @@ public struct RollingProgress: FleetMessage {
     enum CodingKeys: String, CodingKey {
         case status, currentBatch = "current_batch", totalBatches = "total_batches", failureBudget = "failure_budget"
         case failedCounted = "failed_counted", nextBatchAt = "next_batch_at", unreached, unreachedBudget = "unreached_budget"
+        case pausedReason = "paused_reason"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -128,6 +131,7 @@ public struct RollingProgress: FleetMessage {
         unreached = try c.decodeIfPresent(Int.self, forKey: .unreached) ?? 0
         unreachedBudget = try c.decodeIfPresent(Int.self, forKey: .unreachedBudget)
         nextBatchAt = try c.decodeIfPresent(String.self, forKey: .nextBatchAt)
+        pausedReason = try c.decodeIfPresent(String.self, forKey: .pausedReason)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -141,6 +145,7 @@ public struct RollingProgress: FleetMessage {
         try c.encode(unreached, forKey: .unreached)
         try c.encode(unreachedBudget, forKey: .unreachedBudget)
         try c.encode(nextBatchAt, forKey: .nextBatchAt)  // null, not absent
+        try c.encodeIfPresent(pausedReason, forKey: .pausedReason)
     }
 }
 
@@ -172,6 +177,8 @@ public struct RollingDeployment: FleetMessage {
     public var parentID: String?
     /// The failure domains, when given: `{"spread_by", "max_per_domain", "domain_order"}`.
     public var failureDomains: FailureDomains?
+    /// The maintenance window batches start in; absent when none.
+    public var window: String?
     public var progress: RollingProgress
 
     public init(
@@ -183,6 +190,7 @@ public struct RollingDeployment: FleetMessage {
         canary = settings.canary?.json ?? .null
         gates = .array(settings.gates.map(\.json))
         failureDomains = settings.domains
+        window = settings.window
         self.haltCode = haltCode
         self.id = id
         self.operationType = operationType
@@ -206,6 +214,7 @@ public struct RollingDeployment: FleetMessage {
         case bulkOperationID = "bulk_operation_id", createdAt = "created_at", status, haltedReason = "halted_reason", progress
         case maxFailures = "max_failures", failurePolicy = "failure_policy", canary, gates, haltCode = "halt_code", parentID = "parent_id"
         case currentBatch = "current_batch", totalBatches = "total_batches", failureBudget = "failure_budget", nextBatchAt = "next_batch_at"
+        case window
     }
 
     public init(from decoder: any Decoder) throws {
@@ -224,6 +233,7 @@ public struct RollingDeployment: FleetMessage {
         gates = try c.decodeIfPresent(JSONValue.self, forKey: .gates) ?? .array([])
         haltCode = try c.decodeIfPresent(String.self, forKey: .haltCode)
         parentID = try c.decodeIfPresent(String.self, forKey: .parentID)
+        window = try c.decodeIfPresent(String.self, forKey: .window)
         failureDomains = try? FailureDomains(from: decoder)
         plan = try c.decode(RolloutPlan.self, forKey: .plan)
         bulkOperationID = try c.decode(String.self, forKey: .bulkOperationID)
@@ -255,6 +265,7 @@ public struct RollingDeployment: FleetMessage {
         try c.encode(haltedReason, forKey: .haltedReason)
         try c.encode(haltCode, forKey: .haltCode)
         try c.encodeIfPresent(parentID, forKey: .parentID)
+        try c.encodeIfPresent(window, forKey: .window)
         try failureDomains?.encode(to: encoder)  // flat, beside the other settings
         try c.encode(progress, forKey: .progress)
         try c.encode(progress.currentBatch, forKey: .currentBatch)

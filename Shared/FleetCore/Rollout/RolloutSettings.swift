@@ -12,9 +12,11 @@ public struct RolloutSettings: Sendable, Hashable {
     public var canary: CanarySettings?
     public var gates: [RolloutGate] = []
     public var domains: FailureDomains?
+    /// The maintenance window batches start in (`MaintenanceWindow`), by name.
+    public var window: String?
 
     public static let keys = Set([
-        "batch_size", "batches", "batch_delay_seconds", "failure_threshold_pct", "max_failures", "failure_policy", "canary", "gates",
+        "batch_size", "batches", "batch_delay_seconds", "failure_threshold_pct", "max_failures", "failure_policy", "canary", "gates", "window",
     ]).union(FailureDomains.keys)
     /// More gates than this is a mistake, not a policy.
     public static let maxGates = 16
@@ -87,6 +89,7 @@ public struct RolloutSettings: Sendable, Hashable {
             }
         }
         do throws(ValidationError) { domains = try FailureDomains.read(o, path: base) } catch { errors.add(error) }
+        do throws(ValidationError) { window = try RecordID.optional(o["window"], field: path(base, "window")) } catch { errors.add(error) }
         try errors.throwIfAny()
     }
 
@@ -120,6 +123,7 @@ public struct RolloutSettings: Sendable, Hashable {
         if let canary { o["canary"] = canary.json }
         if !gates.isEmpty { o["gates"] = .array(gates.map(\.json)) }
         if let domains { o.merge(domains.json.objectValue ?? [:]) { $1 } }
+        if let window { o["window"] = .string(window) }
         return o
     }
 }

@@ -43,6 +43,10 @@ public struct RolloutState: Sendable, Hashable, Codable {
     /// Whether the bulk operation needs nothing more from the controller (false after a halt or a
     /// cancel until its queued hosts are skipped).
     public var closed: Bool
+    /// Why it is paused when no operator paused it: `window_closed` (its maintenance window is
+    /// closed; `nextAtMs` is then the next opening, and it goes on by itself there).
+    public var pausedReason: String?
+    public static let windowClosed = "window_closed"
 
     /// A new rollout: its first batch is due at once.
     public init(createdAtMs: Int64) {
@@ -55,6 +59,14 @@ public struct RolloutState: Sendable, Hashable, Codable {
         haltedReason = nil
         haltCode = nil
         closed = true
+        pausedReason = nil
+    }
+
+    /// The rollout's maintenance window as the controller read it at `nowMs`.
+    public enum WindowView: Sendable, Hashable {
+        case open
+        /// Closed; the next opening (ms), nil when it never opens again or the window is gone.
+        case closed(opensAtMs: Int64?)
     }
 
     /// What the controller must do after writing the new state.
@@ -95,8 +107,10 @@ public struct RolloutState: Sendable, Hashable, Codable {
         return c.succeeded == 0 ? .failed : .partial
     }
 
-    /// The next state and its effects, at `nowMs`.
-    public func advance(nowMs: Int64, _ seen: Observation, plan: RolloutPlan, delayMs: Int64) -> (RolloutState, [Effect]) {
+    /// The next state and its effects, at `nowMs`. With a `window`, batches start only while it is
+    /// open: closed, a rollout in its delay or a batch pauses (`pausedReason` `window_closed`, the
+    /// delay's remainder kept, a batch in flight left to finish), and at the next opening it goes on.
+    public func advance(nowMs: Int64, _ seen: Observation, plan: RolloutPlan, delayMs: Int64, window: WindowView? = nil) -> (RolloutState, [Effect]) {
         var s = self
         if status.isTerminal {
             return closed ? (s, []) : (s, [.skipQueued(status == .cancelled ? .cancelled : .halted)])
@@ -108,7 +122,29 @@ public struct RolloutState: Sendable, Hashable, Codable {
         if plan.tooManyUnreached(seen.unreached), let budget = plan.unreachedBudget {
             return s.halted(.unreachedBudget, "\(seen.unreached) hosts were never reached, more than the \(budget) allowed")
         }
-        if status == .paused { return (s, []) }
+        if let window {
+            switch (window, status == .paused && pausedReason == Self.windowClosed) {
+            case (.closed(let opensAt), true):
+                s.nextAtMs = opensAt
+                return (s, [])
+            case (.open, true):
+                // The window opened: on where it stopped, the delay's remainder (if any) running again.
+                s.pausedReason = nil
+                s.status = s.activeStatus
+                s.nextAtMs = s.remainingMs.map { nowMs + $0 }
+                s.remainingMs = nil
+            case (.closed(let opensAt), false) where status != .paused && (phase == .delay || phase == .batch):
+                // No new batch outside the window; a batch in flight finishes (its hosts are out).
+                s.remainingMs = phase == .delay ? max(0, (nextAtMs ?? nowMs) - nowMs) : nil
+                s.status = .paused
+                s.pausedReason = Self.windowClosed
+                s.nextAtMs = opensAt
+                return (s, [])
+            default:
+                break
+            }
+        }
+        if s.status == .paused { return (s, []) }
         if plan.batches.isEmpty {
             s.status = .succeeded
             return (s, [.finished(.succeeded)])
@@ -149,6 +185,7 @@ public struct RolloutState: Sendable, Hashable, Codable {
         s.status = .failed
         s.haltCode = code
         s.haltedReason = reason
+        s.pausedReason = nil
         s.nextAtMs = nil
         s.remainingMs = nil
         s.closed = false
@@ -221,12 +258,14 @@ public struct RolloutState: Sendable, Hashable, Codable {
             return (s, [])
         case .resume:
             s.status = s.activeStatus
+            s.pausedReason = nil  // an operator's resume; a window still closed pauses it again
             if let left = remainingMs {
                 s.nextAtMs = nowMs + left
                 s.remainingMs = nil
             }
             return (s, [])
         case .cancel:
+            s.pausedReason = nil
             s.nextAtMs = nil
             s.remainingMs = nil
             s.closed = false
@@ -264,7 +303,11 @@ public struct RolloutState: Sendable, Hashable, Codable {
     /// backstop for an event the broker lost). Nil: never again.
     public func wakeAtMs(nowMs: Int64, recheckMs: Int64) -> Int64? {
         if status.isTerminal { return closed ? nil : nowMs + 1_000 }
-        if status == .paused { return nil }
+        if status == .paused {
+            // Paused by its window: the next opening (a window gone or never opening: a slow re-check).
+            guard pausedReason == Self.windowClosed else { return nil }
+            return nextAtMs ?? nowMs + 60_000
+        }
         if phase != .batch, let due = nextAtMs { return due }
         if phase == .batch, !dispatched { return nowMs + 1_000 }
         return nowMs + recheckMs

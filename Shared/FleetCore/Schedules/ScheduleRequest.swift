@@ -17,11 +17,13 @@ public struct ScheduleRequest: Sendable, Hashable {
     /// Set: each fire starts a rolling deployment with these settings instead of a bulk operation.
     public var rolling: RolloutSettings?
     public var rollingJSON: JSONValue?
+    /// The maintenance window its cron fires must fall in, by name (a fire outside it is skipped).
+    public var window: String?
 
     static let operationKeys: Set<String> = [
         "operation_type", "selector", "parameters", "delivery_timeout_seconds", "concurrency", "exclusive", "on_conflict",
     ]
-    public static let keys = operationKeys.union(["id", "name", "cron", "timezone", "enabled", "misfire_policy", "overlap_policy", "rolling"])
+    public static let keys = operationKeys.union(["id", "name", "cron", "timezone", "enabled", "misfire_policy", "overlap_policy", "rolling", "window"])
 
     public init(json: JSONValue) throws(ValidationError) {
         var r = ObjectReader(json, path: "", allowed: Self.keys)
@@ -44,6 +46,7 @@ public struct ScheduleRequest: Sendable, Hashable {
         if let cron {
             do throws(ValidationError) { schedule = try CronSchedule(cron: cron, timeZone: timezone) } catch { r.errors.add(error) }
         }
+        do throws(ValidationError) { window = try RecordID.optional(r.raw("window"), field: "window") } catch { r.errors.add(error) }
         rollingJSON = r.raw("rolling")
         if let raw = rollingJSON, raw != .null {
             if case .object(let o) = raw {

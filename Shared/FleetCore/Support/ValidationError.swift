@@ -2,7 +2,8 @@
 public struct FieldError: Sendable, Hashable, Codable, CustomStringConvertible {
     public enum Code: String, Sendable, Codable {
         case required, unknownField = "unknown_field", invalidType = "invalid_type", invalidValue = "invalid_value"
-        case unknownGroup = "unknown_group", tooLong = "too_long", tooLarge = "too_large", tooExpensive = "too_expensive"
+        case unknownGroup = "unknown_group", unknownWindow = "unknown_window", tooLong = "too_long", tooLarge = "too_large"
+        case tooExpensive = "too_expensive"
     }
 
     public let field: String
