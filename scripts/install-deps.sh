@@ -3,10 +3,10 @@
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 # docker-compose (Debian's) only validates compose/docker-compose.yml: no Docker engine is needed.
-# chromium (headless) loads the gateway's dashboard in a test.
+# chromium (headless) loads the gateway's dashboard in a test; curl reads its event stream in another.
 # python3-venv: scripts/api-fuzz.sh keeps schemathesis (PyPI) in a virtualenv of its own.
 # FLEET_EXTRA_PACKAGES: what one script needs beyond these (make bench: wrk and postgresql).
-packages=(pkg-config binutils librabbitmq-dev libhiredis-dev rabbitmq-server redis-server redis-tools docker-compose chromium python3-venv systemd)
+packages=(pkg-config binutils librabbitmq-dev libhiredis-dev rabbitmq-server redis-server redis-tools docker-compose chromium curl python3-venv systemd)
 read -r -a extra <<< "${FLEET_EXTRA_PACKAGES:-}"
 packages+=("${extra[@]}")
 missing=()

@@ -52,6 +52,15 @@ public enum BusNames {
     ]
 }
 
+extension BusNames {
+    /// Quorum queue on `fleet.events` bound to `audit.#`: the services' audit records, which the
+    /// gateway appends to `fleet:audit`. Declared by every service too, so none is lost while no
+    /// gateway runs.
+    public static let auditQueue = "fleet.audit"
+    public static let auditKeys = ["audit.#"]
+    public static func auditKey(_ route: String) -> String { "audit.\(route)" }
+}
+
 /// The services that serve commands.
 public enum ServiceName: String, CaseIterable, Sendable {
     case selector, groups
@@ -148,6 +157,15 @@ public enum Route {
     public static let schedulesDelete = "schedules.delete"
     public static let schedulesRun = "schedules.run"
     public static let schedulesRuns = "schedules.runs"
+
+    /// The mutating commands: each one answered is recorded in the audit trail. Agents' requests
+    /// (claims, results, facts, parameter reads) and the dispatcher's own `bulk.dispatch` are
+    /// plumbing, not requests anyone makes.
+    public static let audited: Set<String> = [
+        hostsUpsert, hostsDelete, groupsUpsert, groupsDelete, bulkCreate, bulkCancel, bulkRerun, rollingCreate, rollingPause,
+        rollingResume, rollingCancel, rollingPromote, rollingHalt, rollingRerun, schedulesCreate, schedulesUpdate, schedulesDelete,
+        schedulesRun, budgetsSet, budgetsDelete, windowsPut, windowsDelete,
+    ]
 }
 
 /// Event routing keys on `fleet.events`.

@@ -68,6 +68,11 @@ public enum RedisKeys {
     /// String: `Idempotency-Key` -> operation id, kept a day. Owner: bulk-dispatcher.
     public static func bulkIdempotency(_ key: String) -> String { "fleet:bulk:idempotency:\(key)" }
 
+    /// Stream: the audit trail, one entry per mutating request (`at actor action target status
+    /// error request_id`), trimmed to `FLEET_AUDIT_RETENTION_DAYS`. Owner: the gateway (the only
+    /// writer; the services publish their records on `fleet.events` for it).
+    public static let audit = "fleet:audit"
+
     /// Hash: window name -> `{name, cron, duration_minutes, timezone}`. Owner: scheduler; the
     /// rollout controller reads it.
     public static let windows = "fleet:windows"

@@ -27,6 +27,7 @@ public struct BusClient: Sendable {
     public func call(_ route: String, _ body: JSONValue, messageID: String? = nil) async -> BusReply {
         var headers: [String: AMQPFieldValue] = [BusNames.versionHeader: .string(BusNames.contractVersion)]
         if let requestID = RequestID.current { headers[RequestID.header] = .string(requestID) }
+        if let actor = AuditActor.current { headers[AuditActor.header] = .string(actor) }
         let props = MessageProperties(contentType: "application/json", messageId: messageID, persistent: false, headers: headers)
         let started = ContinuousClock.now
         defer { Timer(label: "fleet_bus_call_duration_seconds", dimensions: [("route", route)]).recordSeconds((ContinuousClock.now - started).seconds) }

@@ -76,6 +76,7 @@ extension ServiceConfig {
         "FLEET_RECONCILE_INTERVAL_MS": 100...3_600_000,
         "FLEET_AGENT_LEASE_MS": 300...3_600_000,
         "FLEET_AGENT_STOP_GRACE_MS": 0...3_600_000,
+        "FLEET_AUDIT_RETENTION_DAYS": 1...36_500,
     ]
 
     /// Checks every `FLEET_*` setting present in `env`: integers in range, a known log level,

@@ -1,7 +1,9 @@
 import FleetBus
 import FleetContracts
 import FleetCore
+import FleetMessaging
 import FleetObservability
+import Foundation
 import Logging
 import ServiceLifecycle
 
@@ -54,6 +56,7 @@ public struct CommandService: Service {
 
     public func run() async throws {
         try await consumer.declare(Self.topology(for: name))
+        try await consumer.declare(.audit)
         let deliveries = try await consumer.consume(queue: BusNames.serviceQueue(name), prefetch: prefetch)
         let routes = handlers.mapValues { handler in wrap(handler) }
         let router = RequestRouter(handlers: routes, logger: logger)
@@ -65,6 +68,33 @@ public struct CommandService: Service {
             deliveries.cancel()
         }
         logger.info("drained", metadata: ["service": "\(name.rawValue)"])
+    }
+
+    /// Publishes the record of an answered mutating command for the audit trail's owner, before
+    /// the command is acked: a service killed in between answers it again when it is redelivered,
+    /// and records it then (the trail is at least once). A publish that fails is logged, and the
+    /// reply still goes.
+    private func audit(_ route: String, body: JSONValue, reply: BusReply, actor: String, requestID: String?) async {
+        let record = AuditRecord(
+            at: Events.timestamp(Date()), actor: actor, action: route, target: Self.auditTarget(body, reply: reply), status: reply.status,
+            error: reply.error?.error, requestID: requestID)
+        do {
+            try await replies.publish(
+                OutgoingMessage(
+                    record, exchange: BusNames.eventsExchange, routingKey: BusNames.auditKey(route), properties: MessageProperties(persistent: true)))
+        } catch {
+            logger.warning("audit record not published", metadata: ["route": "\(route)", "error": "\(error)"])
+        }
+    }
+
+    /// What a command acted on: the record it made or named (`id`), else a name, an operation
+    /// type, or how many hosts an upsert carried.
+    static func auditTarget(_ body: JSONValue, reply: BusReply) -> String? {
+        for value in [reply.body?["id"], body["id"], body["name"], body["operation_type"]] {
+            if let text = value?.stringValue, !text.isEmpty { return String(text.prefix(256)) }
+        }
+        if let hosts = body["hosts"]?.arrayValue { return "\(hosts.count) hosts" }
+        return nil
     }
 
     private func wrap(_ handler: @escaping CommandHandler) -> RequestHandler {
@@ -81,6 +111,14 @@ public struct CommandService: Service {
             // log lines, this service's line for the command, and the commands it sends on carry it.
             let requestID: String? =
                 if case .string(let id)? = delivery.properties.headers[RequestID.header], RequestID.accepts(id) { id } else { nil }
+            // Who asked: the caller the gateway (or a service acting for it) names, believed only
+            // from the services' own broker user; else the broker user that published it.
+            let actor: String =
+                if request.sender == .service, case .string(let named)? = delivery.properties.headers[AuditActor.header], named.utf8.count <= 512 {
+                    named
+                } else {
+                    AuditActor.bus(user: user ?? "unknown")
+                }
             let reply = await RequestID.$current.withValue(requestID) {
                 let started = ContinuousClock.now
                 let reply: BusReply
@@ -88,7 +126,7 @@ public struct CommandService: Service {
                     // A publisher speaking another contract would be misread: refuse it, and say what is spoken.
                     reply = .failure(400, "unsupported_version", "this service speaks \(BusNames.versionHeader) \(BusNames.contractVersion); got \(version)")
                 } else {
-                    reply = await handler(request)
+                    reply = await AuditActor.$current.withValue(actor) { await handler(request) }
                 }
                 let elapsed = ContinuousClock.now - started
                 FleetMetrics.command(route: delivery.routingKey, status: reply.status, duration: elapsed)
@@ -96,6 +134,9 @@ public struct CommandService: Service {
                     "command answered",
                     metadata: ["route": "\(delivery.routingKey)", "status": "\(reply.status)", "duration_ms": "\(elapsed.wholeMilliseconds)"])
                 return reply
+            }
+            if Route.audited.contains(delivery.routingKey) {
+                await audit(delivery.routingKey, body: body, reply: reply, actor: actor, requestID: requestID)
             }
             if let refusal = reply.senderRefusal {
                 // A request from someone who may not speak for its hosts gets no answer at all.

@@ -26,6 +26,19 @@ extension ServiceContext {
 }
 
 extension Topology {
+    private static var auditQueue: QueueDeclaration {
+        var q = QueueDeclaration.quorum(BusNames.auditQueue, deadLetterExchange: BusNames.deadLetterExchange, deliveryLimit: BusNames.brokerDeliveryLimit)
+        q.arguments["x-max-length"] = .int(1_000_000)
+        return q
+    }
+
+    /// The audit trail's queue (`BusNames.auditQueue`), at most a million records while no
+    /// gateway consumes it.
+    public static let audit = Topology(
+        exchanges: [ExchangeDeclaration(name: BusNames.eventsExchange, kind: .topic)],
+        queues: [auditQueue],
+        bindings: BusNames.auditKeys.map { BindingDeclaration(queue: BusNames.auditQueue, exchange: BusNames.eventsExchange, routingKey: $0) })
+
     /// A service's quorum queue on `fleet.events`, bound to `keys` (dead letters to `fleet.dlx`).
     public static func eventsQueue(_ queue: String, keys: [String]) -> Topology {
         Topology(

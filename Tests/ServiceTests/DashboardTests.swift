@@ -68,4 +68,36 @@ struct DashboardTests {
         #expect(b.0 < 40, "seen while running")
         #expect(first.contains("Bulk operations") && first.contains("Rolling deployments") && first.contains("Schedules"))
     }
+
+    /// `#operation=ID`: the page watches that operation from `GET /events` and polls nothing; the
+    /// live numbers move between two looks while the lists were read once.
+    @Test func aWatchedOperationUpdatesFromItsStreamWithoutPolling() async throws {
+        let s = try await ServiceStack.shared.handle()
+        let (url, token) = try await FleetctlTests.Gateway.shared.start()
+        let prefix = unique("dashlive")
+        let agent = try await s.simulatedFleet(prefix, count: 40, arguments: ["--latency-ms", "400"])
+        defer { agent.stop() }
+        let created = await s.bus.call(
+            Route.bulkCreate,
+            ["operation_type": "run_script", "selector": ["tags": [.string(prefix)]], "parameters": ["content": "uptime"], "concurrency": 1])
+        let op = try #require(created.body?["id"]?.stringValue)
+        defer { Task { _ = await s.bus.call(Route.bulkCancel, ["id": .string(op)]) } }
+        let page = "\(url)/dashboard#token=\(token)&operation=\(op)"
+        // Real time, not virtual: the stream's events come on the clock (scripts/chromium_dom.py).
+        let browser = try #require(Self.chromium, "chromium is installed by scripts/install-deps.sh")
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../scripts/chromium_dom.py").path
+        let run = try await CommandRun.run(absolute: "/usr/bin/python3", [script, browser, page, "5"], timeout: .seconds(60))
+        #expect(run.status == 0, "\(run.stderr.suffix(2000))")
+        let dom = run.stdout
+        func attr(_ name: String) -> Int? {
+            guard let at = dom.range(of: "data-live=\"\(op)\"") else { return nil }
+            let tail = dom[at.upperBound...].prefix(300)
+            guard let r = tail.range(of: "\(name)=\"") else { return nil }
+            return Int(tail[r.upperBound...].prefix { $0.isNumber })
+        }
+        let events = try #require(attr("data-events"), "the live view is drawn: \(dom.prefix(3000))")
+        #expect(events >= 3, "a snapshot and host results arrived over the stream: \(events)")
+        #expect((attr("data-succeeded") ?? 0) >= 1 && attr("data-total") == 40)
+        #expect(dom.contains("data-polls=\"1\""), "the lists were read once and not polled again")
+    }
 }

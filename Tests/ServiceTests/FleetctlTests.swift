@@ -103,6 +103,15 @@ struct FleetctlTests {
         let outside = try await fleetctl(["rolling", "create", "--type", "reboot", "--tags", tag, "--batch-size", "1", "--window", "\(window)-x"])
         #expect(outside.status == 1 && outside.stderr.contains("window"), "an unknown window is refused, naming the field: \(outside.stderr)")
         #expect(try await fleetctl(["windows", "delete", window]).status == 0)
+        // The trail has the budget set at the top, under this suite's token.
+        var audit = JSONValue.null
+        let audited = await TestEnvironment.eventually(timeout: .seconds(30)) {
+            let run = try? await fleetctl(["audit", "--action", "budgets.", "--target", "shutdown", "--actor", "fleetctl-test", "--json"])
+            audit = run.flatMap { JSONCoding.decode(Array($0.stdout.utf8)) } ?? .null
+            return audit["entries"]?.arrayValue?.contains { $0["action"] == "budgets.set" } == true
+        }
+        #expect(audited, "\(audit)")
+        #expect(try await fleetctl(["audit", "--since", "yesterday"]).status == 1, "a bad instant is refused, naming since")
     }
 
     @Test func bulkCreateWaitsWithAProgressBarAndExitsByOutcome() async throws {

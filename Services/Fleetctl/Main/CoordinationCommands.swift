@@ -66,3 +66,24 @@ struct Windows: AsyncParsableCommand {
         func run() async throws { try await global.request(.DELETE, "/windows/\(seg(name))") }
     }
 }
+
+struct Audit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The audit trail (admin): who asked for what, on which record, and how it ended; newest first.",
+        discussion: "fleetctl audit --action bulk. --since 2026-12-01T00:00:00Z")
+    @OptionGroup var global: Global
+    @Option(help: "A token's id or name, or a broker user.") var actor: String?
+    @Option(help: "A route (bulk.create), or a prefix ending in a dot (rolling.).") var action: String?
+    @Option(help: "The record acted on (an id or a name).") var target: String?
+    @Option(help: "Only entries at or after this ISO-8601 instant.") var since: String?
+    @OptionGroup var page: PageFlags
+    func run() async throws {
+        var q: [String] = []
+        for (key, value) in [("actor", actor), ("action", action), ("target", target), ("since", since)] {
+            if let value { q.append("\(key)=\(seg(value))") }
+        }
+        let paged = page.path("/audit")
+        let path = q.isEmpty ? paged : paged + (paged.contains("?") ? "&" : "?") + q.joined(separator: "&")
+        try await global.request(.GET, path, list: "entries", columns: ["at", "actor", "action", "target", "outcome"])
+    }
+}

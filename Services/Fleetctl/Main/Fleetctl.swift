@@ -22,7 +22,7 @@ struct Fleetctl: AsyncParsableCommand {
             Completion: fleetctl --generate-completion-script bash|zsh|fish (make run installs them, and the man page).
             """,
         version: FleetVersion.current,
-        subcommands: [Hosts.self, Select.self, Groups.self, Bulk.self, Rolling.self, Schedules.self, Budgets.self, Windows.self])
+        subcommands: [Hosts.self, Select.self, Groups.self, Bulk.self, Rolling.self, Schedules.self, Budgets.self, Windows.self, Audit.self])
 }
 
 /// Options every command takes.

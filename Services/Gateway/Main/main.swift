@@ -42,8 +42,12 @@ struct Serve: AsyncParsableCommand {
         }
         let gateway = Gateway(config: config, bus: bus, tokens: TokenStore(redis: redis), redis: redis, broker: broker, enrollment: enrollment)
         logger.info("listening", metadata: ["address": "\(config.host):\(config.port)"])
-        let group = ServiceGroup(services: [gateway.application()], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // The audit trail's one writer: what the services published, appended by every gateway replica.
+        let auditConsumer = try await AMQPConnection.connect(url: config.service.amqpURL, name: "gateway-audit", logger: logger)
+        let writer = AuditWriter(log: gateway.audit, connection: auditConsumer, logger: logger)
+        let group = ServiceGroup(services: [gateway.application(), writer], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
+        await auditConsumer.close()
         await broker.close()
         redis.close()
     }

@@ -2,7 +2,10 @@ import Hummingbird
 
 /// `GET /dashboard`: one self-contained page that lists running and recent bulk operations,
 /// rollouts and schedules, with progress bars refreshed every second from the API (the progress
-/// comes from the same Redis counters dashboards read). The page carries no data and needs no
+/// comes from the same Redis counters dashboards read). With `#operation=ID` (or `rollout=`,
+/// `schedule=`) it watches that record live from `GET /events` (Server-Sent Events, read with a
+/// streaming fetch so the token stays in a header) and polls nothing; should the stream fail, it
+/// falls back to polling. The page carries no data and needs no
 /// scope; its calls use a read token from `#token=...` in the URL (never sent to the server as
 /// part of the page request) or typed in once and kept in the browser's local storage.
 enum Dashboard {
@@ -29,12 +32,16 @@ enum Dashboard {
         <h1>Fleet Engine</h1>
         <div id="error"></div>
         <form id="login" hidden>API token (read scope): <input id="token" type="password" size="40"> <button>Watch</button></form>
+        <div id="live" hidden><h2>Live: <code id="live-id"></code></h2><div id="live-view"></div></div>
         <h2>Bulk operations</h2><table><thead><tr><th>id</th><th>type</th><th>status</th><th>progress</th><th>counts</th></tr></thead><tbody id="bulk"></tbody></table>
         <h2>Rolling deployments</h2><table><thead><tr><th>id</th><th>type</th><th>status</th><th>batch</th><th>progress</th><th>counts</th></tr></thead><tbody id="rolling"></tbody></table>
         <h2>Schedules</h2><table><thead><tr><th>name</th><th>cron</th><th>enabled</th><th>next run</th><th>last run</th><th>last status</th></tr></thead><tbody id="schedules"></tbody></table>
         <p class="counts">Refreshed every second. <span id="updated"></span></p>
         <script>
-        const fromHash = new URLSearchParams(location.hash.slice(1)).get("token");
+        const hash = new URLSearchParams(location.hash.slice(1));
+        const fromHash = hash.get("token");
+        const watched = ["operation", "rollout", "schedule"].find(k => hash.get(k));
+        let polls = 0;
         if (fromHash) localStorage.setItem("fleetToken", fromHash);
         let token = localStorage.getItem("fleetToken");
         const esc = s => String(s ?? "-").replace(/[&<>"']/g, c => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
@@ -57,6 +64,7 @@ enum Dashboard {
         const open = s => s === "queued" || s === "running" || s === "paused";
         const pick = list => [...list.filter(o => open(o.status)), ...list.filter(o => !open(o.status))].slice(0, 30);
         async function refresh() {
+          polls++;
           try {
             const [bulk, rolling, schedules] = await Promise.all([get("/bulk?limit=200"), get("/rolling?limit=100"), get("/schedules?limit=50")]);
             document.getElementById("bulk").innerHTML = pick(bulk?.operations ?? []).map(o =>
@@ -67,6 +75,7 @@ enum Dashboard {
             document.getElementById("schedules").innerHTML = (schedules?.schedules ?? []).map(s =>
               `<tr><td>${esc(s.name)}</td><td><code>${esc(s.cron)}</code> ${esc(s.timezone)}</td><td>${s.enabled}</td><td>${esc(s.next_run)}</td><td>${esc(s.last_run)}</td><td>${esc(s.last_status)}</td></tr>`).join("");
             document.getElementById("updated").textContent = "Last update " + new Date().toISOString();
+            document.getElementById("updated").dataset.polls = polls;
             document.getElementById("error").textContent = "";
           } catch (e) { document.getElementById("error").textContent = String(e.message || e); }
         }
@@ -74,8 +83,45 @@ enum Dashboard {
           e.preventDefault(); token = document.getElementById("token").value; localStorage.setItem("fleetToken", token);
           document.getElementById("login").hidden = true; refresh();
         });
-        if (!token) document.getElementById("login").hidden = false; else refresh();
-        setInterval(() => { if (token) refresh(); }, 1000);
+        // The watched record's live view: counts from its snapshot, moved by each event.
+        function showLive(id, p, status, events) {
+          document.getElementById("live-view").innerHTML = `<p>${esc(status)}</p>${bar(p)}` +
+            `<span class="counts" data-live="${esc(id)}" data-events="${events}" data-succeeded="${p.succeeded}" data-total="${p.total}">` +
+            `${p.succeeded} ok · ${p.failed} failed · ${p.skipped} skipped · ${p.running} running · ${p.queued} queued of ${p.total}</span>`;
+        }
+        async function live() {
+          const id = hash.get(watched);
+          document.getElementById("live").hidden = false;
+          document.getElementById("live-id").textContent = id;
+          const r = await fetch(`/api/v1/fleet/events?${watched}=${encodeURIComponent(id)}`, { headers: { Authorization: "Bearer " + token } });
+          if (!r.ok || !r.body) throw new Error("events: " + r.status);
+          const reader = r.body.getReader(), decoder = new TextDecoder();
+          let buffer = "", events = 0, p = { total: 0, queued: 0, running: 0, succeeded: 0, failed: 0, skipped: 0 }, status = "";
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) return;
+            buffer += decoder.decode(value, { stream: true });
+            for (let end; (end = buffer.indexOf("\n\n")) >= 0; ) {
+              const chunk = buffer.slice(0, end); buffer = buffer.slice(end + 2);
+              const name = /^event: (.*)$/m.exec(chunk)?.[1], data = /^data: (.*)$/m.exec(chunk)?.[1];
+              if (!name || !data) continue;  // a heartbeat or the retry hint
+              const e = JSON.parse(data); events++;
+              if (name === "snapshot") { p = { ...(e.progress ?? p) }; status = e.status ?? status; }
+              else if (name === "host" && p[e.status] !== undefined) {
+                p[e.status]++;
+                if (p.running > 0) p.running--; else if (p.queued > 0) p.queued--;
+              } else if (name === "finished") { status = e.status; }
+              else if (name === "batch") { status = `running (batch ${e.batch}/${e.total_batches})`; }
+              else if (name === "halted") { status = "halted: " + e.halted_reason; }
+              else if (name === "fired") { status = "fired at " + e.fire_at + ": " + e.operation_id; }
+              showLive(id, p, status, events);
+            }
+          }
+        }
+        function poll() { refresh(); setInterval(() => { if (token) refresh(); }, 1000); }
+        if (!token) document.getElementById("login").hidden = false;
+        else if (watched) { refresh(); live().catch(e => { document.getElementById("error").textContent = String(e.message || e) + " (polling instead)"; poll(); }); }
+        else poll();
         </script>
         </body></html>
         """#

@@ -1,6 +1,19 @@
 import FleetContracts
 import FleetCore
+import FleetMessaging
+import Foundation
 import Hummingbird
+import Logging
+import Synchronization
+
+/// Whether a request's handler sent a bus command (whose service then records it in the audit
+/// trail), so the gateway records only what it answered itself.
+final class Forwarded: Sendable {
+    @TaskLocal static var current: Forwarded?
+    private let flag = Mutex(false)
+    var value: Bool { flag.withLock { $0 } }
+    func mark() { flag.withLock { $0 = true } }
+}
 
 /// Fleet-wide coordination over HTTP: concurrency budgets (`/budgets`, served by the dispatcher)
 /// and maintenance windows (`/windows`, served by the scheduler).
@@ -19,6 +32,63 @@ extension Gateway {
         route(router, .delete, "budgets/:type", .admin, nil) { _, c in
             await forward(Route.budgetsDelete, ["operation_type": try operationType(c)])
         }
+    }
+
+    /// `GET /audit` (admin): the audit trail, newest first.
+    func auditRoutes(_ router: Router<Context>) {
+        route(router, .get, "audit", .admin, nil) { r, _ in
+            let q = r.uri.queryParameters
+            var filter = AuditLog.Filter()
+            for name in ["actor", "action", "target"] {
+                guard let value = q.get(name).map({ String($0) }) else { continue }
+                guard value.unicodeScalars.count <= 512 else {
+                    return JSONResponse.from(.validation(ValidationError(name, .tooLong, "\(name) is longer than 512 characters")))
+                }
+                switch name {
+                case "actor": filter.actor = value
+                case "action": filter.action = value
+                default: filter.target = value
+                }
+            }
+            if let since = q.get("since") {
+                guard let date = ISO8601DateFormatter().date(from: String(since)) else {
+                    return JSONResponse.from(.validation(ValidationError("since", .invalidValue, "since is an ISO-8601 instant such as 2026-12-01T00:00:00Z")))
+                }
+                filter.sinceMs = max(0, Int64((date.timeIntervalSince1970 * 1000).rounded(.down)))
+            }
+            let cursor = q.get("cursor").map { String($0) }
+            if let cursor, cursor.wholeMatch(of: /[0-9]{1,15}-[0-9]{1,10}/) == nil {
+                return JSONResponse.from(.validation(ValidationError("cursor", .invalidValue, "cursor is the next_cursor of the page before")))
+            }
+            var limit = 100
+            if let text = q.get("limit") {
+                guard let n = Int(text), (1...1000).contains(n) else {
+                    return JSONResponse.from(.validation(ValidationError("limit", .invalidValue, "limit is an integer from 1 to 1000")))
+                }
+                limit = n
+            }
+            do {
+                let (entries, next) = try await audit.page(filter, cursor: cursor, limit: limit)
+                return JSONResponse.make(200, ["entries": .array(entries), "next_cursor": next.map { .string($0) } ?? .null])
+            } catch {
+                return JSONResponse.error(503, "unavailable", "Redis is unavailable: \(error)")
+            }
+        }
+    }
+
+    public var audit: AuditLog { AuditLog(redis: redis, retentionDays: config.auditRetentionDays) }
+
+    /// `response`, after recording it in the audit trail when `request` is given (a mutating
+    /// request the gateway answered itself: a refusal, or a route that does not go to the bus).
+    func audited(_ request: Request?, actor: String?, _ response: Response) async -> Response {
+        guard let request else { return response }
+        let record = AuditRecord(
+            at: Events.timestamp(Date()), actor: actor ?? "anonymous", action: "http:\(request.method.rawValue) \(request.uri.path)", target: nil,
+            status: Int(response.status.code), error: nil, requestID: RequestID.current)
+        do { try await audit.append([record]) } catch {
+            Logger(label: "fleet.gateway").warning("audit entry not written", metadata: ["error": "\(error)"])
+        }
+        return response
     }
 
     func windowRoutes(_ router: Router<Context>) {

@@ -22,6 +22,8 @@ public struct Gateway: Sendable {
     let broker: AMQPConnection
     /// Broker users for agents; nil when no management API is configured (enrolling answers 503).
     let enrollment: AgentEnrollment?
+    /// The gateway's one subscription to `fleet.events`, fanned out to SSE clients.
+    let events: EventHub
 
     public init(
         config: GatewayConfig, bus: BusClient, tokens: TokenStore, redis: RedisClient, broker: AMQPConnection,
@@ -33,6 +35,7 @@ public struct Gateway: Sendable {
         self.redis = redis
         self.broker = broker
         self.enrollment = enrollment
+        events = EventHub(connection: broker)
     }
 
     public func router() -> Router<Context> {
@@ -138,6 +141,8 @@ public struct Gateway: Sendable {
         route(router, .delete, "hosts/:id/enroll", .admin, nil) { _, c in try await revoke(id(c)) }
         coordinationRoutes(router)
         windowRoutes(router)
+        auditRoutes(router)
+        eventRoutes(router)
         router.add(middleware: MethodNotAllowedMiddleware(table: RouteTable(router.routes)))
         return router
     }
@@ -147,42 +152,52 @@ public struct Gateway: Sendable {
         _ router: Router<Context>, _ method: HTTPRequest.Method, _ path: String, _ scope: Scope, _ feature: String?,
         _ handler: @escaping @Sendable (Request, Context) async throws -> Response
     ) {
+        let mutating = method != .get && method != .head
         router.on(RouterPath("\(Self.prefix)/\(path)"), method: method) { request, context in
             if let feature, !config.features.isEnabled(feature) {
-                return JSONResponse.error(402, "feature_not_enabled", "the \(feature) feature is not enabled", feature: feature)
+                let refused = JSONResponse.error(402, "feature_not_enabled", "the \(feature) feature is not enabled", feature: feature)
+                return await audited(mutating ? request : nil, actor: nil, refused)
             }
-            if let refusal = await authorize(request, scope) { return refusal }
+            let (refusal, actor) = await authorize(request, scope)
+            if let refusal { return await audited(mutating ? request : nil, actor: actor, refusal) }
+            // The services record what reaches them; the gateway records what it answers itself.
+            let forwarded = Forwarded()
             do {
-                return try await handler(request, context)
+                let response = try await AuditActor.$current.withValue(actor) {
+                    try await Forwarded.$current.withValue(forwarded) { try await handler(request, context) }
+                }
+                return await audited(mutating && !forwarded.value ? request : nil, actor: actor, response)
             } catch let refusal as Refusal {
-                return refusal.response
+                return await audited(mutating ? request : nil, actor: actor, refusal.response)
             }
         }
     }
 
-    /// nil when the bearer token has at least `scope`; otherwise the 401/403/503 to answer.
-    private func authorize(_ request: Request, _ scope: Scope) async -> Response? {
+    /// The token's actor (`AuditActor`, nil without a valid token), and nil when the token has at
+    /// least `scope`, otherwise the 401/403/503 to answer.
+    private func authorize(_ request: Request, _ scope: Scope) async -> (Response?, String?) {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer "), case let token = String(header.dropFirst(7)),
             !token.isEmpty
         else {
-            return JSONResponse.error(401, "unauthorized", "send Authorization: Bearer <token>")
+            return (JSONResponse.error(401, "unauthorized", "send Authorization: Bearer <token>"), nil)
         }
-        let granted: Scope?
-        do { granted = try await tokens.scope(of: token) } catch {
-            return JSONResponse.error(503, "unavailable", "cannot check the token: storage is unavailable")
+        let identity: (scope: Scope, id: String, name: String)?
+        do { identity = try await tokens.identity(of: token) } catch {
+            return (JSONResponse.error(503, "unavailable", "cannot check the token: storage is unavailable"), nil)
         }
-        guard let granted else { return JSONResponse.error(401, "unauthorized", "the token is not valid") }
-        guard granted >= scope else {
-            return JSONResponse.error(403, "forbidden", "this needs the \(scope.rawValue) scope; the token has \(granted.rawValue)")
+        guard let identity else { return (JSONResponse.error(401, "unauthorized", "the token is not valid"), nil) }
+        let actor = AuditActor.token(id: identity.id, name: identity.name)
+        guard identity.scope >= scope else {
+            return (JSONResponse.error(403, "forbidden", "this needs the \(scope.rawValue) scope; the token has \(identity.scope.rawValue)"), actor)
         }
-        return nil
+        return (nil, actor)
     }
 
     /// Approving (or rejecting, or revoking) a host decides whether it runs anything: that needs
     /// `admin`, not the `operate` scope that registers hosts. nil when no host sets an approval.
     private func approvalRefusal(_ request: Request, _ hosts: [JSONValue]) async -> Response? {
         guard hosts.contains(where: { $0["approval_status"].map { $0 != .null } ?? false }) else { return nil }
-        return await authorize(request, .admin)
+        return await authorize(request, .admin).0
     }
 
     /// One bus call, its reply as the response. `locating`: a create, whose 201 carries the new
@@ -192,6 +207,7 @@ public struct Gateway: Sendable {
         _ route: String, _ body: JSONValue, _ request: Request? = nil, locating: Bool = false, collection: String? = nil
     ) async -> Response {
         let key = request?.headers.first { $0.name.canonicalName == "idempotency-key" }?.value
+        Forwarded.current?.mark()
         let reply = await bus.call(route, body, messageID: key)
         var response = JSONResponse.from(reply)
         if locating, reply.status == 201, let request, let id = reply.body?["id"]?.stringValue,

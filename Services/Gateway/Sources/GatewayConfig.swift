@@ -10,6 +10,8 @@ public struct GatewayConfig: Sendable {
     public var bodyLimit: Int
     public var features: FeatureSet
     public var service: ServiceConfig
+    /// How long the audit trail keeps an entry (`FLEET_AUDIT_RETENTION_DAYS`).
+    public var auditRetentionDays: Int
 
     public init(service: ServiceConfig = ServiceConfig()) {
         let env = service.environment
@@ -18,6 +20,7 @@ public struct GatewayConfig: Sendable {
         port = env["FLEET_GATEWAY_PORT"].flatMap(Int.init) ?? 8080
         bodyLimit = env["FLEET_GATEWAY_BODY_LIMIT"].flatMap(Int.init) ?? 8 << 20
         features = FeatureSet(disabled: env["FLEET_FEATURES_DISABLED"] ?? "")
+        auditRetentionDays = env["FLEET_AUDIT_RETENTION_DAYS"].flatMap(Int.init) ?? 90
     }
 
     public var unknownDisabledFeatures: [String] { features.unknown }

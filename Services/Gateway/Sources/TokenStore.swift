@@ -44,11 +44,15 @@ public struct TokenStore: Sendable {
     }
 
     /// The scope of a valid token, or nil.
-    public func scope(of token: String) async throws -> Scope? {
-        guard let text = try await redis.send("HGET", RedisKeys.tokens, Self.digest(token)).string,
-            let json = JSONCoding.decode(Array(text.utf8))
+    public func scope(of token: String) async throws -> Scope? { try await identity(of: token)?.scope }
+
+    /// A valid token's scope, id (what `list-tokens` shows) and name; nil for no such token.
+    public func identity(of token: String) async throws -> (scope: Scope, id: String, name: String)? {
+        let digest = Self.digest(token)
+        guard let text = try await redis.send("HGET", RedisKeys.tokens, digest).string, let json = JSONCoding.decode(Array(text.utf8)),
+            let scope = json["scope"]?.stringValue.flatMap(Scope.init(rawValue:))
         else { return nil }
-        return json["scope"]?.stringValue.flatMap(Scope.init(rawValue:))
+        return (scope, String(digest.prefix(12)), json["name"]?.stringValue ?? "")
     }
 
     /// A stored token: its name, scope, creation time, and the first 12 hex digits of its digest
