@@ -114,6 +114,33 @@ struct FleetctlTests {
         #expect(try await fleetctl(["audit", "--since", "yesterday"]).status == 1, "a bad instant is refused, naming since")
     }
 
+    /// `--wait` follows the operation's event stream instead of polling: a host that takes 4 s
+    /// costs a read at the start and one at its result, not one every half second. (A gateway of
+    /// its own, so its access log holds only this test's requests.)
+    @Test func waitFollowsTheEventStreamAndPollsLittle() async throws {
+        let s = try await ServiceStack.shared.handle()
+        let port = TestEnvironment.freePort()
+        let gateway = try ServiceProcess("fleet-gateway", environment: ["FLEET_GATEWAY_PORT": String(port)])
+        defer { gateway.stop() }
+        let (_, token) = try await Gateway.shared.start()
+        let prefix = unique("ctlsse")
+        let agent = try await s.simulatedFleet(prefix, count: 1, arguments: ["--latency-ms", "4000"])
+        defer { agent.stop() }
+        let url = "http://127.0.0.1:\(port)"
+        #expect(
+            await TestEnvironment.eventually(timeout: .seconds(30)) {
+                (try? await CommandRun.run("fleetctl", ["budgets", "list", "--url", url], environment: ["FLEET_TOKEN": token]).status) == 0
+            })
+        let waited = try await CommandRun.run(
+            "fleetctl", ["bulk", "create", "--type", "reboot", "--tags", prefix, "--wait", "--url", url], environment: ["FLEET_TOKEN": token],
+            timeout: .seconds(90))
+        #expect(waited.status == 0, "\(waited.stderr)")
+        let log = gateway.log
+        #expect(log.contains("route=/api/v1/fleet/events"), "it opened the stream")
+        let reads = log.components(separatedBy: "\n").filter { $0.contains("method=GET") && $0.contains("route=/api/v1/fleet/bulk/{id} ") }.count
+        #expect(reads >= 2 && reads <= 4, "a read at the start and at the result, not eight polls: \(reads)")
+    }
+
     @Test func bulkCreateWaitsWithAProgressBarAndExitsByOutcome() async throws {
         let s = try await ServiceStack.shared.handle()
         let prefix = unique("ctlsim")

@@ -2,6 +2,7 @@ import ArgumentParser
 import FleetCore
 import FleetctlKit
 import Foundation
+import Synchronization
 
 @main
 struct Fleetctl: AsyncParsableCommand {
@@ -136,8 +137,38 @@ struct OperationFlags: ParsableArguments {
     }
 }
 
-/// Polls until the operation ends, drawing a progress bar on stderr; exits 0 only if it succeeded.
-func watch(_ client: GatewayClient, path: String, progressOf: @escaping (JSONValue) -> JSONValue, timeout: Int) async throws -> Never {
+/// Set by the event stream when something happened to the watched record.
+final class Wake: Sendable {
+    private let state = Mutex((pending: true, streaming: true))
+    func ring() { state.withLock { $0.pending = true } }
+    func streamEnded() { state.withLock { $0.streaming = false } }
+    /// Whether to read the progress now, and whether the stream still runs.
+    func take() -> (due: Bool, streaming: Bool) {
+        state.withLock { s in
+            defer { s.pending = false }
+            return (s.pending, s.streaming)
+        }
+    }
+}
+
+/// Watches until the operation ends, drawing a progress bar on stderr; exits 0 only if it succeeded.
+/// With `events` (the query of `GET /events`), the progress is read again when an event says it
+/// moved (at most every 200 ms, and every 5 s regardless); without it, or once the stream fails,
+/// every 500 ms.
+func watch(
+    _ client: GatewayClient, path: String, progressOf: @escaping (JSONValue) -> JSONValue, timeout: Int, events: String? = nil
+) async throws -> Never {
+    let wake = Wake()
+    if let events {
+        Task {
+            try? await client.events(events) { _ in wake.ring() }
+            wake.streamEnded()
+            wake.ring()
+        }
+    } else {
+        wake.streamEnded()
+    }
+    var lastRead = ContinuousClock.now
     let start = Date()
     let tty = isatty(STDERR_FILENO) == 1
     var last = ""
@@ -161,6 +192,12 @@ func watch(_ client: GatewayClient, path: String, progressOf: @escaping (JSONVal
             FileHandle.standardError.write(Data("\nstill running after \(timeout) s\n".utf8))
             throw ExitCode(3)  // the exit status of a wait that timed out
         }
-        try await Task.sleep(for: .milliseconds(500))
+        // Streaming: wait for an event (checked locally), or 5 s; polling: 500 ms.
+        while true {
+            try await Task.sleep(for: .milliseconds(200))
+            let (due, streaming) = wake.take()
+            if !streaming || due || ContinuousClock.now - lastRead >= .seconds(5) { break }
+        }
+        lastRead = ContinuousClock.now
     }
 }

@@ -28,7 +28,8 @@ struct Bulk: AsyncParsableCommand {
                 let created = try await global.client.call(.POST, "/bulk", b.json, idempotencyKey: idempotencyKey)
                 guard wait, let id = created["id"]?.stringValue else { return global.show(created) }
                 print(id)
-                try await watch(global.client, path: "/bulk/\(seg(id))", progressOf: { $0["progress"] ?? .null }, timeout: timeout)
+                try await watch(
+                    global.client, path: "/bulk/\(seg(id))", progressOf: { $0["progress"] ?? .null }, timeout: timeout, events: "operation=\(seg(id))")
             }
         }
     }
@@ -81,7 +82,10 @@ struct Bulk: AsyncParsableCommand {
         @Argument var id: String
         @Option var timeout = 3600
         func run() async throws {
-            try await FleetctlMain.run { try await watch(global.client, path: "/bulk/\(seg(id))", progressOf: { $0["progress"] ?? .null }, timeout: timeout) }
+            try await FleetctlMain.run {
+                try await watch(
+                    global.client, path: "/bulk/\(seg(id))", progressOf: { $0["progress"] ?? .null }, timeout: timeout, events: "operation=\(seg(id))")
+            }
         }
     }
 }
@@ -183,7 +187,7 @@ struct Rolling: AsyncParsableCommand {
                 let created = try await global.client.call(.POST, "/rolling", b.json, idempotencyKey: idempotencyKey)
                 guard wait, let id = created["id"]?.stringValue else { return global.show(created) }
                 print(id)
-                try await watch(global.client, path: "/rolling/\(seg(id))/progress", progressOf: { $0 }, timeout: timeout)
+                try await watch(global.client, path: "/rolling/\(seg(id))/progress", progressOf: { $0 }, timeout: timeout, events: "rollout=\(seg(id))")
             }
         }
     }
@@ -265,7 +269,9 @@ struct Rolling: AsyncParsableCommand {
         @Argument var id: String
         @Option var timeout = 3600
         func run() async throws {
-            try await FleetctlMain.run { try await watch(global.client, path: "/rolling/\(seg(id))/progress", progressOf: { $0 }, timeout: timeout) }
+            try await FleetctlMain.run {
+                try await watch(global.client, path: "/rolling/\(seg(id))/progress", progressOf: { $0 }, timeout: timeout, events: "rollout=\(seg(id))")
+            }
         }
     }
 }

@@ -53,6 +53,25 @@ public struct GatewayClient: Sendable {
         return json
     }
 
+    /// Reads `GET /events?<query>` (Server-Sent Events) and calls `onEvent` with each event's
+    /// name until the stream ends. Throws when it cannot be opened (an older gateway, a refusal)
+    /// or breaks: the caller falls back to polling.
+    public func events(_ query: String, onEvent: @Sendable (String) async -> Void) async throws {
+        var request = HTTPClientRequest(url: baseURL + "/api/v1/fleet/events?" + query)
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        let response = try await Self.http.execute(request, timeout: .hours(24))
+        guard response.status.code == 200 else { throw Failure(status: Int(response.status.code), body: .null) }
+        var pending = ""
+        for try await chunk in response.body {
+            pending += String(buffer: chunk)
+            while let end = pending.range(of: "\n\n") {
+                let block = pending[..<end.lowerBound]
+                pending = String(pending[end.upperBound...])
+                if let line = block.split(separator: "\n").first(where: { $0.hasPrefix("event: ") }) { await onEvent(String(line.dropFirst(7))) }
+            }
+        }
+    }
+
     /// GETs a path outside the API (`/metrics`, `/health`) as text.
     public func text(_ path: String) async throws -> String {
         let response = try await Self.http.execute(HTTPClientRequest(url: baseURL + path), timeout: .seconds(30))
