@@ -73,6 +73,11 @@ public enum RedisKeys {
     /// writer; the services publish their records on `fleet.events` for it).
     public static let audit = "fleet:audit"
 
+    /// Sorted set: completion webhooks still to POST, `{"id", "url", "body", "attempt"}` scored by
+    /// when the next attempt is due (ms). One per service, each the only writer of its own:
+    /// `bulk-dispatcher` (operations), `rollout-controller` (rollouts), `scheduler` (runs).
+    public static func webhooks(_ service: String) -> String { "fleet:webhooks:\(service)" }
+
     /// Hash: window name -> `{name, cron, duration_minutes, timezone}`. Owner: scheduler; the
     /// rollout controller reads it.
     public static let windows = "fleet:windows"

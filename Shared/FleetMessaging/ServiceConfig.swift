@@ -26,6 +26,9 @@ public struct ServiceConfig: Sendable {
     /// compared lowercased); nil: any. A gate is a GET the controller makes for whoever may create
     /// a rollout, so a deployment that keeps its alerting systems on known hosts lists them.
     public var gateHosts: Set<String>?
+    /// The hosts completion webhooks may address (`FLEET_WEBHOOK_HOSTS`, as `FLEET_GATE_HOSTS`);
+    /// nil: any.
+    public var webhookHosts: Set<String>?
 
     public init(environment env: [String: String] = ProcessInfo.processInfo.environment) {
         amqpURL = Self.fileContents(env["FLEET_AMQP_URL_FILE"]) ?? env["FLEET_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672/%2f"
@@ -38,6 +41,7 @@ public struct ServiceConfig: Sendable {
         reconcileInterval = .milliseconds(env["FLEET_RECONCILE_INTERVAL_MS"].flatMap(Int.init) ?? 10_000)
         agentLease = .milliseconds(env["FLEET_AGENT_LEASE_MS"].flatMap(Int.init) ?? 60_000)
         gateHosts = env["FLEET_GATE_HOSTS"].map(Self.hostList)
+        webhookHosts = env["FLEET_WEBHOOK_HOSTS"].map(Self.hostList)
         environment = env
     }
 
@@ -103,8 +107,10 @@ extension ServiceConfig {
         } else if let url = env["FLEET_AMQP_URL"] {
             do throws(AMQPError) { _ = try AMQPConfig(url: url) } catch { throw ConfigError(variable: "FLEET_AMQP_URL", message: error.message) }
         }
-        if let hosts = env["FLEET_GATE_HOSTS"], hostList(hosts).isEmpty || hostList(hosts).contains(where: { $0.contains(" ") || $0.contains("/") }) {
-            throw ConfigError(variable: "FLEET_GATE_HOSTS", message: "'\(hosts)' is not a comma-separated list of host names")
+        for name in ["FLEET_GATE_HOSTS", "FLEET_WEBHOOK_HOSTS"] {
+            if let hosts = env[name], hostList(hosts).isEmpty || hostList(hosts).contains(where: { $0.contains(" ") || $0.contains("/") }) {
+                throw ConfigError(variable: name, message: "'\(hosts)' is not a comma-separated list of host names")
+            }
         }
         // Read in full by FleetStore's RedisConfig (a module an agent does not link): the scheme here.
         if let url = env["FLEET_REDIS_URL"], URLComponents(string: url)?.scheme != "redis", !url.hasPrefix("redis+cluster://") {

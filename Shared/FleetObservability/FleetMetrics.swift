@@ -57,6 +57,7 @@ public enum FleetMetrics {
         hostsInFlight: "Hosts running right now, fleet-wide (fleet:stats hosts_in_flight).",
         hostsQueued: "Hosts queued in unfinished operations, fleet-wide (fleet:stats hosts_queued).",
         rolloutsRunning: "Rollouts not yet ended (running, paused, soaking or awaiting approval), fleet-wide.",
+        "fleet_webhook_attempts_total": "Completion webhook POSTs attempted, by outcome (delivered: a 2xx; failed: anything else).",
     ]
 
     /// Histogram buckets in seconds: from a fast local round trip to a slow host's command.

@@ -65,6 +65,7 @@ struct AuditTrailTests {
             #expect(try await entries(c, admin, "action=http:GET%20\(api)/groups&limit=1").isEmpty)
             let future = try await entries(c, admin, "target=\(group)&since=2999-01-01T00:00:00Z")
             #expect(future.isEmpty)
+            #expect(try await entries(c, admin, "target=\(group)&since=2000-01-01T00:00:00.500%2B02:00").count == 3, "fractions and offsets")
 
             // Paging: one at a time reaches all three, then stops.
             var cursor: String?

@@ -17,6 +17,7 @@ struct BulkEngine: Sendable {
     let retention: Retention
     let requests: OperationRequests
     let gate: DispatchGate
+    let webhooks: Webhooks
     var redis: RedisClient { context.redis }
 
     init(context: ServiceContext) {
@@ -26,6 +27,7 @@ struct BulkEngine: Sendable {
         store = HostTransitionStore(redis: context.redis, retentionSeconds: retention.seconds)
         agents = AgentDispatch(publisher: context.publisher)
         gate = DispatchGate(redis: context.redis, clock: context.clock)
+        webhooks = Webhooks(context: context, service: .bulkDispatcher)
     }
 
     /// Starts an operation: all hosts at once, or with a `concurrency` window the first N, the rest
@@ -144,7 +146,7 @@ struct BulkEngine: Sendable {
             await context.announce(EventRoute.bulkHost(op), BulkHostEnded(opID: op, hostID: host, status: to, reason: reason))
         }
         // The hosts' locks and budget slots first: another operation waiting for them goes on.
-        try await gate.release(op: op, hosts: outcome.movedHosts, operationType: try await requests.request(op)?.operationType)
+        try await gate.release(op: op, hosts: outcome.movedHosts, operationType: try await requests.type(op))
         try await release(op: op, count: outcome.applied)
         // The move that finished the operation set its expiry too.
         if outcome.justFinished { await announceFinished(op: op, outcome.aggregate) }
@@ -154,6 +156,15 @@ struct BulkEngine: Sendable {
     /// takes it off the open set (a crash before that leaves it to the reconciler to remove).
     func announceFinished(op: String, _ aggregate: AggregateStatus) async {
         await context.announce(EventRoute.bulkFinished(op), BulkFinished(opID: op, status: aggregate))
+        if let notify = try? await requests.request(op)?.notify, let (counters, _) = try? await store.progress(operation: op) {
+            let body: JSONValue = [
+                "kind": "bulk", "id": .string(op), "status": .string(aggregate.rawValue), "progress": BulkProgress(counters).json,
+                "finished_at": .string(Events.timestamp(context.clock.now)),
+            ]
+            do { try await webhooks.enqueue(notify, body: body) } catch {
+                context.logger.warning("completion webhook not queued", metadata: ["op.id": "\(op)", "error": "\(error)"])
+            }
+        }
         _ = try? await redis.send("SREM", RedisKeys.bulkOpen, op)
         _ = try? await redis.send("SREM", RedisKeys.waitingOperations, op)
     }

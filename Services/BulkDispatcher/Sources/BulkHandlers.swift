@@ -20,7 +20,7 @@ public struct BulkHandlers: Sendable {
             routes: BulkHandlers(engine: engine).routes.merging(BudgetHandlers(context: context).routes) { a, _ in a },
             background: [
                 ResultsConsumer(engine: engine), DeadlineSweeper(engine: engine), BulkRetentionSweeper(engine: engine),
-                BulkReconcilerService(engine: engine), WaitingHosts(engine: engine),
+                BulkReconcilerService(engine: engine), WaitingHosts(engine: engine), WebhookSender(engine.webhooks, context: context),
                 FleetGauges(redis: context.redis, logger: context.logger, read: FleetGauges.operations),
             ])
     }
@@ -53,6 +53,9 @@ public struct BulkHandlers: Sendable {
     func create(body: JSONValue, messageID: String?, parentID: String? = nil) async -> BusReply {
         let request: BulkOperationRequest
         do { request = try BulkOperationRequest(json: body) } catch { return .validation(error) }
+        if let notify = request.notify, !notify.isAllowed(by: context.config.webhookHosts) {
+            return .validation(ValidationError("notify.url", .invalidValue, "the webhook's host is not one FLEET_WEBHOOK_HOSTS lists"))
+        }
         if request.dryRun { return await plan(request) }  // creates nothing, so takes no Idempotency-Key
         let canonical = String(decoding: JSONCoding.encode(body), as: UTF8.self)
         let opID = newID(prefix: "op-")
@@ -167,6 +170,7 @@ public struct BulkHandlers: Sendable {
             operation.parentID = parentID
             operation.exclusive = request.exclusive
             operation.onConflict = request.onConflict.rawValue
+            operation.notify = request.notify?.json
             if let storedParameters {
                 try await context.redis.pipelineChecked([
                     // A day's expiry until the record is written (then kept with the operation): a
@@ -188,6 +192,7 @@ public struct BulkHandlers: Sendable {
                     RedisCommand([
                         "HSET", RedisKeys.bulkOperation(opID), "record", String(decoding: operation.encoded, as: UTF8.self),
                         "request", canonical, "timeout_seconds", String(request.parameters.timeoutSeconds),
+                        "operation_type", request.type.rawValue,
                     ]),
                     RedisCommand(["ZADD", RedisKeys.bulkIndex, String(Int(created.timeIntervalSince1970 * 1000)), opID]),
                 ] + (storedParameters == nil ? [] : [RedisCommand(["PERSIST", RedisKeys.bulkParameters(opID)])]))

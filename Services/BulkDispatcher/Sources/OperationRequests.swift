@@ -22,6 +22,8 @@ struct DispatchableRequest: Sendable {
     /// Takes host locks (`exclusive`), and waits for or skips a host another operation holds.
     var exclusive = true
     var onConflict = LockConflict.wait
+    /// The completion webhook, POSTed when the operation finishes.
+    var notify: Notify?
 
     /// Parameters up to this size travel in each command; larger ones are stored once and
     /// fetched by each agent in chunks.
@@ -45,7 +47,7 @@ struct DispatchableRequest: Sendable {
             operationType: request.type, timeoutSeconds: request.parameters.timeoutSeconds,
             deliveryTimeoutSeconds: request.deliveryTimeoutSeconds, concurrency: request.concurrency, dispatchesItself: request.dispatch,
             commandParameters: ref == nil ? parameters : [:], parametersRef: ref, exclusive: request.exclusive,
-            onConflict: request.onConflict)
+            onConflict: request.onConflict, notify: request.notify)
         return (dispatchable, ref == nil ? nil : bytes, shown)
     }
 }
@@ -66,6 +68,13 @@ actor OperationRequests {
             if order.count > Self.capacity { cache[order.removeFirst()] = nil }
         }
         cache[op] = request
+    }
+
+    /// The operation's type, for freeing its hosts' budget slots on every host's end: from the
+    /// cache, or one field of its record (never the whole request, which may hold 10 MiB of file).
+    func type(_ op: String) async throws -> OperationType? {
+        if let known = cache[op] { return known.operationType }
+        return try await redis.send("HGET", RedisKeys.bulkOperation(op), "operation_type").string.flatMap(OperationType.init(rawValue:))
     }
 
     /// The operation's request, from the cache or from its record; nil when it has none (expired).

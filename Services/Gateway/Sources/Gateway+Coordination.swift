@@ -51,7 +51,7 @@ extension Gateway {
                 }
             }
             if let since = q.get("since") {
-                guard let date = ISO8601DateFormatter().date(from: String(since)) else {
+                guard let date = Self.instant(String(since)) else {
                     return JSONResponse.from(.validation(ValidationError("since", .invalidValue, "since is an ISO-8601 instant such as 2026-12-01T00:00:00Z")))
                 }
                 filter.sinceMs = max(0, Int64((date.timeIntervalSince1970 * 1000).rounded(.down)))
@@ -74,6 +74,16 @@ extension Gateway {
                 return JSONResponse.error(503, "unavailable", "Redis is unavailable: \(error)")
             }
         }
+    }
+
+    /// An RFC 3339 instant, with or without fractional seconds (`2026-12-01T00:00:00Z`,
+    /// `...00.250+02:00`).
+    static func instant(_ text: String) -> Date? {
+        let plain = ISO8601DateFormatter()
+        let fractional = ISO8601DateFormatter()
+        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return plain.date(from: text) ?? fractional.date(from: text) ?? plain.date(from: text.uppercased())
+            ?? fractional.date(from: text.uppercased())
     }
 
     public var audit: AuditLog { AuditLog(redis: redis, retentionDays: config.auditRetentionDays) }

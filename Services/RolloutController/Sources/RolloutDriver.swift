@@ -115,6 +115,14 @@ struct RolloutDriver: Sendable {
                 }
                 try await expire(id)
                 await context.announce(EventRoute.rollingFinished(id), RollingFinished(rollingID: id, status: status, haltedReason: state.haltedReason))
+                if let json = r.record["notify"], let notify = try? Notify(json: json, path: "notify") {
+                    let counters = try await bulkCounters(r.operationID)
+                    let body: JSONValue = [
+                        "kind": "rolling", "id": .string(id), "status": .string(status.rawValue), "progress": BulkProgress(counters).json,
+                        "halted_reason": state.haltedReason.map { .string($0) } ?? .null, "finished_at": .string(Events.timestamp(context.clock.now)),
+                    ]
+                    try await Webhooks(context: context, service: .rolloutController).enqueue(notify, body: body)
+                }
             }
         }
     }

@@ -24,7 +24,7 @@ public struct RolloutHandlers: Sendable {
             routes: handlers.routes,
             background: [
                 BulkEventsConsumer(driver: driver), RolloutTimers(driver: driver), RolloutRetentionSweeper(driver: driver),
-                RolloutReconciler(driver: driver),
+                RolloutReconciler(driver: driver), WebhookSender(Webhooks(context: context, service: .rolloutController), context: context),
                 FleetGauges(redis: context.redis, logger: context.logger, read: FleetGauges.rollouts),
             ])
     }
@@ -54,6 +54,9 @@ public struct RolloutHandlers: Sendable {
         if !refused.isEmpty {
             return .validation(
                 ValidationError(refused.map { FieldError("gates[\($0.offset)].url", .invalidValue, "the gate's host is not one FLEET_GATE_HOSTS lists") }))
+        }
+        if let notify = request.settings.notify, !notify.isAllowed(by: context.config.webhookHosts) {
+            return .validation(ValidationError("notify.url", .invalidValue, "the webhook's host is not one FLEET_WEBHOOK_HOSTS lists"))
         }
         if let name = request.settings.window {
             do {

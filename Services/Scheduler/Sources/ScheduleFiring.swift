@@ -200,8 +200,16 @@ struct ScheduleFiring: Sendable {
         if status == nil { status = try await context.redis.send("GET", RedisKeys.scheduleEarlyFinish(op)).string }
         guard let status, let final = ScheduleRun.Status(rawValue: status), final != .pending, final != .running else { return }
         // Finished before `start` recorded it running: this move out of pending announces the fire.
-        if let ended = try await store.end(id, fireMs, operation: op, status: final), ended.from == .pending {
-            await announceFired(id, ended.run, op)
+        if let ended = try await store.end(id, fireMs, operation: op, status: final) {
+            if ended.from == .pending { await announceFired(id, ended.run, op) }
+            // The call that ended the run is the one that tells the schedule's webhook.
+            if let notify = try await store.load(id)?.request?.notify {
+                let body: JSONValue = [
+                    "kind": "schedule_run", "id": .string(id), "status": .string(final.rawValue), "operation_id": .string(op),
+                    "fire_at": ended.run.json["fire_at"] ?? .null, "finished_at": .string(Events.timestamp(context.clock.now)),
+                ]
+                try await Webhooks(context: context, service: .scheduler).enqueue(notify, body: body)
+            }
         }
         // Final: nothing will ask for this operation's run again.
         try await context.redis.pipelineChecked([

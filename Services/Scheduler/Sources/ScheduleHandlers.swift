@@ -19,7 +19,10 @@ public struct ScheduleHandlers: Sendable {
         let firing = ScheduleFiring(context: context)
         return ServiceAssembly(
             routes: ScheduleHandlers(firing: firing).routes.merging(WindowHandlers(context: context).routes) { a, _ in a },
-            background: [ScheduleClock(firing: firing), FinishedEventsConsumer(firing: firing)])
+            background: [
+                ScheduleClock(firing: firing), FinishedEventsConsumer(firing: firing),
+                WebhookSender(Webhooks(context: context, service: .scheduler), context: context),
+            ])
     }
 
     var routes: [String: CommandHandler] {
@@ -55,6 +58,7 @@ public struct ScheduleHandlers: Sendable {
         o["overlap_policy"] = .string(request.overlapPolicy.rawValue)
         o["rolling"] = request.rollingJSON ?? .null
         if let window = request.window { o["window"] = .string(window) }
+        if let notify = request.notify { o["notify"] = notify.json }
         return .object(o)
     }
 
@@ -65,6 +69,7 @@ public struct ScheduleHandlers: Sendable {
     func create(_ r: BusRequest) async throws -> (JSONValue, Bool) {
         let request = try ScheduleRequest(json: r.body)
         try await requireWindow(request.window)
+        try requireWebhookHost(request.notify)
         let given = try RecordID.optional(r.body["id"], field: "id")
         let id = given ?? r.messageID.map(Self.id(forMessageID:)) ?? newID(prefix: "sch-")
         let definition = Self.definition(request, id: id)
@@ -88,6 +93,11 @@ public struct ScheduleHandlers: Sendable {
         throw ValidationError("window", .unknownWindow, "no maintenance window '\(name)'")
     }
 
+    func requireWebhookHost(_ notify: Notify?) throws(ValidationError) {
+        guard let notify, !notify.isAllowed(by: context.config.webhookHosts) else { return }
+        throw ValidationError("notify.url", .invalidValue, "the webhook's host is not one FLEET_WEBHOOK_HOSTS lists")
+    }
+
     /// `sch-` and 64 bits of the message id's SHA-256: the same id for the same create, and no
     /// client-chosen key can aim at another's schedule.
     static func id(forMessageID messageID: String) -> String {
@@ -105,6 +115,7 @@ public struct ScheduleHandlers: Sendable {
         }
         let request = try ScheduleRequest(json: body)
         try await requireWindow(request.window)
+        try requireWebhookHost(request.notify)
         let now = context.clock.nowMs
         let next = ScheduleTiming.firstRun(request.schedule, now: ScheduleFiring.date(now)).map(ScheduleFiring.ms)
         try await store.replace(id: id, definition: Self.definition(request, id: id), nextRunMs: next, enabled: request.enabled, nowMs: now)

@@ -21,6 +21,8 @@ public struct BulkCreate: FleetMessage {
     public var exclusive: Bool?
     /// `wait` (default) or `skip`: what a host another operation holds does.
     public var onConflict: String?
+    /// `{"url"}`: POSTed the final progress when it finishes.
+    public var notify: JSONValue?
 
     public init(
         operationType: String, selector: JSONValue, parameters: JSONValue? = nil, allowEmpty: Bool? = nil,
@@ -45,12 +47,13 @@ public struct BulkCreate: FleetMessage {
         // Defaults left out, so a canonical body (an Idempotency-Key's) reads as it did before them.
         exclusive = request.exclusive ? nil : false
         onConflict = request.onConflict == .wait ? nil : request.onConflict.rawValue
+        notify = request.notify?.json
     }
 
     enum CodingKeys: String, CodingKey {
         case operationType = "operation_type", selector, parameters, allowEmpty = "allow_empty"
         case deliveryTimeoutSeconds = "delivery_timeout_seconds", concurrency, dispatch, dryRun = "dry_run"
-        case exclusive, onConflict = "on_conflict"
+        case exclusive, onConflict = "on_conflict", notify
     }
 }
 
@@ -80,6 +83,8 @@ public struct BulkOperation: FleetMessage {
     /// records written before host locks: they took none).
     public var exclusive: Bool?
     public var onConflict: String?
+    /// `{"url"}` when it carries a completion webhook; absent otherwise.
+    public var notify: JSONValue?
 
     public init(
         id: String, operationType: String, parameters: JSONValue, selector: JSONValue, allowEmpty: Bool, deliveryTimeoutSeconds: Int,
@@ -101,7 +106,7 @@ public struct BulkOperation: FleetMessage {
     enum CodingKeys: String, CodingKey {
         case id, operationType = "operation_type", parameters, selector, allowEmpty = "allow_empty"
         case deliveryTimeoutSeconds = "delivery_timeout_seconds", concurrency, createdAt = "created_at", status, total, progress
-        case parametersRef = "parameters_ref", parentID = "parent_id", exclusive, onConflict = "on_conflict"
+        case parametersRef = "parameters_ref", parentID = "parent_id", exclusive, onConflict = "on_conflict", notify
     }
 }
 

@@ -19,10 +19,12 @@ public struct BulkOperationRequest: Sendable, Hashable {
     public var exclusive: Bool
     /// What happens to a host another operation holds: wait for it (the default) or skip it.
     public var onConflict: LockConflict
+    /// POSTed the final progress when it finishes.
+    public var notify: Notify?
 
     public static let keys: Set<String> = [
         "operation_type", "selector", "parameters", "allow_empty", "delivery_timeout_seconds", "concurrency", "dispatch", "dry_run",
-        "exclusive", "on_conflict",
+        "exclusive", "on_conflict", "notify",
     ]
 
     public var type: OperationType { parameters.type }
@@ -35,6 +37,7 @@ public struct BulkOperationRequest: Sendable, Hashable {
         dryRun = r.bool("dry_run", default: false)
         exclusive = r.bool("exclusive", default: true)
         onConflict = r.choice("on_conflict", default: LockConflict.wait) ?? .wait
+        notify = Notify.read(r.raw("notify"), path: "notify", into: &r.errors)
         deliveryTimeoutSeconds = Int(r.int("delivery_timeout_seconds", in: 1...86_400, default: 600) ?? 600)
         concurrency = nil
         if let c = r.raw("concurrency") {

@@ -13,7 +13,8 @@ public struct RolloutRequest: Sendable, Hashable {
         for key in o.keys.sorted() where !Self.keys.contains(key) {
             errors.add(key, .unknownField, "unknown field '\(key)'")
         }
-        var operationFields = o.filter { BulkOperationRequest.keys.contains($0.key) && $0.key != "dispatch" }
+        // `notify` is the rollout's (POSTed when the rollout ends), not its operation's.
+        var operationFields = o.filter { BulkOperationRequest.keys.contains($0.key) && $0.key != "dispatch" && $0.key != "notify" }
         operationFields["dispatch"] = false
         var operation: BulkOperationRequest?
         do throws(ValidationError) { operation = try BulkOperationRequest(json: .object(operationFields)) } catch { errors.add(error) }
@@ -21,6 +22,8 @@ public struct RolloutRequest: Sendable, Hashable {
         do throws(ValidationError) { settings = try RolloutSettings(json: o.filter { RolloutSettings.keys.contains($0.key) }) } catch {
             errors.add(error)
         }
+        let notify = Notify.read(o["notify"], path: "notify", into: &errors)
+        settings?.notify = notify
         try errors.throwIfAny()
         self.operation = operation!
         self.settings = settings!

@@ -14,6 +14,9 @@ public struct RolloutSettings: Sendable, Hashable {
     public var domains: FailureDomains?
     /// The maintenance window batches start in (`MaintenanceWindow`), by name.
     public var window: String?
+    /// POSTed the final progress when the rollout ends (a `rolling.create` field; a schedule's
+    /// rollouts take none: the schedule's own `notify` tells of each run).
+    public var notify: Notify?
 
     public static let keys = Set([
         "batch_size", "batches", "batch_delay_seconds", "failure_threshold_pct", "max_failures", "failure_policy", "canary", "gates", "window",
@@ -124,6 +127,7 @@ public struct RolloutSettings: Sendable, Hashable {
         if !gates.isEmpty { o["gates"] = .array(gates.map(\.json)) }
         if let domains { o.merge(domains.json.objectValue ?? [:]) { $1 } }
         if let window { o["window"] = .string(window) }
+        if let notify { o["notify"] = notify.json }
         return o
     }
 }

@@ -19,11 +19,15 @@ public struct ScheduleRequest: Sendable, Hashable {
     public var rollingJSON: JSONValue?
     /// The maintenance window its cron fires must fall in, by name (a fire outside it is skipped).
     public var window: String?
+    /// POSTed each run's final status when it ends.
+    public var notify: Notify?
 
     static let operationKeys: Set<String> = [
         "operation_type", "selector", "parameters", "delivery_timeout_seconds", "concurrency", "exclusive", "on_conflict",
     ]
-    public static let keys = operationKeys.union(["id", "name", "cron", "timezone", "enabled", "misfire_policy", "overlap_policy", "rolling", "window"])
+    public static let keys = operationKeys.union([
+        "id", "name", "cron", "timezone", "enabled", "misfire_policy", "overlap_policy", "rolling", "window", "notify",
+    ])
 
     public init(json: JSONValue) throws(ValidationError) {
         var r = ObjectReader(json, path: "", allowed: Self.keys)
@@ -47,6 +51,7 @@ public struct ScheduleRequest: Sendable, Hashable {
             do throws(ValidationError) { schedule = try CronSchedule(cron: cron, timeZone: timezone) } catch { r.errors.add(error) }
         }
         do throws(ValidationError) { window = try RecordID.optional(r.raw("window"), field: "window") } catch { r.errors.add(error) }
+        notify = Notify.read(r.raw("notify"), path: "notify", into: &r.errors)
         rollingJSON = r.raw("rolling")
         if let raw = rollingJSON, raw != .null {
             if case .object(let o) = raw {
