@@ -74,6 +74,11 @@ for size in ["10k", "50k"]:
         note=None if rate is None else f"{rate:.0f} hosts/s",
     )
 
+# Host locks' price: the 10,000-host bulk with locks (as every operation runs by default) beside
+# the same hosts with `exclusive: false`, in the same run.
+entry("bulk_10k_locks", get("bulk_10k.ours"), get("bulk_10k_unlocked.ours"), "s",
+      "the same bulk with exclusive: false (no host locks), same run", time=True)
+
 # The same 10,000-host bulk on the local clusters (scripts/bench-cluster.sh), beside the single-node
 # run above (two dispatcher replicas there).
 for dispatchers in (1, 2):

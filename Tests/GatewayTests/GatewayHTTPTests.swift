@@ -358,7 +358,8 @@ struct GatewayHTTPTests {
             let hosts = try await c.call(.get, "\(api)/bulk/\(id)/hosts?status=skipped", token: op)
             #expect(hosts.json["hosts"] == [["host_id": .string("\(t)-2"), "status": "skipped", "reason": "not_approved"]])
             #expect(try await c.call(.post, "\(api)/bulk/\(id)/cancel", token: op).status == 409)
-            let listed = try await c.call(.get, "\(api)/bulk", token: op).json["operations"]?.arrayValue ?? []
+            // A full page: the suites beside this one create operations too, newer than this one.
+            let listed = try await c.call(.get, "\(api)/bulk?limit=500", token: op).json["operations"]?.arrayValue ?? []
             #expect(listed.contains { $0["id"] == .string(id) })
             #expect(try await c.call(.get, "\(api)/bulk/op-nope", token: op).status == 404)
             let bad = try await c.call(.post, "\(api)/bulk", token: op, json: ["operation_type": "install_package", "selector": ["tags": [.string(t)]]])

@@ -137,7 +137,9 @@ struct RolloutServiceTests {
         defer { agent.stop() }
         let events = try await EventRecorder(s.connection, pattern: "rolling.#")
         defer { events.stop() }
-        let created = try await Self.create(s, prefix, ["batch_size": 2, "batch_delay_seconds": 3])
+        // An 8 s delay: a loaded machine (a fresh clone's CI, every suite at once) can take seconds
+        // to carry the pause below to the controller, and the delay must outlast that.
+        let created = try await Self.create(s, prefix, ["batch_size": 2, "batch_delay_seconds": 8])
         let id = try #require(created["id"])
         let rid = id.stringValue ?? ""
         // Paused while batch 1 runs: its hosts finish, batch 2 does not start.
@@ -150,8 +152,8 @@ struct RolloutServiceTests {
                 held = await s.bus.call(Route.rollingProgress, ["id": id]).body
                 return held?["succeeded"] == 2
             })
-        // Longer than the 3 s delay: a rollout that ignored the pause would have sent batch 2 by now.
-        try await Task.sleep(for: .seconds(4))
+        // Longer than the 8 s delay: a rollout that ignored the pause would have sent batch 2 by now.
+        try await Task.sleep(for: .seconds(9))
         held = await s.bus.call(Route.rollingProgress, ["id": id]).body
         #expect(held?["succeeded"] == 2 && held?["queued"] == 2 && held?["current_batch"] == 1, "\(String(describing: held))")
         // Resumed: the delay runs from now; paused again within it, the rest of it is kept.
@@ -161,7 +163,7 @@ struct RolloutServiceTests {
         #expect(waiting?["next_batch_at"] == .null && waiting?["current_batch"] == 1, "\(String(describing: waiting))")
         let state = try await s.redis.send("HGET", RedisKeys.rollingRecord(rid), "state").string ?? ""
         let remainingMs = Int64(JSONCoding.decode(Array(state.utf8))?["remainingMs"]?.intValue ?? -1)
-        #expect((1..<3000).contains(remainingMs), "part of the 3 s delay left (about 2.5 s unless the machine is busy): \(state)")
+        #expect((1..<8000).contains(remainingMs), "part of the 8 s delay left (about 7.5 s unless the machine is busy): \(state)")
         try await Task.sleep(for: .milliseconds(Int(remainingMs) + 1000))
         #expect(await s.bus.call(Route.rollingProgress, ["id": id]).body?["current_batch"] == 1, "nothing starts while paused")
         // Resumed again: batch 2 is due the kept remainder after the controller took the resume,
