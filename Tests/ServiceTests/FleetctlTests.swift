@@ -13,10 +13,23 @@ struct FleetctlTests {
     /// One gateway for the suite, on a port of its own, and an operate token.
     actor Gateway {
         static let shared = Gateway()
-        private var started: (ServiceProcess, String, String)?
+        /// The one start, shared: an actor method that awaits lets a second caller in before the
+        /// first has recorded its gateway, and each would start one of its own.
+        private var starting: Task<(ServiceProcess, String, String), Error>?
 
         func start() async throws -> (url: String, token: String) {
-            if let started { return (started.1, started.2) }
+            let task = starting ?? Task { try await Self.launch() }
+            starting = task
+            do {
+                let (_, url, token) = try await task.value
+                return (url, token)
+            } catch {
+                starting = nil  // the next caller tries again
+                throw error
+            }
+        }
+
+        private static func launch() async throws -> (ServiceProcess, String, String) {
             _ = try await ServiceStack.shared.handle()
             let port = TestEnvironment.freePort()
             let process = try ServiceProcess("fleet-gateway", environment: ["FLEET_GATEWAY_PORT": String(port)])
@@ -32,15 +45,17 @@ struct FleetctlTests {
                 )
                 .status) == 0
             }
-            guard up else { throw StackScriptError(action: "the test gateway did not come up", status: -1) }
-            started = (process, url, token)
-            return (url, token)
+            guard up else {
+                process.stop()
+                throw StackScriptError(action: "the test gateway did not come up", status: -1)
+            }
+            return (process, url, token)
         }
 
         /// The gateway's process (its log), once started.
         func process() async throws -> ServiceProcess {
             _ = try await start()
-            return started!.0
+            return try await starting!.value.0
         }
     }
 
