@@ -51,8 +51,6 @@ actor EventHub {
         subscribers.removeValue(forKey: id)?.continuation.finish()
     }
 
-    var count: Int { subscribers.count }
-
     private func start() async throws {
         if started == nil {
             let queue = "fleet.gateway.events.\(UInt64.random(in: 0...UInt64.max))"

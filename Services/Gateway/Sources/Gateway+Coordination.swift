@@ -86,6 +86,8 @@ extension Gateway {
             ?? fractional.date(from: text.uppercased())
     }
 
+    static let auditLogger = Logger(label: "fleet.gateway.audit")
+
     public var audit: AuditLog { AuditLog(redis: redis, retentionDays: config.auditRetentionDays) }
 
     /// `response`, after recording it in the audit trail when `request` is given (a mutating
@@ -96,7 +98,7 @@ extension Gateway {
             at: Events.timestamp(Date()), actor: actor ?? "anonymous", action: "http:\(request.method.rawValue) \(request.uri.path)", target: nil,
             status: Int(response.status.code), error: nil, requestID: RequestID.current)
         do { try await audit.append([record]) } catch {
-            Logger(label: "fleet.gateway").warning("audit entry not written", metadata: ["error": "\(error)"])
+            Self.auditLogger.warning("audit entry not written", metadata: ["error": "\(error)"])
         }
         return response
     }

@@ -33,7 +33,11 @@ public struct Notify: Sendable, Hashable {
     public var json: JSONValue { ["url": .string(url)] }
 
     /// Whether the URL names one of `hosts` (nil: any host).
-    public func isAllowed(by hosts: Set<String>?) -> Bool {
+    public func isAllowed(by hosts: Set<String>?) -> Bool { Self.url(url, isAllowedBy: hosts) }
+
+    /// The one check of an outbound URL against an allow-list (`FLEET_GATE_HOSTS`,
+    /// `FLEET_WEBHOOK_HOSTS`): its host, lowercased, is listed; nil lists every host.
+    static func url(_ url: String, isAllowedBy hosts: Set<String>?) -> Bool {
         guard let hosts else { return true }
         guard let host = URLComponents(string: url)?.host?.lowercased() else { return false }
         return hosts.contains(host)

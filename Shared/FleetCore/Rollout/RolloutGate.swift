@@ -63,9 +63,8 @@ public struct RolloutGate: Sendable, Hashable, Codable {
     /// Whether the gate's URL addresses one of `hosts` (nil: any host is allowed); an approval
     /// gate always is.
     public func isAllowed(by hosts: Set<String>?) -> Bool {
-        guard let hosts, kind == .http else { return true }  // an approval gate makes no request
-        guard let host = url.flatMap({ URLComponents(string: $0)?.host?.lowercased() }) else { return false }
-        return hosts.contains(host)
+        guard kind == .http else { return true }  // an approval gate makes no request
+        return Notify.url(url ?? "", isAllowedBy: hosts)
     }
 
     /// Whether this gate runs after batch `k` (0-based) of a rollout with `batches` batches.
