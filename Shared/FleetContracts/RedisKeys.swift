@@ -65,6 +65,18 @@ public enum RedisKeys {
     public static func inFlight(_ operationType: String) -> String { "fleet:{coord}:inflight:\(operationType)" }
     /// Set: operations with hosts waiting for a lock or a budget. Owner: bulk-dispatcher.
     public static let waitingOperations = "fleet:{coord}:waiting"
+    /// Sorted set: operations waiting for the host's lock, scored by when each began to wait (ms),
+    /// so a release wakes the oldest. Expires with the longest wait's lease. Owner: bulk-dispatcher.
+    public static func hostLockWaiters(_ host: String) -> String { hostLockWaitersPrefix + host }
+    /// The prefix of `hostLockWaiters`, for the scripts that name a host's key themselves.
+    public static let hostLockWaitersPrefix = "fleet:{coord}:lockwait:"
+    /// Sorted set: operations with hosts waiting for a slot of the type's budget, scored by when
+    /// each began to wait (ms). Owner: bulk-dispatcher.
+    public static func budgetWaiters(_ operationType: String) -> String { "fleet:{coord}:budgetwait:\(operationType)" }
+    /// Sorted set: `<op>|<host>` (woken by the host's lock) or `<op>|` (by a budget slot) to be
+    /// tried again, scored by when (ms). A release writes it; every dispatcher replica takes from
+    /// it. Owner: bulk-dispatcher.
+    public static let wakeOperations = "fleet:{coord}:wake"
     /// String: `Idempotency-Key` -> operation id, kept a day. Owner: bulk-dispatcher.
     public static func bulkIdempotency(_ key: String) -> String { "fleet:bulk:idempotency:\(key)" }
 

@@ -16,6 +16,20 @@ extension AMQPConnection {
     }
 }
 
+extension AMQPConnection {
+    /// Announces many events at once (one publish, one wait for the confirms), each stamped `at`.
+    public func announce<E: FleetEvent>(_ events: [(route: String, event: E)], at date: Date) async {
+        guard !events.isEmpty else { return }
+        let stamp = Events.timestamp(date)
+        let messages = events.map { route, event in
+            var event = event
+            event.at = stamp
+            return OutgoingMessage(event, exchange: BusNames.eventsExchange, routingKey: route, properties: MessageProperties(persistent: false))
+        }
+        _ = await publish(batch: messages)
+    }
+}
+
 public enum Events {
     public static func timestamp(_ date: Date) -> String {
         date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))

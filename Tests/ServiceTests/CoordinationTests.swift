@@ -93,6 +93,30 @@ struct CoordinationTests {
         #expect(agent.runs().allSatisfy { $0.op != skipper }, "a skipped host never ran")
     }
 
+    /// Twenty operations queued on one host go one after another, each woken by the release of
+    /// the one before: the whole chain in well under the 19 backstop sweeps (5 s each) it would
+    /// take if waiting hosts were found only by the sweep. Nothing of the wait is left behind.
+    @Test func operationsQueuedOnOneHostAreWokenInTurn() async throws {
+        let s = try await ServiceStack.shared.handle()
+        let tag = unique("lockchain")
+        let ids = await hosts(s, tag, 1)
+        let agent = try await HoldingAgent.start(s, hosts: ids, hold: .milliseconds(50))
+        defer { Task { await agent.close() } }
+        let started = ContinuousClock.now
+        let ops = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<20 { group.addTask { try await create(s, ["operation_type": "reboot", "selector": ["tags": [.string(tag)]]]) } }
+            return try await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        for op in ops { #expect(await finished(s, op, timeout: .seconds(90))?["status"] == "succeeded") }
+        let elapsed = ContinuousClock.now - started
+        #expect(elapsed < .seconds(45), "woken by each release, not by the sweep: \(elapsed)")
+        let spans = agent.runs().sorted { $0.start < $1.start }
+        #expect(spans.count == 20)
+        for (a, b) in zip(spans, spans.dropFirst()) { #expect(a.end <= b.start, "\(a.op) and \(b.op) ran at once") }
+        #expect(try await s.redis.send("EXISTS", RedisKeys.hostLockWaiters(ids[0])).int == 0, "no waiter left on the host")
+        #expect(try await s.redis.send("HEXISTS", RedisKeys.hostLocks, ids[0]).int == 0, "the last lock released")
+    }
+
     /// A lease past its end holds nothing; a holder that died between its host's end and the
     /// release leaves a lock the reaper frees (its holder's operation is gone), long before the
     /// hour its lease would last.
@@ -123,12 +147,13 @@ struct CoordinationTests {
         #expect(set.status == 200 && set.body?["max_in_flight"] == 3, "\(set)")
         defer { Task { _ = await s.bus.call(Route.budgetsDelete, ["operation_type": .string(type)]) } }
         let tag = unique("budget")
-        let ids = await hosts(s, tag, 15)
+        let ids = await hosts(s, tag, 30)
         let agent = try await HoldingAgent.start(s, hosts: ids, hold: .milliseconds(300))
         defer { Task { await agent.close() } }
+        let started = ContinuousClock.now
         var ops: [String] = []
         for part in 0..<3 {
-            let mine = Array(ids[(part * 5)..<(part * 5 + 5)])
+            let mine = Array(ids[(part * 10)..<(part * 10 + 10)])
             ops.append(
                 try await create(
                     s,
@@ -144,8 +169,12 @@ struct CoordinationTests {
                 return all.contains("queued:budget")
             })
         for op in ops { #expect(await finished(s, op)?["status"] == "succeeded") }
+        // Ten rounds of three, each woken by the slots the round before freed: a few seconds,
+        // where finding them by the 5 s sweep alone takes about 5 s a round (45 s or more).
+        let elapsed = ContinuousClock.now - started
+        #expect(elapsed < .seconds(30), "woken by each freed slot, not by the sweep: \(elapsed)")
         let runs = agent.runs()
-        #expect(runs.count == 15)
+        #expect(runs.count == 30)
         let peak = HoldingAgent.peakConcurrency(runs)
         #expect(peak <= 3, "at most 3 in flight fleet-wide, saw \(peak)")
         #expect(peak >= 2, "the budget is a ceiling, not a queue of one: \(peak)")

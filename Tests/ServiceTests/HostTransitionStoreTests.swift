@@ -44,6 +44,26 @@ struct HostTransitionStoreTests {
         #expect(try await s.redis.send("HGET", "fleet:bulk:{\(op)}:results", "a").string == "{\"exit_code\":0}")
     }
 
+    /// Many agents' results in one script (the results consumer's batches): each host keeps its
+    /// own result, a host named twice moves once, and the dispatch instant of each is answered.
+    @Test func perHostResultsInOneMove() async throws {
+        let s = try await store()
+        let op = unique("op-")
+        try await s.create(operation: op, hostIDs: ["a", "b", "c"])
+        _ = try await s.move(operation: op, hosts: ["a", "b", "c"], to: .running)
+        _ = try await s.redis.send("HSET", RedisKeys.bulkDispatchedAt(op), "a", "1000", "b", "2000")
+        let o = try await s.move(
+            operation: op, results: [("a", "{\"n\":1}"), ("b", "{\"n\":2}"), ("a", "{\"n\":3}")], to: .succeeded, reason: nil)
+        #expect(o.applied == 2 && o.movedHosts == ["a", "b"] && !o.justFinished)
+        #expect(o.dispatchedAtMs == [1000, 2000])
+        #expect(try await s.redis.send("HGET", RedisKeys.bulkResults(op), "a").string == "{\"n\":1}", "the first of a duplicate wins")
+        #expect(try await s.redis.send("HGET", RedisKeys.bulkResults(op), "b").string == "{\"n\":2}")
+        let last = try await s.move(operation: op, results: [("c", "{\"n\":4}")], to: .failed, reason: .exitCode)
+        #expect(last.applied == 1 && last.justFinished && last.aggregate == .partial)
+        #expect(try await s.statuses(operation: op) == ["a": "succeeded", "b": "succeeded", "c": "failed:exit_code"])
+        #expect(try await s.redis.send("HGET", RedisKeys.bulkResults(op), "c").string == "{\"n\":4}")
+    }
+
     @Test func unknownHostsAndDisallowedMovesChangeNothing() async throws {
         let s = try await store()
         let op = unique("op-")

@@ -7,6 +7,7 @@ import FleetStore
 /// every dispatch to. The dispatcher owns them because it is the one that reads them.
 struct BudgetHandlers: Sendable {
     let context: ServiceContext
+    var gate: DispatchGate { DispatchGate(redis: context.redis, clock: context.clock) }
 
     var routes: [String: CommandHandler] {
         [
@@ -18,6 +19,8 @@ struct BudgetHandlers: Sendable {
 
     func set(_ budget: ConcurrencyBudget) async throws -> Budget {
         _ = try await context.redis.send("HSET", RedisKeys.budgets, budget.operationType.rawValue, String(budget.maxInFlight))
+        // A raised budget has room for hosts that wait: they are tried again now.
+        try await gate.wakeBudgetWaiters(budget.operationType)
         return try await read(budget.operationType)
     }
 
@@ -27,6 +30,7 @@ struct BudgetHandlers: Sendable {
             throw ValidationError("operation_type", .invalidValue, "operation_type must be one of \(all)")
         }
         _ = try await context.redis.send("HDEL", RedisKeys.budgets, type.rawValue)
+        try await gate.wakeBudgetWaiters(type)
         return try await read(type)
     }
 

@@ -60,8 +60,10 @@ struct BulkEngine: Sendable {
     /// Sends the hosts the gate admits (host locks, concurrency budgets); the others wait in the
     /// operation's waiting hash (`WaitingHosts` sends them once admitted), or, locked with
     /// `on_conflict: skip`, are skipped `locked`. `fromWaiting`: the hosts come out of the waiting
-    /// hash, and only the caller whose HDEL takes a host off it sends that host.
-    func admitAndPublish(op: String, hosts: [String], request: DispatchableRequest, fromWaiting: Bool = false) async throws {
+    /// hash, and only the caller whose HDEL takes a host off it sends that host. Answers the hosts
+    /// this call sent.
+    @discardableResult
+    func admitAndPublish(op: String, hosts: [String], request: DispatchableRequest, fromWaiting: Bool = false) async throws -> [String] {
         let admission = try await gate.admit(op: op, hosts: hosts, request: request)
         let skipped = request.onConflict == .skip ? admission.locked : []
         let waiting = (request.onConflict == .skip ? [] : admission.locked.map { ($0, WaitReason.locked) }) + admission.overBudget.map { ($0, .budget) }
@@ -89,6 +91,7 @@ struct BulkEngine: Sendable {
             try await hostsEnded(op: op, to: .skipped, reason: .locked, outcome)
         }
         try await publish(op: op, hosts: toSend, request: request)
+        return toSend
     }
 
     /// Of admitted hosts waiting, those this caller took off the waiting hash (marked unconfirmed
@@ -142,9 +145,8 @@ struct BulkEngine: Sendable {
     func hostsEnded(op: String, to: HostStatus, reason: HostReason?, _ outcome: HostTransitionStore.Outcome) async throws {
         guard outcome.applied > 0 else { return }
         FleetMetrics.count("fleet_bulk_hosts_ended_total", [("status", to.rawValue), ("reason", reason?.rawValue ?? "none")], by: outcome.applied)
-        for host in outcome.movedHosts {
-            await context.announce(EventRoute.bulkHost(op), BulkHostEnded(opID: op, hostID: host, status: to, reason: reason))
-        }
+        await context.announce(
+            outcome.movedHosts.map { (EventRoute.bulkHost(op), BulkHostEnded(opID: op, hostID: $0, status: to, reason: reason)) })
         // The hosts' locks and budget slots first: another operation waiting for them goes on.
         try await gate.release(op: op, hosts: outcome.movedHosts, operationType: try await requests.type(op))
         try await release(op: op, count: outcome.applied)

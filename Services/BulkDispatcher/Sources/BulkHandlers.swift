@@ -10,8 +10,15 @@ import Foundation
 /// progress, per-host statuses, cancel. Results arrive through `ResultsConsumer`.
 public struct BulkHandlers: Sendable {
     let engine: BulkEngine
+    /// Agents' claims, written together while the batch before is being written (`ClaimBatch`).
+    let claims: GroupCommit<ClaimRequest, ClaimReply>
     var context: ServiceContext { engine.context }
     var store: HostTransitionStore { engine.store }
+
+    init(engine: BulkEngine) {
+        self.engine = engine
+        claims = GroupCommit { [engine] requests in await ClaimBatch.write(requests, engine) }
+    }
 
     /// The handlers, the results consumer and the deadline sweeper around one engine.
     @Sendable public static func assemble(_ context: ServiceContext) -> ServiceAssembly {
@@ -343,13 +350,7 @@ public struct BulkHandlers: Sendable {
             try await deadlines.lease(op: op, hosts: held, for: lease)
             return ClaimReply(claimed: held, leaseMs: Int(lease.wholeMilliseconds))
         }
-        // The run deadline (and the lease) first: a host must never be running without one, even
-        // if this process dies between the writes (a deadline for a host not claimed does nothing).
-        let timeout = Int(try await context.redis.send("HGET", RedisKeys.bulkOperation(op), "timeout_seconds").int ?? 300)
-        try await deadlines.expectResults(op: op, hosts: hosts, within: .seconds(timeout))
-        if request.renews == true { try await deadlines.lease(op: op, hosts: hosts, for: lease) }
-        let outcome = try await store.move(operation: op, hosts: hosts, to: .running, claimant: request.agentID)
-        return ClaimReply(claimed: outcome.movedHosts, leaseMs: request.renews == true ? Int(lease.wholeMilliseconds) : nil)
+        return try await claims.submit(request)
     }
 
     /// Sends the commands of the named hosts of an existing operation, those still queued and not

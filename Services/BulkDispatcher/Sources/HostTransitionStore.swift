@@ -41,8 +41,9 @@ struct HostTransitionStore: Sendable {
         let justFinished: Bool
         /// The hosts that moved.
         var movedHosts: [String] = []
-        /// For one host moved out of running: when its command was published (ms), if recorded.
-        var dispatchedAtMs: Int64? = nil
+        /// For hosts moved out of running with their result (one host, or per-host results): when
+        /// each one's command was published (ms), where recorded.
+        var dispatchedAtMs: [Int64] = []
     }
 
     /// Writes an operation's hosts, all queued, and its counters, and lists it in `fleet:bulk:open`.
@@ -71,18 +72,34 @@ struct HostTransitionStore: Sendable {
         operation op: String, hosts: [String], to: HostStatus, reason: HostReason? = nil, result: String? = nil,
         claimant: String? = nil
     ) async throws -> Outcome {
+        try await run(operation: op, to: to, reason: reason, result: result ?? "", claimant: claimant ?? "", hosts)
+    }
+
+    /// Moves each host of `results` to `to` (with `reason`), storing its own result JSON: the
+    /// results of many agents in one script. A host named twice moves once.
+    func move(operation op: String, results: [(host: String, result: String)], to: HostStatus, reason: HostReason?) async throws -> Outcome {
+        try await run(operation: op, to: to, reason: reason, result: Self.perHostResults, claimant: "", results.flatMap { [$0.host, $0.result] })
+    }
+
+    /// The result argument that says the hosts come in `host, result JSON` pairs (no JSON result is
+    /// a bare `*`).
+    static let perHostResults = "*"
+
+    private func run(operation op: String, to: HostStatus, reason: HostReason?, result: String, claimant: String, _ hosts: [String]) async throws
+        -> Outcome
+    {
         let reply = try await redis.eval(
-            Self.script, keys: Self.keys(op),
-            arguments: [to.rawValue, reason?.rawValue ?? "", result ?? "", claimant ?? "", String(retentionSeconds)] + hosts)
+            Self.script, keys: Self.keys(op), arguments: [to.rawValue, reason?.rawValue ?? "", result, claimant, String(retentionSeconds)] + hosts)
         guard let parts = reply.array, parts.count == 7, let applied = parts[0].int,
             let aggregate = parts[1].string.flatMap(AggregateStatus.init(rawValue:)), let finished = parts[2].int,
             let fromQueued = parts[4].int, let fromRunning = parts[5].int
         else {
             throw RedisError(.reply, "unexpected transition reply \(reply)")
         }
+        let sent = parts[6].array?.compactMap { $0.string.flatMap { Int64($0) } } ?? []
         let outcome = Outcome(
             applied: Int(applied), aggregate: aggregate, justFinished: finished == 1,
-            movedHosts: parts[3].array?.compactMap(\.string) ?? [], dispatchedAtMs: parts[6].string.flatMap { Int64($0) })
+            movedHosts: parts[3].array?.compactMap(\.string) ?? [], dispatchedAtMs: sent)
         try await count(
             FleetStats.Move(to: to, fromQueued: Int(fromQueued), fromRunning: Int(fromRunning), finished: finished == 1 ? aggregate : nil))
         return outcome
@@ -140,15 +157,19 @@ struct HostTransitionStore: Sendable {
     }()
 
     /// KEYS: hosts, progress, results, operation, claims, then the operation's other keys (`keys(_:)`).
-    /// ARGV: to, reason, result JSON, claimant, retention seconds, host ids...
+    /// ARGV: to, reason, result JSON, claimant, retention seconds, host ids... (or, with result
+    /// `*`, host id and result JSON pairs).
     /// Returns {applied, aggregate, justFinished, moved hosts, moved from queued, moved from running,
-    /// the dispatch instant of a single host moved out of running (or '')}.
+    /// the dispatch instants of the hosts moved out of running with a result}.
     /// The aggregate follows ProgressCounters.aggregate.
     static let script = RedisScript(
         """
         local allowed = {\(allowedMoves.map { "['\($0)']=true" }.joined(separator: ","))}
         local to, reason, result, claimant, retention = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-        local applied, fromQueued, fromRunning, dispatchedAt = 0, 0, 0, ''
+        local applied, fromQueued, fromRunning, dispatchedAt = 0, 0, 0, {}
+        local perHost = result == '*'
+        local step = perHost and 2 or 1
+        if not perHost and #ARGV ~= 6 then result = '' end
         local moved = {}
         local wasOpen = false
         do
@@ -156,8 +177,9 @@ struct HostTransitionStore: Sendable {
           local r = tonumber(redis.call('HGET', KEYS[2], 'running') or '0')
           wasOpen = (q + r) > 0
         end
-        for i = 6, #ARGV do
+        for i = 6, #ARGV, step do
           local host = ARGV[i]
+          local hostResult = perHost and ARGV[i + 1] or result
           local current = redis.call('HGET', KEYS[1], host)
           if current then
             local from = string.match(current, '^[a-z]+')
@@ -168,11 +190,14 @@ struct HostTransitionStore: Sendable {
               -- Per-reason tallies (`failed_undeliverable`, `skipped_not_approved`): a rollout's failure
               -- policy counts some reasons and not others. Only terminal moves carry a reason.
               if reason ~= '' then redis.call('HINCRBY', KEYS[2], to .. '_' .. reason, 1) end
-              if result ~= '' and #ARGV == 6 then redis.call('HSET', KEYS[3], host, result) end
+              if hostResult ~= '' then redis.call('HSET', KEYS[3], host, hostResult) end
               if to == 'running' and claimant ~= '' then redis.call('HSET', KEYS[5], host, claimant) end
               applied = applied + 1
               if from == 'queued' then fromQueued = fromQueued + 1 elseif from == 'running' then fromRunning = fromRunning + 1 end
-              if from == 'running' and #ARGV == 6 then dispatchedAt = redis.call('HGET', KEYS[11], host) or '' end
+              if from == 'running' and hostResult ~= '' then
+                local sentAt = redis.call('HGET', KEYS[11], host)
+                if sentAt then dispatchedAt[#dispatchedAt + 1] = sentAt end
+              end
               moved[#moved + 1] = host
             elseif to == 'running' and from == 'running' and claimant ~= '' and redis.call('HGET', KEYS[5], host) == claimant then
               moved[#moved + 1] = host

@@ -13,10 +13,16 @@ import ServiceLifecycle
 /// late one changes nothing. The transition that finishes an operation announces it once.
 public struct ResultsConsumer: Service {
     let engine: BulkEngine
+    /// Agents' results, written together: while one batch's scripts run, the results that arrive
+    /// wait and go in the next (one transition script per operation and outcome, not per host).
+    let results: GroupCommit<AgentResultMove, Void>
     var context: ServiceContext { engine.context }
     var store: HostTransitionStore { engine.store }
 
-    init(engine: BulkEngine) { self.engine = engine }
+    init(engine: BulkEngine) {
+        self.engine = engine
+        results = GroupCommit { [engine] moves in await AgentResultMove.write(moves, engine) }
+    }
 
     static let topology = Topology(
         queues: [.quorum(BusNames.resultsQueue, deadLetterExchange: BusNames.deadLetterExchange, deliveryLimit: BusNames.brokerDeliveryLimit)],
@@ -46,13 +52,8 @@ public struct ResultsConsumer: Service {
                     throw ValidationError(
                         "status", .invalidValue, "no agent reports \(result.status.rawValue) with reason \(result.reason?.rawValue ?? "none")")
                 }
-                let outcome = try await store.move(
-                    operation: result.opID, hosts: [result.hostID], to: to, reason: reason,
-                    result: String(decoding: result.encoded, as: UTF8.self))
-                if let sent = outcome.dispatchedAtMs {
-                    FleetMetrics.observe(FleetMetrics.dispatchToResult, [], .milliseconds(context.clock.nowMs - sent))
-                }
-                try await engine.hostsEnded(op: result.opID, to: to, reason: reason, outcome)
+                try await results.submit(
+                    AgentResultMove(op: result.opID, host: result.hostID, to: to, reason: reason, result: String(decoding: result.encoded, as: UTF8.self)))
             }
             return .done
         } catch let refused as SenderRefused {
@@ -71,5 +72,47 @@ public struct ResultsConsumer: Service {
             context.logger.error("result not recorded; delivered again shortly", metadata: ["error": "\(error)"])
             return .unavailable(reason: "\(error)")
         }
+    }
+}
+
+/// One agent's result to write: its host's move and the result JSON.
+struct AgentResultMove: Sendable {
+    let op: String
+    let host: String
+    let to: HostStatus
+    let reason: HostReason?
+    let result: String
+
+    private struct Group: Hashable {
+        let op: String
+        let to: HostStatus
+        let reason: HostReason?
+    }
+
+    /// Writes a batch: one transition (and what follows a host's end) per operation and outcome,
+    /// the groups at once. A group whose write fails fails its items only.
+    static func write(_ moves: [AgentResultMove], _ engine: BulkEngine) async -> [Result<Void, any Error>] {
+        let groups = Dictionary(grouping: moves.indices) { Group(op: moves[$0].op, to: moves[$0].to, reason: moves[$0].reason) }
+        var results = [Result<Void, any Error>](repeating: .success(()), count: moves.count)
+        await withTaskGroup(of: (Group, (any Error)?).self) { tasks in
+            for (group, indices) in groups {
+                tasks.addTask {
+                    do {
+                        let outcome = try await engine.store.move(
+                            operation: group.op, results: indices.map { (moves[$0].host, moves[$0].result) }, to: group.to, reason: group.reason)
+                        let now = engine.context.clock.nowMs
+                        for sent in outcome.dispatchedAtMs {
+                            FleetMetrics.observe(FleetMetrics.dispatchToResult, [], .milliseconds(now - sent))
+                        }
+                        try await engine.hostsEnded(op: group.op, to: group.to, reason: group.reason, outcome)
+                        return (group, nil)
+                    } catch { return (group, error) }
+                }
+            }
+            for await (group, error) in tasks {
+                if let error { for i in groups[group] ?? [] { results[i] = .failure(error) } }
+            }
+        }
+        return results
     }
 }

@@ -21,6 +21,9 @@ let token = env["BENCH_TOKEN"] ?? ""
 let hostCount = Int(env["BENCH_HOSTS"] ?? "") ?? 100_000
 let requests = Int(env["BENCH_REQUESTS"] ?? "") ?? 200
 let clock = ContinuousClock()
+/// `BENCH_ONLY=bulk`: only the bulk rows (no inventory load, no select, creates, rollout or
+/// scheduler), for profiling the bulk path on its own.
+let bulkOnly = env["BENCH_ONLY"] == "bulk"
 let client = HTTPClient(eventLoopGroupProvider: .singleton)
 
 func fact(_ name: String, _ value: Double, _ unit: String, count: Int? = nil) { BenchFacts.record(name, value, unit, count: count) }
@@ -97,7 +100,7 @@ let selectors: [(name: String, json: JSONValue)] = [
 ]
 
 let loadStart = clock.now
-for start in stride(from: 0, to: hostCount, by: 5000) {
+for start in stride(from: 0, to: hostCount, by: 5000) where !bulkOnly {
     let batch = JSONValue.array((start..<min(start + 5000, hostCount)).map(hostJSON))
     let (status, body) = try await post("/api/v1/fleet/hosts", ["hosts": batch])
     precondition(status == 200, "load failed: \(status) \(body)")
@@ -113,7 +116,7 @@ let bus = BusClient(rpc: try await RPCClient.start(on: connection), timeout: .se
 let index = InventoryIndex((0..<hostCount).map { try! FleetHost(json: hostJSON($0)) })
 
 print("select over \(hostCount) hosts (plus the simulated fleets, which no selector here admits), sequential requests, same run:")
-for (name, json) in selectors {
+for (name, json) in selectors where !bulkOnly {
     // The seed example gets the most samples (it is the headline row); the broad ones are slower.
     let n = name == "q1" ? requests : max(requests / 4, 20)
     // Warm up (the first resolve of a replica loads the inventory).
@@ -247,6 +250,11 @@ for (prefix, count, name) in [(simPrefix, 10_000, "bulk_10k"), (env["BENCH_BIG_P
 }
 // For scripts/bench.sh: the finished operation whose progress wrk reads.
 fact("progress.operation", 0, "id:" + progressOperation)
+if bulkOnly {
+    await connection.close()
+    try await client.shutdown().get()
+    exit(0)
+}
 
 // MARK: - Small creates: many operations of 1-10 hosts at once, beside bus round trips of the same shape
 
