@@ -172,6 +172,7 @@ public enum Route {
 public enum EventRoute {
     public static let hostsChanged = "hosts.changed"
     public static func bulkHost(_ op: String) -> String { "bulk.\(op).host" }
+    public static func bulkHostsEnded(_ op: String) -> String { "bulk.\(op).hosts" }
     public static func bulkFinished(_ op: String) -> String { "bulk.\(op).finished" }
     public static func rollingBatch(_ id: String) -> String { "rolling.\(id).batch" }
     public static func rollingHalted(_ id: String) -> String { "rolling.\(id).halted" }

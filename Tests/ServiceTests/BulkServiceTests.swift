@@ -122,12 +122,16 @@ struct BulkServiceTests {
         let body: JSONValue = ["operation_type": "reboot", "selector": ["tags": [.string(tag)]]]
         let ttl = { (key: String) in try await s.redis.send("TTL", RedisKeys.bulkIdempotency(key)).int ?? -2 }
 
-        // Died holding its lease (2 s of it left): the retry waits for the lease, then creates.
+        // Died holding its lease (6 s of it left: a loaded machine's create must come inside it):
+        // the retry waits for the lease, then creates.
         let leased = unique("lease-")
-        _ = try await s.redis.send("SET", RedisKeys.bulkIdempotency(leased), "op-died-holding", "EX", "2")
+        _ = try await s.redis.send("SET", RedisKeys.bulkIdempotency(leased), "op-died-holding", "EX", "6")
         let blocked = await s.bus.call(Route.bulkCreate, body, messageID: leased)
-        #expect(blocked.status == 409 && blocked.error?.error == "idempotency_in_progress")
-        try await Task.sleep(for: .milliseconds(2_500))
+        #expect(blocked.status == 409 && blocked.error?.error == "idempotency_in_progress", "\(blocked)")
+        let leaseEnded = await TestEnvironment.eventually(timeout: .seconds(15)) {
+            (try? await s.redis.send("EXISTS", RedisKeys.bulkIdempotency(leased)).int) == 0
+        }
+        #expect(leaseEnded)
         let created = await s.bus.call(Route.bulkCreate, body, messageID: leased)
         #expect(created.status == 201, "\(created)")
         #expect(try await s.redis.send("GET", RedisKeys.bulkIdempotency(leased)).string == created.body?["id"]?.stringValue)

@@ -23,15 +23,21 @@ struct CommandLoop<Executor: CommandExecutor>: Sendable {
     let logger: Logger
     /// What a stop reports if it comes before the result is out.
     var stop: AgentStop? = nil
+    /// An agent of many hosts claims its commands together (`AgentClaims`); one host claims alone.
+    var claims: AgentClaims? = nil
 
     func handle(_ delivery: Delivery, _ connection: AMQPConnection, _ bus: BusClient) async {
         guard let command = try? delivery.decode(AgentCommand.self), executor.serves(command.hostID) else {
             return delivery.reject(requeue: false)
         }
-        let claim = await bus.call(
-            Route.bulkClaim, ClaimRequest(opID: command.opID, hostIDs: [command.hostID], agentID: executor.agentID, renews: true),
-            replying: ClaimReply.self)
-        guard case .success(let granted) = claim else { return delivery.nack(requeue: true) }
+        let request = ClaimRequest(opID: command.opID, hostIDs: [command.hostID], agentID: executor.agentID, renews: true)
+        let claim: ClaimReply?
+        if let claims {
+            claim = await claims.claim(request)
+        } else {
+            claim = try? await bus.call(Route.bulkClaim, request, replying: ClaimReply.self).get()
+        }
+        guard let granted = claim else { return delivery.nack(requeue: true) }
         guard !granted.claimed.isEmpty else { return delivery.ack() }
         stop?.hold(command)
         defer { stop?.release(command) }

@@ -112,15 +112,16 @@ public struct SimulatedFleet: Sendable {
     public func serve(_ connection: AMQPConnection, bus: BusClient, stop: AgentStop? = nil) async throws {
         let deliveries = try await connection.consume(queue: queue, prefetch: 256)
         stop?.consuming(deliveries)
+        let claims = AgentClaims(bus: bus)
         await withDiscardingTaskGroup { group in
             for await delivery in deliveries {
-                group.addTask { await handle(delivery, connection, bus, stop: stop) }
+                group.addTask { await handle(delivery, connection, bus, stop: stop, claims: claims) }
             }
         }
     }
 
-    func handle(_ delivery: Delivery, _ connection: AMQPConnection, _ bus: BusClient, stop: AgentStop? = nil) async {
-        await CommandLoop(executor: self, logger: logger, stop: stop).handle(delivery, connection, bus)
+    func handle(_ delivery: Delivery, _ connection: AMQPConnection, _ bus: BusClient, stop: AgentStop? = nil, claims: AgentClaims? = nil) async {
+        await CommandLoop(executor: self, logger: logger, stop: stop, claims: claims).handle(delivery, connection, bus)
     }
 
     /// The number `k` of a host this fleet plays (`<prefix>-k`, k < count), or nil.

@@ -147,6 +147,7 @@ struct BulkEngine: Sendable {
         FleetMetrics.count("fleet_bulk_hosts_ended_total", [("status", to.rawValue), ("reason", reason?.rawValue ?? "none")], by: outcome.applied)
         await context.announce(
             outcome.movedHosts.map { (EventRoute.bulkHost(op), BulkHostEnded(opID: op, hostID: $0, status: to, reason: reason)) })
+        await context.announce(EventRoute.bulkHostsEnded(op), BulkHostsEnded(opID: op, status: to, reason: reason, count: outcome.applied))
         // The hosts' locks and budget slots first: another operation waiting for them goes on.
         try await gate.release(op: op, hosts: outcome.movedHosts, operationType: try await requests.type(op))
         try await release(op: op, count: outcome.applied)

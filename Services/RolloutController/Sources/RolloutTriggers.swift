@@ -14,7 +14,10 @@ public struct BulkEventsConsumer: Service {
 
     init(driver: RolloutDriver) { self.driver = driver }
 
-    static let topology = Topology.eventsQueue(BusNames.rolloutEventsQueue, keys: ["bulk.*.host", "bulk.*.finished"])
+    /// `bulk.*.hosts`, one per dispatcher write, not `bulk.*.host`, one per host: the controller
+    /// needs to know that an operation moved, and a 10,000-host operation is then a few hundred
+    /// messages into this quorum queue instead of 10,000.
+    static let topology = Topology.eventsQueue(BusNames.rolloutEventsQueue, keys: ["bulk.*.hosts", "bulk.*.finished"])
 
     public func run() async throws {
         try await context.consume(BusNames.rolloutEventsQueue, topology: Self.topology, prefetch: 500) { await handle($0) }
@@ -23,7 +26,16 @@ public struct BulkEventsConsumer: Service {
     func handle(_ delivery: Delivery) async -> RequestOutcome {
         let op: String
         do {
-            op = delivery.routingKey.hasSuffix(".finished") ? try delivery.decode(BulkFinished.self).opID : try delivery.decode(BulkHostEnded.self).opID
+            let key = delivery.routingKey
+            if key.hasSuffix(".finished") {
+                op = try delivery.decode(BulkFinished.self).opID
+            } else if key.hasSuffix(".hosts") {
+                op = try delivery.decode(BulkHostsEnded.self).opID
+            } else {
+                // A queue declared by an earlier version keeps its `bulk.*.host` binding (a declare
+                // adds bindings, it removes none): its events move rollouts on as before.
+                op = try delivery.decode(BulkHostEnded.self).opID
+            }
         } catch {
             return .deadLetter(reason: "\(error)")
         }

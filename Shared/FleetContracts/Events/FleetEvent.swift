@@ -55,6 +55,37 @@ public struct BulkHostEnded: FleetEvent {
     }
 }
 
+/// `bulk.<id>.hosts`: hosts of an operation reached a terminal status together (one per write
+/// of the dispatcher, beside each host's `bulk.<id>.host`): what a listener that only needs to
+/// know that an operation moved binds, one message per batch instead of one per host.
+public struct BulkHostsEnded: FleetEvent {
+    public static let messageName = "bulk.hosts"
+
+    public var opID: String
+    public var status: HostStatus
+    public var reason: HostReason?
+    public var count: Int
+    public var at = ""
+
+    public init(opID: String, status: HostStatus, reason: HostReason?, count: Int) {
+        self.opID = opID
+        self.status = status
+        self.reason = reason
+        self.count = count
+    }
+
+    enum CodingKeys: String, CodingKey { case opID = "op_id", status, reason, count, at }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(opID, forKey: .opID)
+        try c.encode(status, forKey: .status)
+        try c.encode(reason, forKey: .reason)  // null, not absent
+        try c.encode(count, forKey: .count)
+        try c.encode(at, forKey: .at)
+    }
+}
+
 /// `bulk.<id>.finished`: every host of the operation is terminal (announced once).
 public struct BulkFinished: FleetEvent {
     public static let messageName = "bulk.finished"

@@ -1,4 +1,4 @@
-import FleetRuntime
+import FleetCore
 import Synchronization
 import Testing
 
